@@ -1,0 +1,502 @@
+// Package states executes Amazon States Language definitions (JSONPath query
+// language) the way Step Functions does, on an injected clock, so that
+// pushdeploy's state machine runs locally and in tests exactly as written.
+package states
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+)
+
+// TaskRunner performs the work of Task states. The engine holds the clock
+// busy while RunTask runs (the work takes no virtual time); a runner that
+// must wait on the clock calls Idle(ctx) around that wait.
+type TaskRunner interface {
+	// RunTask performs a Task state's work. For ".waitForTaskToken" resources
+	// req.TaskToken is set and the returned output is ignored: the engine waits
+	// for SendTaskSuccess/Failure on that token. Returning a *TaskFailure fails
+	// the state with that Error/Cause; any other error fails it with
+	// States.TaskFailed.
+	RunTask(ctx context.Context, req TaskRequest) (json.RawMessage, error)
+}
+
+// TaskRunnerFunc adapts a function to TaskRunner.
+type TaskRunnerFunc func(ctx context.Context, req TaskRequest) (json.RawMessage, error)
+
+func (f TaskRunnerFunc) RunTask(ctx context.Context, req TaskRequest) (json.RawMessage, error) {
+	return f(ctx, req)
+}
+
+// TaskRequest is one attempt of a Task state.
+type TaskRequest struct {
+	Resource  string          // as written in the definition
+	Input     json.RawMessage // effective input after InputPath/Parameters
+	TaskToken string          // set for ".waitForTaskToken" resources
+	StateName string
+	Execution ExecutionInfo
+	// TimeoutSeconds and HeartbeatSeconds are the state's effective limits
+	// (0 when unset), for runners that pass them on (Lambda, activities).
+	TimeoutSeconds   int64
+	HeartbeatSeconds int64
+}
+
+// TaskFailure is an error with a Step Functions error name and cause. (The
+// field is ErrorName, not Error: a struct cannot have both a field and a
+// method called Error.)
+type TaskFailure struct{ ErrorName, Cause string }
+
+func (f *TaskFailure) Error() string {
+	if f.Cause == "" {
+		return f.ErrorName
+	}
+	return f.ErrorName + ": " + f.Cause
+}
+
+// EngineOptions wires an Engine.
+type EngineOptions struct {
+	Clock clock.Clock // defaults to clock.Real
+	Tasks TaskRunner  // nil fails every Task state with States.TaskFailed
+}
+
+// ExecutionInfo identifies an execution; it feeds the context object ($$).
+type ExecutionInfo struct {
+	ID, Name, StateMachineID, StateMachineName, RoleArn string
+	StartTime                                           time.Time
+}
+
+// Status is an execution's status as the sfn API reports it.
+type Status string
+
+const (
+	StatusRunning   Status = "RUNNING"
+	StatusSucceeded Status = "SUCCEEDED"
+	StatusFailed    Status = "FAILED"
+	StatusTimedOut  Status = "TIMED_OUT"
+	StatusAborted   Status = "ABORTED"
+)
+
+// Result is a finished execution's outcome.
+type Result struct {
+	Status Status
+	Output json.RawMessage
+	Error  string
+	Cause  string
+}
+
+// Engine runs executions and routes task tokens to them.
+type Engine struct {
+	clk   clock.Clock
+	tasks TaskRunner
+
+	mu       sync.Mutex
+	tokens   map[string]*tokenWait
+	finished map[string]bool // tokens whose task is over
+	seq      uint64
+}
+
+// NewEngine returns an engine; zero options give the real clock and no tasks.
+func NewEngine(opts EngineOptions) *Engine {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	return &Engine{
+		clk:      opts.Clock,
+		tasks:    opts.Tasks,
+		tokens:   map[string]*tokenWait{},
+		finished: map[string]bool{},
+	}
+}
+
+// Execution is one run of a Machine.
+type Execution struct {
+	engine *Engine
+	m      *Machine
+	info   ExecutionInfo
+	input  json.RawMessage
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu     sync.Mutex
+	status Status
+	result Result
+	events []HistoryEvent
+}
+
+// Start begins an execution in its own goroutine. An input that is not JSON
+// fails the execution with States.Runtime.
+func (e *Engine) Start(ctx context.Context, m *Machine, info ExecutionInfo, input json.RawMessage) *Execution {
+	if info.StartTime.IsZero() {
+		info.StartTime = e.clk.Now()
+	}
+	if len(input) == 0 {
+		input = json.RawMessage("{}")
+	}
+	xctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	x := &Execution{
+		engine: e, m: m, info: info, input: input,
+		ctx: xctx, cancel: cancel, done: make(chan struct{}),
+		status: StatusRunning,
+	}
+	th := &thread{x: x, busy: e.clk.Busy()}
+	x.record(th, HistoryEvent{Type: "ExecutionStarted", ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
+		Input: string(input), InputDetails: &HistoryDetails{}, RoleArn: info.RoleArn,
+	}})
+	if m.timeoutSeconds > 0 {
+		t := e.clk.AfterFunc(time.Duration(m.timeoutSeconds)*time.Second, func() {
+			x.finish(nil, Result{Status: StatusTimedOut, Error: ErrTimeout, Cause: "The execution timed out."})
+		})
+		go func() { <-x.done; t.Stop() }()
+	}
+	go x.run(th)
+	return x
+}
+
+func (x *Execution) run(th *thread) {
+	defer th.release()
+	v, err := decodeJSON(x.input)
+	if err != nil {
+		x.finish(th, Result{Status: StatusFailed, Error: ErrRuntime, Cause: "invalid execution input: " + err.Error()})
+		return
+	}
+	out, ferr := x.runMachine(x.ctx, th, x.m.root, v, nil)
+	if ferr != nil {
+		if ferr.aborted {
+			return
+		}
+		x.finish(th, Result{Status: StatusFailed, Error: ferr.Name, Cause: ferr.Cause})
+		return
+	}
+	raw, err := json.Marshal(out)
+	if err != nil {
+		x.finish(th, Result{Status: StatusFailed, Error: ErrRuntime, Cause: err.Error()})
+		return
+	}
+	x.finish(th, Result{Status: StatusSucceeded, Output: raw})
+}
+
+// finish moves the execution to its terminal status once; later calls are
+// ignored (a Stop racing a success, a timeout racing a failure).
+func (x *Execution) finish(th *thread, r Result) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.status != StatusRunning {
+		return
+	}
+	x.status = r.Status
+	x.result = r
+	ev := HistoryEvent{}
+	switch r.Status {
+	case StatusSucceeded:
+		ev.Type = "ExecutionSucceeded"
+		ev.ExecutionSucceededEventDetails = &OutputEventDetails{Output: string(r.Output), OutputDetails: &HistoryDetails{}}
+	case StatusFailed:
+		ev.Type = "ExecutionFailed"
+		ev.ExecutionFailedEventDetails = &ErrorEventDetails{Error: r.Error, Cause: r.Cause}
+	case StatusTimedOut:
+		ev.Type = "ExecutionTimedOut"
+		ev.ExecutionTimedOutEventDetails = &ErrorEventDetails{Error: r.Error, Cause: r.Cause}
+	case StatusAborted:
+		ev.Type = "ExecutionAborted"
+		ev.ExecutionAbortedEventDetails = &ErrorEventDetails{Error: r.Error, Cause: r.Cause}
+	}
+	x.appendLocked(th, ev)
+	close(x.done)
+	x.cancel()
+}
+
+// record appends a history event while the execution runs; events from
+// branches still unwinding after the end are dropped, as on AWS.
+func (x *Execution) record(th *thread, ev HistoryEvent) int64 {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.status != StatusRunning {
+		return 0
+	}
+	return x.appendLocked(th, ev)
+}
+
+func (x *Execution) appendLocked(th *thread, ev HistoryEvent) int64 {
+	ev.Timestamp = x.engine.clk.Now()
+	ev.ID = int64(len(x.events) + 1)
+	if th != nil {
+		ev.PreviousEventID = th.prev
+		th.prev = ev.ID
+	} else if len(x.events) > 0 {
+		ev.PreviousEventID = x.events[len(x.events)-1].ID
+	}
+	x.events = append(x.events, ev)
+	return ev.ID
+}
+
+// Wait blocks until the execution is terminal or ctx is done. Do not hold
+// the clock busy while calling it.
+func (x *Execution) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-x.done:
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		return x.result, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// Done is closed when the execution is terminal.
+func (x *Execution) Done() <-chan struct{} { return x.done }
+
+// Status reports RUNNING or the terminal status.
+func (x *Execution) Status() Status {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.status
+}
+
+// Info returns the identity the execution was started with.
+func (x *Execution) Info() ExecutionInfo { return x.info }
+
+// Input returns the execution's input as given to Start.
+func (x *Execution) Input() json.RawMessage { return x.input }
+
+// Stop aborts a running execution; it is a no-op on a finished one.
+func (x *Execution) Stop(errName, cause string) {
+	x.finish(nil, Result{Status: StatusAborted, Error: errName, Cause: cause})
+}
+
+// History returns a copy of the events so far, in order.
+func (x *Execution) History() []HistoryEvent {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]HistoryEvent(nil), x.events...)
+}
+
+// StopTime is the time of the terminal event, zero while running.
+func (x *Execution) StopTime() time.Time {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.status == StatusRunning || len(x.events) == 0 {
+		return time.Time{}
+	}
+	return x.events[len(x.events)-1].Timestamp
+}
+
+// thread is one line of execution (the machine, a Parallel branch, a Map
+// iteration). It owns a busy token on the clock while it computes.
+type thread struct {
+	x    *Execution
+	prev int64 // id of this thread's last event
+
+	mu   sync.Mutex
+	busy func()
+}
+
+// release gives up the busy token (before waiting).
+func (th *thread) release() {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	if th.busy != nil {
+		th.busy()
+		th.busy = nil
+	}
+}
+
+// adopt takes over a busy token handed over by whoever woke the thread; the
+// hand-over keeps time from jumping between the wake-up and the work.
+func (th *thread) adopt(done func()) {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	if th.busy == nil {
+		th.busy = done
+		return
+	}
+	done()
+}
+
+func (th *thread) clk() clock.Clock { return th.x.engine.clk }
+
+// child returns a new thread holding its own busy token, for a branch.
+func (th *thread) child(prev int64) *thread {
+	return &thread{x: th.x, prev: prev, busy: th.clk().Busy()}
+}
+
+// sleep waits d on the clock without holding the clock busy.
+func (th *thread) sleep(ctx context.Context, d time.Duration) error {
+	clk := th.clk()
+	wake := make(chan func(), 1)
+	t := clk.AfterFunc(d, func() { wake <- clk.Busy() })
+	th.release()
+	select {
+	case done := <-wake:
+		th.adopt(done)
+		return nil
+	case <-ctx.Done():
+		if t.Stop() {
+			th.adopt(clk.Busy())
+		} else {
+			th.adopt(<-wake)
+		}
+		return ctx.Err()
+	}
+}
+
+type threadKey struct{}
+
+// Idle releases the calling task's hold on the clock, for a TaskRunner that
+// waits on the clock inside RunTask; call the returned func when the wait is
+// over. Outside RunTask it does nothing.
+func Idle(ctx context.Context) (resume func()) {
+	th, ok := ctx.Value(threadKey{}).(*thread)
+	if !ok {
+		return func() {}
+	}
+	th.release()
+	return func() { th.adopt(th.clk().Busy()) }
+}
+
+// TaskTokenError reports a task token that cannot be used. Reason is the sfn
+// exception name: InvalidToken, TaskDoesNotExist, TaskTimedOut, InvalidOutput.
+type TaskTokenError struct{ Reason string }
+
+func (e *TaskTokenError) Error() string {
+	switch e.Reason {
+	case "TaskTimedOut":
+		return "task timed out: provided task does not exist anymore"
+	case "TaskDoesNotExist":
+		return "task does not exist"
+	case "InvalidOutput":
+		return "invalid output: not JSON"
+	}
+	return "invalid token"
+}
+
+// tokenWait is a task waiting for its token.
+type tokenWait struct {
+	ch     chan tokenMsg // buffered 1: the first resolution wins
+	hbDur  time.Duration
+	hb     clock.Timer
+	hbGen  int
+	closed bool
+}
+
+type tokenMsg struct {
+	output json.RawMessage
+	fail   *failure
+	busy   func()
+}
+
+func (e *Engine) newToken(x *Execution, state string) string {
+	e.mu.Lock()
+	e.seq++
+	n := e.seq
+	e.mu.Unlock()
+	return encodeToken(x.info.ID, state, n)
+}
+
+// register makes token usable and starts its heartbeat timer.
+func (e *Engine) register(token string, hb time.Duration) *tokenWait {
+	tw := &tokenWait{ch: make(chan tokenMsg, 1), hbDur: hb}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.tokens[token] = tw
+	if hb > 0 {
+		e.armHeartbeatLocked(token, tw)
+	}
+	return tw
+}
+
+func (e *Engine) armHeartbeatLocked(token string, tw *tokenWait) {
+	tw.hbGen++
+	gen := tw.hbGen
+	tw.hb = e.clk.AfterFunc(tw.hbDur, func() {
+		e.resolve(token, gen, tokenMsg{fail: &failure{Name: ErrHeartbeatTimeout, Cause: ""}})
+	})
+}
+
+// resolve delivers the first outcome for token, handing a busy token to the
+// waiting thread. gen, when non-zero, must match the current heartbeat.
+func (e *Engine) resolve(token string, gen int, msg tokenMsg) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tw, ok := e.tokens[token]
+	if !ok {
+		if e.finished[token] {
+			return &TaskTokenError{Reason: "TaskTimedOut"}
+		}
+		return &TaskTokenError{Reason: "TaskDoesNotExist"}
+	}
+	if gen != 0 && gen != tw.hbGen {
+		return nil
+	}
+	e.closeLocked(token, tw)
+	msg.busy = e.clk.Busy()
+	tw.ch <- msg
+	return nil
+}
+
+// unregister forgets token (the task ended without it).
+func (e *Engine) unregister(token string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if tw, ok := e.tokens[token]; ok {
+		e.closeLocked(token, tw)
+	}
+}
+
+func (e *Engine) closeLocked(token string, tw *tokenWait) {
+	delete(e.tokens, token)
+	e.finished[token] = true
+	tw.closed = true
+	if tw.hb != nil {
+		tw.hb.Stop()
+	}
+}
+
+// SendTaskSuccess completes the task waiting on token with output.
+func (e *Engine) SendTaskSuccess(token string, output json.RawMessage) error {
+	if !validToken(token) {
+		return &TaskTokenError{Reason: "InvalidToken"}
+	}
+	if !json.Valid(output) {
+		return &TaskTokenError{Reason: "InvalidOutput"}
+	}
+	return e.resolve(token, 0, tokenMsg{output: append(json.RawMessage(nil), output...)})
+}
+
+// SendTaskFailure fails the task waiting on token.
+func (e *Engine) SendTaskFailure(token, errName, cause string) error {
+	if !validToken(token) {
+		return &TaskTokenError{Reason: "InvalidToken"}
+	}
+	return e.resolve(token, 0, tokenMsg{fail: &failure{Name: errName, Cause: cause}})
+}
+
+// SendTaskHeartbeat restarts the heartbeat timer of the task waiting on token.
+func (e *Engine) SendTaskHeartbeat(token string) error {
+	if !validToken(token) {
+		return &TaskTokenError{Reason: "InvalidToken"}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tw, ok := e.tokens[token]
+	if !ok {
+		if e.finished[token] {
+			return &TaskTokenError{Reason: "TaskTimedOut"}
+		}
+		return &TaskTokenError{Reason: "TaskDoesNotExist"}
+	}
+	if tw.hb != nil {
+		tw.hb.Stop()
+		e.armHeartbeatLocked(token, tw)
+	}
+	return nil
+}
+
+var errAborted = errors.New("execution aborted")
+
+func itoa(n int64) string { return fmt.Sprint(n) }
