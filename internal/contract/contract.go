@@ -1,0 +1,337 @@
+package contract
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Action is what an execution does to its service.
+type Action string
+
+const (
+	// ActionDeploy deploys a new image: register a task definition copied from
+	// the current one with the image replaced, update, wait, bake.
+	ActionDeploy Action = "deploy"
+	// ActionRollback updates the service to the last good (or a given) revision.
+	ActionRollback Action = "rollback"
+	// ActionRedeploy starts new tasks of the current revision.
+	ActionRedeploy Action = "redeploy"
+	// ActionSkip is chosen by plan when nothing should happen; the reason is
+	// in Plan.Reason and the execution ends SKIPPED.
+	ActionSkip Action = "skip"
+)
+
+// Trigger says who or what started an execution.
+type Trigger string
+
+const (
+	TriggerPush   Trigger = "push"   // ECR push, started by dispatch
+	TriggerAlarm  Trigger = "alarm"  // CloudWatch alarm, started by dispatch
+	TriggerManual Trigger = "manual" // operator (console, CLI); the default
+)
+
+// ExecutionInput is the state machine's execution input, for all triggers.
+// See the package doc for the manual forms.
+type ExecutionInput struct {
+	Action  Action `json:"action"`
+	Cluster string `json:"cluster"`
+	Service string `json:"service"`
+	// Image is an image reference: repository URI with ":tag" or "@sha256:...".
+	Image string `json:"image,omitempty"`
+	// Digest ("sha256:...") selects an image of the repository the service
+	// follows (its pushdeploy:repository tag).
+	Digest string `json:"digest,omitempty"`
+	// Revision is the rollback target: a task definition ARN, "family:revision"
+	// or a revision number of the service's family. Empty: the last good one.
+	Revision string `json:"revision,omitempty"`
+	// Containers overrides the pushdeploy:containers tag for a deploy.
+	Containers  []string      `json:"containers,omitempty"`
+	Reason      string        `json:"reason,omitempty"`
+	RequestedBy string        `json:"requestedBy,omitempty"`
+	Trigger     Trigger       `json:"trigger,omitempty"`
+	Push        *PushTrigger  `json:"push,omitempty"`
+	Alarm       *AlarmTrigger `json:"alarm,omitempty"`
+}
+
+// PushTrigger describes the ECR push that started an execution.
+type PushTrigger struct {
+	EventID    string    `json:"eventId"`
+	Account    string    `json:"account"`
+	Region     string    `json:"region"`
+	Repository string    `json:"repository"`
+	Tag        string    `json:"tag"`
+	Digest     string    `json:"digest"`
+	Time       time.Time `json:"time"`
+}
+
+// AlarmTrigger describes the alarm that started a rollback execution.
+type AlarmTrigger struct {
+	EventID   string    `json:"eventId"`
+	AlarmName string    `json:"alarmName"`
+	AlarmArn  string    `json:"alarmArn"`
+	Reason    string    `json:"reason,omitempty"`
+	Time      time.Time `json:"time"`
+	// TaskDefinitionArn is the revision the service ran when the alarm fired:
+	// the culprit. Plan skips if the service no longer runs it.
+	TaskDefinitionArn string `json:"taskDefinitionArn"`
+}
+
+// DecodeExecutionInput decodes an execution input strictly: unknown fields,
+// trailing data and wrong types are BadInput.
+func DecodeExecutionInput(raw []byte) (ExecutionInput, error) {
+	var in ExecutionInput
+	if err := DecodeStrict(raw, &in); err != nil {
+		return ExecutionInput{}, &BadInput{Field: "input", Reason: err.Error()}
+	}
+	return in, nil
+}
+
+// DecodeStrict unmarshals one JSON value into v, rejecting unknown fields and
+// trailing data.
+func DecodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// Execution identifies the running execution (from the context object).
+type Execution struct {
+	ID        string    `json:"id"` // execution ARN
+	Name      string    `json:"name"`
+	StartTime time.Time `json:"startTime"`
+}
+
+// Result is how the lambda:invoke integration's output is kept in the state
+// document (ResultSelector {"Payload.$": "$.Payload"}). Task-token waits send
+// their output in the same shape, so every step reads $.<step>.Payload.
+type Result[T any] struct {
+	Payload T `json:"Payload"`
+}
+
+// TaskError is what a Catch stores (ResultPath $.error): the error name (Go
+// type name or States.*) and its cause.
+type TaskError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+// PlanInput is the plan function's payload.
+type PlanInput struct {
+	Execution Execution `json:"execution"`
+	// Input is the raw execution input; plan validates it strictly.
+	Input json.RawMessage `json:"input"`
+}
+
+// Image is a container image pinned by digest.
+type Image struct {
+	// Repository is the repository URI: registry host + "/" + name.
+	Repository string `json:"repository"`
+	Tag        string `json:"tag,omitempty"`
+	Digest     string `json:"digest"`
+}
+
+// Ref returns the pinned reference written into task definitions.
+func (i Image) Ref() string { return i.Repository + "@" + i.Digest }
+
+// Plan is the plan function's result: what this execution will do.
+type Plan struct {
+	Action  Action  `json:"action"`
+	Trigger Trigger `json:"trigger"`
+	// Reason explains a skip, or carries the operator's/alarm's reason.
+	Reason     string `json:"reason,omitempty"`
+	Cluster    string `json:"cluster"`
+	Service    string `json:"service"`
+	ServiceArn string `json:"serviceArn,omitempty"`
+	// Image is the image to deploy (deploy only).
+	Image *Image `json:"image,omitempty"`
+	// Containers get the image (deploy only).
+	Containers []string `json:"containers,omitempty"`
+	// CurrentTaskDefinitionArn is the service's revision at plan time.
+	CurrentTaskDefinitionArn string `json:"currentTaskDefinitionArn,omitempty"`
+	// TargetTaskDefinitionArn is the revision to update to, known at plan
+	// time for redeploy and rollback; empty for deploy (register makes it).
+	TargetTaskDefinitionArn string `json:"targetTaskDefinitionArn,omitempty"`
+	// RollbackTaskDefinitionArn is where a failed deploy goes back to: the last
+	// good revision, or the revision before this deploy when none is recorded.
+	RollbackTaskDefinitionArn string `json:"rollbackTaskDefinitionArn,omitempty"`
+	// Alarms are watched during rollout and bake.
+	Alarms []string `json:"alarms,omitempty"`
+	// BakeSeconds is the bake window after the rollout; 0 skips the bake.
+	BakeSeconds int `json:"bakeSeconds"`
+	// TimeoutSeconds bounds each wait for a rollout (safety-net poll after).
+	TimeoutSeconds int `json:"timeoutSeconds"`
+	// LeaseOwner is the lease holder (this execution) when a lease was taken.
+	LeaseOwner string `json:"leaseOwner,omitempty"`
+	// Superseded names the execution this one took the lease from, if any.
+	Superseded string `json:"superseded,omitempty"`
+}
+
+// RegisterInput is the register function's payload.
+type RegisterInput struct {
+	Plan Plan `json:"plan"`
+}
+
+// RegisterResult is the register function's result. For redeploy and
+// rollback the UseTarget state writes it with Registered false.
+type RegisterResult struct {
+	TaskDefinitionArn string        `json:"taskDefinitionArn"`
+	Registered        bool          `json:"registered"`
+	Images            []ImageChange `json:"images,omitempty"`
+}
+
+// ImageChange is one container whose image register replaced.
+type ImageChange struct {
+	Container string `json:"container"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+}
+
+// Purpose says why update is called.
+type Purpose string
+
+const (
+	PurposeDeploy   Purpose = "deploy"   // the plan's action (deploy, redeploy, rollback)
+	PurposeRollback Purpose = "rollback" // undoing a failed deploy
+)
+
+// UpdateInput is the update function's payload.
+type UpdateInput struct {
+	Plan              Plan    `json:"plan"`
+	TaskDefinitionArn string  `json:"taskDefinitionArn"`
+	Purpose           Purpose `json:"purpose"`
+}
+
+// UpdateResult is the update function's result.
+type UpdateResult struct {
+	PreviousTaskDefinitionArn string `json:"previousTaskDefinitionArn"`
+	TaskDefinitionArn         string `json:"taskDefinitionArn"`
+	// DeploymentID is the ECS deployment the update started ("" if Unchanged).
+	DeploymentID string    `json:"deploymentId,omitempty"`
+	StartedAt    time.Time `json:"startedAt"`
+	// Unchanged: the service already ran the target revision; no UpdateService.
+	Unchanged bool `json:"unchanged,omitempty"`
+}
+
+// Phase is what a wait is waiting for.
+type Phase string
+
+const (
+	PhaseRollout  Phase = "rollout"  // the deployment's outcome
+	PhaseBake     Phase = "bake"     // alarms during the bake window
+	PhaseRollback Phase = "rollback" // the rollback deployment's outcome
+)
+
+// WatchInput is the watch function's payload (lambda:invoke.waitForTaskToken).
+// Watch stores the token for the service and checks once; the events
+// function (or watch itself, when the outcome is already decided) sends
+// Result[Outcome] with SendTaskSuccess.
+type WatchInput struct {
+	Token  string       `json:"token"`
+	Phase  Phase        `json:"phase"`
+	Plan   Plan         `json:"plan"`
+	Update UpdateResult `json:"update"`
+}
+
+// WatchResult is what the watch function returns (Step Functions ignores it
+// for token tasks; it is logged).
+type WatchResult struct {
+	Stored  bool   `json:"stored"`
+	Decided bool   `json:"decided"`
+	Status  Status `json:"status"`
+}
+
+// CheckInput is the check function's payload: one poll, after a wait timed out.
+type CheckInput struct {
+	Phase  Phase        `json:"phase"`
+	Plan   Plan         `json:"plan"`
+	Update UpdateResult `json:"update"`
+	// TimedOut: the wait hit its TimeoutSeconds (rollout: the deploy timeout;
+	// bake: the normal end of the bake window).
+	TimedOut bool `json:"timedOut"`
+}
+
+// Status is an outcome's verdict.
+type Status string
+
+const (
+	// StatusInProgress: not decided yet. From check after a rollout wait timed
+	// out, it means the deploy timed out.
+	StatusInProgress Status = "IN_PROGRESS"
+	// StatusCompleted: rollout completed on the target revision (rollout,
+	// rollback) or the bake window passed with no alarm (bake).
+	StatusCompleted Status = "COMPLETED"
+	// StatusFailed: circuit breaker, ECS rolled back on its own (stable on
+	// another revision), an alarm, or a rollout that stopped.
+	StatusFailed Status = "FAILED"
+	// StatusSuperseded: another execution holds the service's lease.
+	StatusSuperseded Status = "SUPERSEDED"
+)
+
+// Outcome is the result of a wait (sent by events/watch) or of check.
+type Outcome struct {
+	Status Status `json:"status"`
+	// Cause is a short machine-readable word: completed, circuit-breaker,
+	// ecs-rollback, alarm, timeout, stopped, superseded, in-progress.
+	Cause  string `json:"cause"`
+	Reason string `json:"reason"`
+	// TaskDefinitionArn is the service's primary revision when decided.
+	TaskDefinitionArn string    `json:"taskDefinitionArn,omitempty"`
+	RolloutState      string    `json:"rolloutState,omitempty"`
+	Alarm             string    `json:"alarm,omitempty"`
+	FailedTasks       int       `json:"failedTasks,omitempty"`
+	CheckedAt         time.Time `json:"checkedAt"`
+}
+
+// Decided reports whether the outcome ends a wait.
+func (o Outcome) Decided() bool { return o.Status != StatusInProgress }
+
+// FinishInput is the whole state document (see the package doc).
+type FinishInput struct {
+	Execution       Execution               `json:"execution"`
+	Input           json.RawMessage         `json:"input"`
+	Plan            *Result[Plan]           `json:"plan,omitempty"`
+	Register        *Result[RegisterResult] `json:"register,omitempty"`
+	Update          *Result[UpdateResult]   `json:"update,omitempty"`
+	Outcome         *Result[Outcome]        `json:"outcome,omitempty"`
+	Bake            *Result[Outcome]        `json:"bake,omitempty"`
+	Rollback        *Result[UpdateResult]   `json:"rollback,omitempty"`
+	RollbackOutcome *Result[Outcome]        `json:"rollbackOutcome,omitempty"`
+	Error           *TaskError              `json:"error,omitempty"`
+	RollbackError   *TaskError              `json:"rollbackError,omitempty"`
+}
+
+// Terminal is an execution's terminal status, written once to the history.
+type Terminal string
+
+const (
+	TerminalSucceeded  Terminal = "SUCCEEDED"
+	TerminalRolledBack Terminal = "ROLLED_BACK"
+	TerminalFailed     Terminal = "FAILED"
+	TerminalSuperseded Terminal = "SUPERSEDED"
+	TerminalSkipped    Terminal = "SKIPPED"
+)
+
+// FinishResult is the finish function's result; the Done choice routes on
+// Status (SUCCEEDED, SKIPPED and SUPERSEDED succeed the execution, ROLLED_BACK
+// and FAILED fail it).
+type FinishResult struct {
+	Status  Terminal `json:"status"`
+	Reason  string   `json:"reason"`
+	Cluster string   `json:"cluster,omitempty"`
+	Service string   `json:"service,omitempty"`
+	Image   *Image   `json:"image,omitempty"`
+	// FromTaskDefinitionArn is what ran before; ToTaskDefinitionArn what runs now.
+	FromTaskDefinitionArn string   `json:"fromTaskDefinitionArn,omitempty"`
+	ToTaskDefinitionArn   string   `json:"toTaskDefinitionArn,omitempty"`
+	Deregistered          []string `json:"deregistered,omitempty"`
+	Notified              bool     `json:"notified"`
+	LeaseReleased         bool     `json:"leaseReleased"`
+}

@@ -1,0 +1,63 @@
+// Package contract holds the input and output of every state of the deployment
+// state machine (statemachine/deploy.asl.json) and of the event-driven
+// functions, as Go structs with strict JSON tags, plus the named errors the
+// state machine routes on.
+//
+// # State document
+//
+// The state machine keeps one JSON document per execution. The Init state
+// builds it from the execution input; each Lambda task reads its payload from
+// it through Parameters and stores its result under one key, wrapped as the
+// lambda:invoke integration returns it ({"Payload": ...}, see Result):
+//
+//	{
+//	  "execution":       Execution,               // from the context object
+//	  "input":           <raw execution input>,    // validated by plan
+//	  "plan":            Result[Plan],
+//	  "register":        Result[RegisterResult],  // also set by UseTarget for redeploy/rollback
+//	  "update":          Result[UpdateResult],
+//	  "outcome":         Result[Outcome],         // rollout wait or check
+//	  "bake":            Result[Outcome],         // bake wait or final check
+//	  "rollback":        Result[UpdateResult],    // update back to the rollback revision
+//	  "rollbackOutcome": Result[Outcome],
+//	  "error":           TaskError,               // set by Catch (first failure)
+//	  "rollbackError":   TaskError,               // set by Catch on the rollback path
+//	  "finish":          Result[FinishResult]
+//	}
+//
+// FinishInput is that document; every key but execution and input may be
+// missing, depending on where the execution left the happy path.
+//
+// # Manual input
+//
+// Operators start the state machine with an ExecutionInput:
+//
+//	{"action": "deploy",   "cluster": "prod", "service": "web", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v42"}
+//	{"action": "deploy",   "cluster": "prod", "service": "web", "digest": "sha256:<64 hex>"}
+//	{"action": "rollback", "cluster": "prod", "service": "web"}                        // to the last good revision
+//	{"action": "rollback", "cluster": "prod", "service": "web", "revision": "web:41"}  // to a given revision of the family
+//	{"action": "redeploy", "cluster": "prod", "service": "web"}                        // the current revision, new tasks
+//
+// Optional fields: "containers" (deploy: which containers get the image,
+// default the service's pushdeploy:containers tag), "reason", "requestedBy".
+// Unknown fields, a missing field, an unknown action, an image from a registry
+// that is not allowed or a revision of another family end in BadInput (or
+// RegistryNotAllowed / WrongFamily) before anything on the service changes.
+//
+// # Errors
+//
+// The state machine's Retry and Catch match the Go type name of the error a
+// handler returns (aws-lambda-go reports it as errorType). The names, all
+// defined in errors.go, are listed by ErrorNames:
+//
+//	BadInput            malformed event or execution input              -> FAILED, nothing changed
+//	ServiceNotFound     cluster or service does not exist (or inactive) -> FAILED, nothing changed
+//	ContainerNotFound   a named container is not in the task definition -> FAILED, nothing changed
+//	RegistryNotAllowed  image registry or account is not allowed        -> FAILED, nothing changed
+//	WrongFamily         rollback revision of another task family       -> FAILED, nothing changed
+//	ImageNotFound       tag or digest not found in the repository       -> FAILED, nothing changed
+//	Superseded          the service's lease was taken over              -> SUPERSEDED, service untouched
+//	Throttled           AWS throttled us                                -> retried with backoff
+//	Retryable           transient failure (5xx, timeout, conflict)      -> retried with backoff
+//	Internal            anything else                                   -> caught, FAILED (after rollback if deployed)
+package contract
