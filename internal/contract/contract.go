@@ -141,7 +141,10 @@ type Image struct {
 // Ref returns the pinned reference written into task definitions.
 func (i Image) Ref() string { return i.Repository + "@" + i.Digest }
 
-// Plan is the plan function's result: what this execution will do.
+// Plan is the plan function's result: what this execution will do. Fields the
+// state machine reads by path (action, targetTaskDefinitionArn,
+// rollbackTaskDefinitionArn, bakeSeconds, timeoutSeconds) are always present:
+// a missing path is a States.Runtime error that no Catch handles.
 type Plan struct {
 	Action  Action  `json:"action"`
 	Trigger Trigger `json:"trigger"`
@@ -158,15 +161,17 @@ type Plan struct {
 	CurrentTaskDefinitionArn string `json:"currentTaskDefinitionArn,omitempty"`
 	// TargetTaskDefinitionArn is the revision to update to, known at plan
 	// time for redeploy and rollback; empty for deploy (register makes it).
-	TargetTaskDefinitionArn string `json:"targetTaskDefinitionArn,omitempty"`
+	TargetTaskDefinitionArn string `json:"targetTaskDefinitionArn"`
 	// RollbackTaskDefinitionArn is where a failed deploy goes back to: the last
 	// good revision, or the revision before this deploy when none is recorded.
-	RollbackTaskDefinitionArn string `json:"rollbackTaskDefinitionArn,omitempty"`
+	RollbackTaskDefinitionArn string `json:"rollbackTaskDefinitionArn"`
 	// Alarms are watched during rollout and bake.
 	Alarms []string `json:"alarms,omitempty"`
 	// BakeSeconds is the bake window after the rollout; 0 skips the bake.
 	BakeSeconds int `json:"bakeSeconds"`
 	// TimeoutSeconds bounds each wait for a rollout (safety-net poll after).
+	// At least 1 unless Action is skip (TimeoutSecondsPath needs a positive
+	// integer).
 	TimeoutSeconds int `json:"timeoutSeconds"`
 	// LeaseOwner is the lease holder (this execution) when a lease was taken.
 	LeaseOwner string `json:"leaseOwner,omitempty"`
@@ -305,7 +310,9 @@ type FinishInput struct {
 	Rollback        *Result[UpdateResult]   `json:"rollback,omitempty"`
 	RollbackOutcome *Result[Outcome]        `json:"rollbackOutcome,omitempty"`
 	Error           *TaskError              `json:"error,omitempty"`
-	RollbackError   *TaskError              `json:"rollbackError,omitempty"`
+	// Timeout is the last wait that timed out (its Catch keeps the document).
+	Timeout       *TaskError `json:"timeout,omitempty"`
+	RollbackError *TaskError `json:"rollbackError,omitempty"`
 }
 
 // Terminal is an execution's terminal status, written once to the history.
