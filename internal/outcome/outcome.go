@@ -1,0 +1,229 @@
+// Package outcome decides what a deploy's state is from a described service
+// and its alarms. Stable is not succeeded: a service that ECS rolled back on
+// its own is stable on the old revision, and that deploy failed.
+package outcome
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Status is the verdict.
+type Status string
+
+const (
+	InProgress Status = "IN_PROGRESS"
+	Succeeded  Status = "SUCCEEDED"
+	Failed     Status = "FAILED"
+)
+
+// Cause is a short machine-readable word for why a verdict was reached.
+type Cause string
+
+const (
+	CauseInProgress     Cause = "in-progress"
+	CauseCompleted      Cause = "completed"       // rollout completed on the expected revision
+	CauseBaked          Cause = "baked"           // bake window passed with no alarm
+	CauseCircuitBreaker Cause = "circuit-breaker" // ECS deployment circuit breaker failed the rollout
+	CauseECSRollback    Cause = "ecs-rollback"    // ECS rolled back (deployment alarms, or rollback) to the previous revision
+	CauseRolloutFailed  Cause = "rollout-failed"  // rollout FAILED for another reason
+	CauseTasksFailing   Cause = "tasks-failing"   // too many tasks failed to start
+	CauseAlarm          Cause = "alarm"           // an alarm of the service is in ALARM
+	CauseTimeout        Cause = "timeout"         // the rollout did not complete in time
+	CauseSuperseded     Cause = "superseded"      // someone else's deployment replaced ours
+	CauseServiceGone    Cause = "service-gone"    // the service is not ACTIVE any more
+)
+
+// Phase is what is being judged.
+type Phase string
+
+const (
+	// Rollout: did the deployment of Expected complete?
+	Rollout Phase = "rollout"
+	// Bake: the rollout completed; did the bake window pass without alarm?
+	Bake Phase = "bake"
+)
+
+// Alarm is an alarm's current state.
+type Alarm struct {
+	Name      string
+	State     string // OK, ALARM, INSUFFICIENT_DATA
+	Reason    string
+	UpdatedAt time.Time
+}
+
+// AlarmsFrom reads metric and composite alarms from DescribeAlarms.
+func AlarmsFrom(out *cloudwatch.DescribeAlarmsOutput) []Alarm {
+	var as []Alarm
+	for _, a := range out.MetricAlarms {
+		as = append(as, Alarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue), Reason: aws.ToString(a.StateReason), UpdatedAt: aws.ToTime(a.StateUpdatedTimestamp)})
+	}
+	for _, a := range out.CompositeAlarms {
+		as = append(as, Alarm{Name: aws.ToString(a.AlarmName), State: string(a.StateValue), Reason: aws.ToString(a.StateReason), UpdatedAt: aws.ToTime(a.StateUpdatedTimestamp)})
+	}
+	return as
+}
+
+// Input is everything Evaluate looks at.
+type Input struct {
+	Phase   Phase
+	Service ecstypes.Service
+	// Expected is the task definition ARN the deploy (or rollback) put on
+	// the service; Previous the one it replaced.
+	Expected, Previous string
+	// DeploymentID is the ECS deployment UpdateService started, if known.
+	DeploymentID string
+	Alarms       []Alarm
+	// AlarmsSince ignores alarms whose state last changed before it (an
+	// alarm already in ALARM before the deploy started is not the new
+	// version's doing); zero counts every alarm in ALARM.
+	AlarmsSince time.Time
+	Now         time.Time
+	// Deadline ends the rollout phase with CauseTimeout; zero means none.
+	Deadline time.Time
+	// BakeUntil ends the bake phase with Succeeded.
+	BakeUntil time.Time
+	// MaxFailedTasks fails the rollout once the deployment's failed task
+	// count reaches it; 0 leaves that to the circuit breaker.
+	MaxFailedTasks int
+}
+
+// Result is the verdict and what it was based on.
+type Result struct {
+	Status Status
+	Cause  Cause
+	// Reason is a sentence for people.
+	Reason string
+	// TaskDefinition is the primary deployment's revision.
+	TaskDefinition string
+	RolloutState   string
+	Alarm          string
+	FailedTasks    int
+}
+
+// Decided reports whether the result ends a wait.
+func (r Result) Decided() bool { return r.Status != InProgress }
+
+// Evaluate judges in against the rules, in order: the service is gone; the
+// primary deployment is not the expected revision (ECS rolled back, or
+// someone else deployed); the rollout failed; an alarm fired; too many
+// tasks failed; then completion, bake end or timeout.
+func Evaluate(in Input) Result {
+	if st := aws.ToString(in.Service.Status); st != "ACTIVE" {
+		return fail(CauseServiceGone, fmt.Sprintf("service is %s", strings.ToLower(st)), Result{})
+	}
+	primary, ours := deployments(in)
+	r := Result{}
+	if primary != nil {
+		r.TaskDefinition = aws.ToString(primary.TaskDefinition)
+		r.RolloutState = string(primary.RolloutState)
+	}
+	if primary == nil {
+		return progress("no primary deployment yet", r)
+	}
+	if r.TaskDefinition != in.Expected {
+		if ours != nil && ours.RolloutState == ecstypes.DeploymentRolloutStateFailed {
+			r.FailedTasks = int(ours.FailedTasks)
+			return fail(failedCause(ours), "deployment failed and ECS rolled back to "+r.TaskDefinition+": "+aws.ToString(ours.RolloutStateReason), r)
+		}
+		if in.Previous != "" && r.TaskDefinition == in.Previous {
+			return fail(CauseECSRollback, "service went back to the previous revision "+r.TaskDefinition, r)
+		}
+		return fail(CauseSuperseded, "another deployment replaced ours: the service now runs "+r.TaskDefinition, r)
+	}
+	r.FailedTasks = int(primary.FailedTasks)
+	if primary.RolloutState == ecstypes.DeploymentRolloutStateFailed {
+		return fail(failedCause(primary), "deployment failed: "+aws.ToString(primary.RolloutStateReason), r)
+	}
+	for _, a := range in.Alarms {
+		if a.State == "ALARM" && !a.UpdatedAt.Before(in.AlarmsSince) {
+			r.Alarm = a.Name
+			return fail(CauseAlarm, fmt.Sprintf("alarm %s is in ALARM: %s", a.Name, a.Reason), r)
+		}
+	}
+	if in.MaxFailedTasks > 0 && r.FailedTasks >= in.MaxFailedTasks {
+		return fail(CauseTasksFailing, fmt.Sprintf("%d tasks failed to start (limit %d)", r.FailedTasks, in.MaxFailedTasks), r)
+	}
+	completed := rolloutCompleted(primary, in.Service)
+	switch in.Phase {
+	case Bake:
+		if !completed {
+			// The bake starts after completion; a primary that is no longer
+			// complete is a new rollout of the same revision: keep baking.
+			return progress("rollout of the same revision in progress during the bake", r)
+		}
+		if !in.Now.Before(in.BakeUntil) {
+			r.Status, r.Cause, r.Reason = Succeeded, CauseBaked, "bake window passed with no alarm"
+			return r
+		}
+		return progress(fmt.Sprintf("baking until %s", in.BakeUntil.UTC().Format(time.RFC3339)), r)
+	default:
+		if completed {
+			r.Status, r.Cause, r.Reason = Succeeded, CauseCompleted, "rollout completed on "+r.TaskDefinition
+			return r
+		}
+		if !in.Deadline.IsZero() && !in.Now.Before(in.Deadline) {
+			return fail(CauseTimeout, fmt.Sprintf("rollout did not complete by %s (%d/%d tasks running)",
+				in.Deadline.UTC().Format(time.RFC3339), primary.RunningCount, primary.DesiredCount), r)
+		}
+		return progress(fmt.Sprintf("rollout %s: %d/%d tasks running", strings.ToLower(r.RolloutState), primary.RunningCount, primary.DesiredCount), r)
+	}
+}
+
+// deployments returns the PRIMARY deployment and the one the deploy
+// started (by ID, else by task definition).
+func deployments(in Input) (primary, ours *ecstypes.Deployment) {
+	for i := range in.Service.Deployments {
+		d := &in.Service.Deployments[i]
+		if aws.ToString(d.Status) == "PRIMARY" {
+			primary = d
+		}
+		if in.DeploymentID != "" {
+			if aws.ToString(d.Id) == in.DeploymentID {
+				ours = d
+			}
+		} else if ours == nil && aws.ToString(d.TaskDefinition) == in.Expected {
+			ours = d
+		}
+	}
+	return primary, ours
+}
+
+// rolloutCompleted: the deployment says COMPLETED; services without a
+// rollout state (external controllers) count as complete once the primary
+// is the only deployment and runs its desired count.
+func rolloutCompleted(primary *ecstypes.Deployment, svc ecstypes.Service) bool {
+	switch primary.RolloutState {
+	case ecstypes.DeploymentRolloutStateCompleted:
+		return true
+	case "":
+		return len(svc.Deployments) == 1 && primary.RunningCount == primary.DesiredCount
+	}
+	return false
+}
+
+func failedCause(d *ecstypes.Deployment) Cause {
+	reason := strings.ToLower(aws.ToString(d.RolloutStateReason))
+	switch {
+	case strings.Contains(reason, "circuit breaker"):
+		return CauseCircuitBreaker
+	case strings.Contains(reason, "alarm"):
+		return CauseECSRollback
+	}
+	return CauseRolloutFailed
+}
+
+func fail(c Cause, reason string, r Result) Result {
+	r.Status, r.Cause, r.Reason = Failed, c, reason
+	return r
+}
+
+func progress(reason string, r Result) Result {
+	r.Status, r.Cause, r.Reason = InProgress, CauseInProgress, reason
+	return r
+}

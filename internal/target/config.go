@@ -1,0 +1,202 @@
+// Package target reads which ECS services follow which ECR repository. The
+// configuration lives on each service as tags, so teams opt in without
+// redeploying pushdeploy:
+//
+//	pushdeploy:repository       ECR repository name (required)
+//	pushdeploy:tags             comma-separated image tag patterns, * wildcards (default "latest")
+//	pushdeploy:containers       comma-separated container names to update (default: every
+//	                            container whose image is from the repository)
+//	pushdeploy:alarms           comma-separated CloudWatch alarm names
+//	pushdeploy:bake             bake duration after the rollout, e.g. 5m (default from Defaults)
+//	pushdeploy:timeout          rollout timeout, e.g. 30m (default from Defaults)
+//	pushdeploy:rollback-window  how long after the bake an alarm still rolls back (default from Defaults)
+package target
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Tag keys of the service configuration.
+const (
+	TagRepository     = "pushdeploy:repository"
+	TagTags           = "pushdeploy:tags"
+	TagContainers     = "pushdeploy:containers"
+	TagAlarms         = "pushdeploy:alarms"
+	TagBake           = "pushdeploy:bake"
+	TagTimeout        = "pushdeploy:timeout"
+	TagRollbackWindow = "pushdeploy:rollback-window"
+)
+
+// DefaultTagPattern is used when pushdeploy:tags is absent.
+const DefaultTagPattern = "latest"
+
+// Limits on durations, so a typo ("5h" for "5m") is caught, not waited out.
+const (
+	MaxBake           = 24 * time.Hour
+	MaxTimeout        = 24 * time.Hour
+	MaxRollbackWindow = 7 * 24 * time.Hour
+)
+
+// Defaults fill in durations a service does not set.
+type Defaults struct {
+	Bake           time.Duration
+	Timeout        time.Duration
+	RollbackWindow time.Duration
+}
+
+// Config is one service's pushdeploy configuration.
+type Config struct {
+	Repository string
+	// TagPatterns match image tags; "*" matches any run of characters.
+	TagPatterns []string
+	// Containers to update; empty means every container whose image is from
+	// Repository.
+	Containers     []string
+	Alarms         []string
+	Bake           time.Duration
+	Timeout        time.Duration
+	RollbackWindow time.Duration
+}
+
+// ConfigError is a service tag pushdeploy cannot use. The service is skipped
+// with this as the reason.
+type ConfigError struct {
+	Key    string
+	Value  string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("tag %s=%q: %s", e.Key, e.Value, e.Reason)
+}
+
+// NotOptedInError: the service has no pushdeploy:repository tag.
+type NotOptedInError struct{ Service string }
+
+func (e *NotOptedInError) Error() string {
+	return fmt.Sprintf("service %s has no %s tag", e.Service, TagRepository)
+}
+
+// ECR repository names: lowercase, digits, separators . _ - and / for
+// namespaces (2-256 chars).
+var repoName = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+
+// Image tags: up to 128 of [A-Za-z0-9_.-], first not . or -; patterns add *.
+var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$`)
+
+// Container names: up to 255 letters, digits, hyphens and underscores.
+var containerName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// Parse reads the configuration from a service's tags. A service without
+// pushdeploy:repository gives *NotOptedInError; a tag with a bad value gives
+// *ConfigError naming it.
+func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
+	repo, ok := tags[TagRepository]
+	if !ok {
+		return Config{}, &NotOptedInError{Service: service}
+	}
+	repo = strings.TrimSpace(repo)
+	if len(repo) < 2 || len(repo) > 256 || !repoName.MatchString(repo) {
+		return Config{}, &ConfigError{Key: TagRepository, Value: repo, Reason: "not a valid ECR repository name"}
+	}
+	c := Config{Repository: repo, Bake: d.Bake, Timeout: d.Timeout, RollbackWindow: d.RollbackWindow}
+
+	var err error
+	if c.TagPatterns, err = list(tags, TagTags, tagPattern, "not a valid tag pattern"); err != nil {
+		return Config{}, err
+	}
+	if _, set := tags[TagTags]; !set {
+		c.TagPatterns = []string{DefaultTagPattern}
+	} else if len(c.TagPatterns) == 0 {
+		return Config{}, &ConfigError{Key: TagTags, Value: tags[TagTags], Reason: "no tag pattern"}
+	}
+	if c.Containers, err = list(tags, TagContainers, containerName, "not a valid container name"); err != nil {
+		return Config{}, err
+	}
+	if c.Alarms, err = list(tags, TagAlarms, nil, ""); err != nil {
+		return Config{}, err
+	}
+	for _, dur := range []struct {
+		key string
+		dst *time.Duration
+		max time.Duration
+		pos bool // must be > 0
+	}{
+		{TagBake, &c.Bake, MaxBake, false},
+		{TagTimeout, &c.Timeout, MaxTimeout, true},
+		{TagRollbackWindow, &c.RollbackWindow, MaxRollbackWindow, false},
+	} {
+		v, set := tags[dur.key]
+		if !set {
+			continue
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			return Config{}, &ConfigError{Key: dur.key, Value: v, Reason: "not a duration (e.g. 90s, 5m, 1h30m)"}
+		case d < 0, dur.pos && d == 0:
+			return Config{}, &ConfigError{Key: dur.key, Value: v, Reason: "must be positive"}
+		case d > dur.max:
+			return Config{}, &ConfigError{Key: dur.key, Value: v, Reason: "longer than " + dur.max.String()}
+		}
+		*dur.dst = d
+	}
+	return c, nil
+}
+
+// list splits a comma-separated tag value, dropping blanks and duplicates.
+func list(tags map[string]string, key string, valid *regexp.Regexp, why string) ([]string, error) {
+	v, ok := tags[key]
+	if !ok {
+		return nil, nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" || seen[s] {
+			continue
+		}
+		if valid != nil && !valid.MatchString(s) {
+			return nil, &ConfigError{Key: key, Value: v, Reason: fmt.Sprintf("%q: %s", s, why)}
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// MatchesTag reports whether an image tag matches one of the patterns.
+func (c Config) MatchesTag(tag string) bool {
+	if tag == "" {
+		return false
+	}
+	for _, p := range c.TagPatterns {
+		if Match(p, tag) {
+			return true
+		}
+	}
+	return false
+}
+
+// HasAlarm reports whether the service lists the alarm.
+func (c Config) HasAlarm(name string) bool {
+	for _, a := range c.Alarms {
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Match reports whether tag matches pattern, where "*" matches any run of
+// characters (tags cannot contain the other path.Match metacharacters: the
+// pattern syntax forbids them, so path.Match sees only literals and *).
+func Match(pattern, tag string) bool {
+	ok, err := path.Match(pattern, tag)
+	return err == nil && ok
+}
