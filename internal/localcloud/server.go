@@ -179,7 +179,11 @@ func writeJSONError(w http.ResponseWriter, contentType string, e *awsproto.Error
 	w.Header().Set("X-Amzn-ErrorType", e.Type)
 	w.Header().Set("X-Amzn-RequestId", requestID())
 	w.WriteHeader(e.HTTPStatus())
-	json.NewEncoder(w).Encode(map[string]string{"__type": e.Type, "message": e.Message, "Message": e.Message})
+	body := map[string]any{"__type": e.Type, "message": e.Message, "Message": e.Message}
+	for k, v := range e.Fields {
+		body[k] = v
+	}
+	json.NewEncoder(w).Encode(body)
 }
 
 // asAWSError turns any error into an AWS exception; errors that are not

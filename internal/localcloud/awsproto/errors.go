@@ -13,6 +13,10 @@ type Error struct {
 	Type    string
 	Message string
 	Status  int // HTTP status; 400 when zero
+	// Fields are further members of the error body, for exceptions that
+	// carry data (DynamoDB's ConditionalCheckFailedException Item,
+	// TransactionCanceledException CancellationReasons).
+	Fields map[string]any
 }
 
 func (e *Error) Error() string { return e.Type + ": " + e.Message }
