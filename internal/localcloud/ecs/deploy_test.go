@@ -1,0 +1,92 @@
+package ecs_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	lecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
+)
+
+func TestDeployCompletesOnTheVirtualClock(t *testing.T) {
+	e := newEnv(t)
+	e.mustCluster("prod")
+	td1 := e.register("web", "repo/web:1")
+	created, err := e.client.CreateService(e.ctx(), &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(4),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := created.Service.Deployments; len(d) != 1 || aws.ToString(d[0].Status) != "PRIMARY" || d[0].RolloutState != types.DeploymentRolloutStateInProgress {
+		t.Fatalf("new service deployments = %+v", d)
+	}
+	if !strings.HasPrefix(aws.ToString(created.Service.Deployments[0].Id), "ecs-svc/") || len(aws.ToString(created.Service.Deployments[0].Id)) != len("ecs-svc/")+19 {
+		t.Errorf("deployment id %q is not ecs-svc/<19 digits>", aws.ToString(created.Service.Deployments[0].Id))
+	}
+	e.waitFor("first rollout completes", func() bool {
+		s := e.service("prod", "web")
+		return s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
+	})
+	s := e.service("prod", "web")
+	if s.RunningCount != 4 || s.PendingCount != 0 || aws.ToString(s.TaskDefinition) != aws.ToString(td1.TaskDefinitionArn) {
+		t.Fatalf("after rollout: running %d pending %d td %s", s.RunningCount, s.PendingCount, aws.ToString(s.TaskDefinition))
+	}
+
+	td2 := e.register("web", "repo/web:2")
+	before := e.clk.Now()
+	up, err := e.client.UpdateService(e.ctx(), &ecs.UpdateServiceInput{
+		Cluster: aws.String("prod"), Service: aws.String("web"), TaskDefinition: td2.TaskDefinitionArn,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := up.Service.Deployments
+	if len(deps) != 2 || aws.ToString(deps[0].Status) != "PRIMARY" || aws.ToString(deps[0].TaskDefinition) != aws.ToString(td2.TaskDefinitionArn) ||
+		deps[0].RolloutState != types.DeploymentRolloutStateInProgress || aws.ToString(deps[1].Status) != "ACTIVE" ||
+		aws.ToString(deps[1].TaskDefinition) != aws.ToString(td1.TaskDefinitionArn) || deps[1].RunningCount != 4 {
+		t.Fatalf("after update: %+v", deps)
+	}
+	newID := aws.ToString(deps[0].Id)
+	sawProgress := false
+	e.waitFor("second rollout completes", func() bool {
+		s := e.service("prod", "web")
+		p := s.Deployments[0]
+		if p.RunningCount > 0 && p.RunningCount < 4 && p.PendingCount > 0 {
+			sawProgress = true
+		}
+		return p.RolloutState == types.DeploymentRolloutStateCompleted
+	})
+	if took := e.clk.Now().Sub(before); took < 2*time.Minute {
+		t.Errorf("rollout took %s of virtual time, want at least the 2m default", took)
+	}
+	if !sawProgress {
+		t.Error("never saw the rollout part way (some running, some pending)")
+	}
+	s = e.service("prod", "web")
+	if len(s.Deployments) != 1 || aws.ToString(s.Deployments[0].Id) != newID || s.RunningCount != 4 ||
+		aws.ToString(s.TaskDefinition) != aws.ToString(td2.TaskDefinitionArn) {
+		t.Fatalf("after second rollout: %+v", s.Deployments)
+	}
+	if msg := aws.ToString(s.Events[0].Message); msg != "(service web) has reached a steady state." {
+		t.Errorf("latest event %q", msg)
+	}
+	var names []string
+	for _, ev := range e.bus.all() {
+		if ev.DetailType == "ECS Deployment State Change" && strings.Contains(string(ev.Detail), newID) {
+			names = append(names, detailField(t, ev.Detail, "eventName"))
+		}
+	}
+	if strings.Join(names, ",") != "SERVICE_DEPLOYMENT_IN_PROGRESS,SERVICE_DEPLOYMENT_COMPLETED" {
+		t.Errorf("deployment events for %s: %v", newID, names)
+	}
+	st, err := e.ecs.State("", "prod", "web")
+	if err != nil || st.RunningCount != 4 || st.Deployments[0].RolloutState != "COMPLETED" {
+		t.Errorf("State() = %+v, %v", st, err)
+	}
+	_ = lecs.TargetPrefix
+}
