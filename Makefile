@@ -19,3 +19,36 @@ demo:
 ## bench: cost of a deploy against rollout length, and engine throughput.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/e2e/ ./internal/states/
+
+## build-<LogicalId>: SAM's makefile build method (sam build runs these with
+## ARTIFACTS_DIR set); one per function in template.yaml.
+FUNCTION_GOOS ?= linux
+FUNCTION_GOARCH ?= arm64
+BUILD_FUNCTION = GOOS=$(FUNCTION_GOOS) GOARCH=$(FUNCTION_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(ARTIFACTS_DIR)/bootstrap
+FUNCTIONS = DispatchFunction:dispatch PlanFunction:plan RegisterFunction:register UpdateFunction:update WatchFunction:watch CheckFunction:check EventsFunction:events FinishFunction:finish
+
+.PHONY: build build-DispatchFunction build-PlanFunction build-RegisterFunction build-UpdateFunction build-WatchFunction build-CheckFunction build-EventsFunction build-FinishFunction
+build-DispatchFunction:
+	$(BUILD_FUNCTION) ./functions/dispatch
+build-PlanFunction:
+	$(BUILD_FUNCTION) ./functions/plan
+build-RegisterFunction:
+	$(BUILD_FUNCTION) ./functions/register
+build-UpdateFunction:
+	$(BUILD_FUNCTION) ./functions/update
+build-WatchFunction:
+	$(BUILD_FUNCTION) ./functions/watch
+build-CheckFunction:
+	$(BUILD_FUNCTION) ./functions/check
+build-EventsFunction:
+	$(BUILD_FUNCTION) ./functions/events
+build-FinishFunction:
+	$(BUILD_FUNCTION) ./functions/finish
+
+## build: every function into build/<LogicalId>/bootstrap for this machine
+## (the local cloud runs them here); `make build FUNCTION_GOARCH=arm64` for Lambda.
+build: FUNCTION_GOOS = $(shell $(GO) env GOOS)
+build: FUNCTION_GOARCH = $(shell $(GO) env GOARCH)
+build:
+	@for f in $(FUNCTIONS); do id=$${f%%:*}; \
+	  $(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(CURDIR)/build/$$id FUNCTION_GOOS=$(FUNCTION_GOOS) FUNCTION_GOARCH=$(FUNCTION_GOARCH) || exit 1; done

@@ -146,8 +146,10 @@ func (i Image) Ref() string { return i.Repository + "@" + i.Digest }
 // rollbackTaskDefinitionArn, bakeSeconds, timeoutSeconds) are always present:
 // a missing path is a States.Runtime error that no Catch handles.
 type Plan struct {
-	Action  Action  `json:"action"`
-	Trigger Trigger `json:"trigger"`
+	// ExecutionArn is the execution this plan belongs to (for logs, records).
+	ExecutionArn string  `json:"executionArn"`
+	Action       Action  `json:"action"`
+	Trigger      Trigger `json:"trigger"`
 	// Reason explains a skip, or carries the operator's/alarm's reason.
 	Reason     string `json:"reason,omitempty"`
 	Cluster    string `json:"cluster"`
@@ -235,14 +237,23 @@ const (
 )
 
 // WatchInput is the watch function's payload (lambda:invoke.waitForTaskToken).
-// Watch stores the token for the service and checks once; the events
-// function (or watch itself, when the outcome is already decided) sends
-// Result[Outcome] with SendTaskSuccess.
+// Watch stores the token in the service's lease and checks once: when the
+// outcome is already decided it sends it (Result[Outcome]) with
+// SendTaskSuccess. Otherwise the events function, on an ECS deployment or
+// alarm event for the service, sends a wake-up (Status IN_PROGRESS, Cause
+// "event") and the state machine runs check (timedOut false) and waits again
+// if still undecided; plan sends SUPERSEDED to the wait of an execution it
+// takes the lease from. The wait's TimeoutSeconds is the safety net: check
+// with timedOut true decides (an unfinished rollout is a timeout).
 type WatchInput struct {
 	Token  string       `json:"token"`
 	Phase  Phase        `json:"phase"`
 	Plan   Plan         `json:"plan"`
 	Update UpdateResult `json:"update"`
+	// Since is when the phase began: the bake starts when the rollout was
+	// seen complete ($.outcome.Payload.checkedAt); rollout and rollback start
+	// at Update.StartedAt (Since may be zero for them).
+	Since time.Time `json:"since"`
 }
 
 // WatchResult is what the watch function returns (Step Functions ignores it
@@ -258,6 +269,7 @@ type CheckInput struct {
 	Phase  Phase        `json:"phase"`
 	Plan   Plan         `json:"plan"`
 	Update UpdateResult `json:"update"`
+	Since  time.Time    `json:"since"` // as in WatchInput
 	// TimedOut: the wait hit its TimeoutSeconds (rollout: the deploy timeout;
 	// bake: the normal end of the bake window).
 	TimedOut bool `json:"timedOut"`
@@ -283,8 +295,8 @@ const (
 // Outcome is the result of a wait (sent by events/watch) or of check.
 type Outcome struct {
 	Status Status `json:"status"`
-	// Cause is a short machine-readable word: completed, circuit-breaker,
-	// ecs-rollback, alarm, timeout, stopped, superseded, in-progress.
+	// Cause is a short machine-readable word (package outcome's causes, plus
+	// "event" for a wake-up sent by the events function).
 	Cause  string `json:"cause"`
 	Reason string `json:"reason"`
 	// TaskDefinitionArn is the service's primary revision when decided.
