@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -119,9 +120,11 @@ type Execution struct {
 	m      *Machine
 	info   ExecutionInfo
 	input  json.RawMessage
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
+	// inputValue is the decoded input, for $$.Execution.Input.
+	inputValue any
+	ctx        context.Context
+	cancel     context.CancelFunc
+	done       chan struct{}
 
 	mu     sync.Mutex
 	status Status
@@ -161,6 +164,7 @@ func (e *Engine) Start(ctx context.Context, m *Machine, info ExecutionInfo, inpu
 func (x *Execution) run(th *thread) {
 	defer th.release()
 	v, err := decodeJSON(x.input)
+	x.inputValue = v
 	if err != nil {
 		x.finish(th, Result{Status: StatusFailed, Error: ErrRuntime, Cause: "invalid execution input: " + err.Error()})
 		return
@@ -500,3 +504,8 @@ func (e *Engine) SendTaskHeartbeat(token string) error {
 var errAborted = errors.New("execution aborted")
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// rnd returns a random source for retry jitter.
+func (e *Engine) rnd() *mrand.Rand {
+	return mrand.New(mrand.NewPCG(mrand.Uint64(), mrand.Uint64()))
+}
