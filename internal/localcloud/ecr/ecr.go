@@ -1,0 +1,219 @@
+// Package ecr is the local cloud's Amazon ECR: repositories and image
+// manifests (no layers are stored), with digests computed from the manifest
+// bytes as ECR does, and the "ECR Image Action" event on every push.
+package ecr
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
+)
+
+// DefaultRegion is where Go callers' repositories live when ctx carries no
+// request region.
+const DefaultRegion = "us-east-1"
+
+// Service is the local ECR.
+type Service struct {
+	clk     clock.Clock
+	account string
+	pub     bus.Publisher
+
+	mu    sync.Mutex
+	repos map[repoKey]*repository
+	seq   int64
+}
+
+type repoKey struct{ region, name string }
+
+type repository struct {
+	Repository
+	region string
+	images imageMap          // by digest
+	tags   map[string]string // tag -> digest
+	tagSet []Tag
+}
+
+type image struct {
+	digest, manifest, mediaType string
+	size                        int64
+	pushedAt                    awsproto.Time
+	seq                         int64 // push order, for stable listing
+	tags                        map[string]bool
+}
+
+// New returns an empty ECR registry for account. Events go to pub (nil
+// drops them).
+func New(clk clock.Clock, account string, pub bus.Publisher) (*Service, error) {
+	if clk == nil {
+		return nil, errors.New("ecr: nil clock")
+	}
+	if !regexp.MustCompile(`^\d{12}$`).MatchString(account) {
+		return nil, fmt.Errorf("ecr: account %q is not 12 digits", account)
+	}
+	if pub == nil {
+		pub = bus.Discard{}
+	}
+	return &Service{clk: clk, account: account, pub: pub, repos: map[repoKey]*repository{}}, nil
+}
+
+func (s *Service) Name() string         { return "ecr" }
+func (s *Service) TargetPrefix() string { return "AmazonEC2ContainerRegistry_V20150921" }
+
+// Call serves one API operation.
+func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (any, error) {
+	switch op {
+	case "CreateRepository":
+		return call(ctx, input, s.createRepository)
+	case "DescribeRepositories":
+		return call(ctx, input, s.describeRepositories)
+	case "DeleteRepository":
+		return call(ctx, input, s.deleteRepository)
+	case "PutImage":
+		return call(ctx, input, s.putImage)
+	case "BatchGetImage":
+		return call(ctx, input, s.batchGetImage)
+	case "DescribeImages":
+		return call(ctx, input, s.describeImages)
+	case "ListImages":
+		return call(ctx, input, s.listImages)
+	}
+	return nil, awsproto.UnknownOperation("ecr", op)
+}
+
+func call[I, O any](ctx context.Context, input json.RawMessage, f func(context.Context, *I) (O, error)) (any, error) {
+	in := new(I)
+	if err := json.Unmarshal(input, in); err != nil {
+		return nil, awsproto.Errorf("SerializationException", "cannot read the request: %v", err)
+	}
+	return f(ctx, in)
+}
+
+func (s *Service) region(ctx context.Context) string {
+	if r := awsproto.RequestFrom(ctx).Region; r != "" {
+		return r
+	}
+	return DefaultRegion
+}
+
+func invalid(format string, args ...any) error {
+	return awsproto.Errorf("InvalidParameterException", format, args...)
+}
+
+// checkRegistry rejects a registryId that is not this account's.
+func (s *Service) checkRegistry(id string) error {
+	if id != "" && id != s.account {
+		return invalid("Invalid parameter at 'registryId' failed to satisfy constraint: the local cloud holds only registry %s", s.account)
+	}
+	return nil
+}
+
+// repo finds a repository; the caller holds mu.
+func (s *Service) repo(ctx context.Context, registryID, name string) (*repository, error) {
+	awsproto.Note(ctx, "repository", name)
+	if err := s.checkRegistry(registryID); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, invalid("Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must not be empty'")
+	}
+	r, ok := s.repos[repoKey{s.region(ctx), name}]
+	if !ok {
+		return nil, awsproto.Errorf("RepositoryNotFoundException",
+			"The repository with name '%s' does not exist in the registry with id '%s'", name, s.account)
+	}
+	return r, nil
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Page tokens are opaque to clients: the last key returned.
+func encodeToken(last string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("after:" + last))
+}
+
+func decodeToken(tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	p, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || !strings.HasPrefix(string(p), "after:") || len(p) == len("after:") {
+		return "", invalid("Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid pagination token'")
+	}
+	return strings.TrimPrefix(string(p), "after:"), nil
+}
+
+func pageSize(maxResults, def int) (int, error) {
+	if maxResults < 0 || maxResults > 1000 {
+		return 0, invalid("Invalid parameter at 'maxResults' failed to satisfy constraint: 'Member must have value between 1 and 1000'")
+	}
+	if maxResults == 0 {
+		return def, nil
+	}
+	return maxResults, nil
+}
+
+// ImageURI parses "<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]".
+func ImageURI(uri string) (account, region, repo, ref string, err error) {
+	host, path, ok := strings.Cut(uri, "/")
+	parts := strings.Split(host, ".")
+	if !ok || len(parts) != 6 || parts[1] != "dkr" || parts[2] != "ecr" || parts[4] != "amazonaws" || parts[5] != "com" {
+		return "", "", "", "", fmt.Errorf("%q is not an ECR image URI", uri)
+	}
+	repo, ref = path, "latest"
+	if i := strings.Index(path, "@"); i >= 0 {
+		repo, ref = path[:i], path[i+1:]
+	} else if i := strings.LastIndex(path, ":"); i >= 0 {
+		repo, ref = path[:i], path[i+1:]
+	}
+	return parts[0], parts[3], repo, ref, nil
+}
+
+// Resolve returns the digest of an image URI (by tag or digest) if the
+// image is in this registry: what the ECS simulator checks before it
+// "pulls" an image.
+func (s *Service) Resolve(ctx context.Context, uri string) (digest string, ok bool) {
+	account, region, repo, ref, err := ImageURI(uri)
+	if err != nil || account != s.account {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, found := s.repos[repoKey{region, repo}]
+	if !found {
+		return "", false
+	}
+	if strings.HasPrefix(ref, "sha256:") {
+		_, ok := r.images[ref]
+		return ref, ok
+	}
+	digest, ok = r.tags[ref]
+	return digest, ok
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func seqKey(n int64) string { return strconv.FormatInt(n, 10) }
