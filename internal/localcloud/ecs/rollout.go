@@ -20,6 +20,7 @@ func circuitBreakerThreshold(desired int) int {
 // become ACTIVE and drain as it rolls out. reason, when set, is the
 // in-progress reason (a rollback's).
 func (s *Service) startDeployment(ctx context.Context, svc *service, td *revision, reason string) *deployment {
+	rollback := reason != ""
 	now := s.clk.Now()
 	for _, d := range svc.deployments {
 		d.status = "ACTIVE"
@@ -27,7 +28,7 @@ func (s *Service) startDeployment(ctx context.Context, svc *service, td *revisio
 		d.updated = now
 	}
 	d := &deployment{id: deploymentID(), status: "PRIMARY", td: td, desired: svc.desired,
-		created: now, updated: now, rollout: "IN_PROGRESS",
+		created: now, updated: now, rollout: "IN_PROGRESS", rollback: rollback,
 		duration: s.faults.rolloutDuration(svc.name, svc.arn, s.rollout), cfg: map[string]json.RawMessage{}}
 	if reason == "" {
 		reason = fmt.Sprintf("ECS deployment %s in progress.", d.id)
@@ -79,7 +80,9 @@ func (s *Service) onTick(svc *service) {
 	var watch []string
 	var watched *deployment
 	alarms := s.alarms
-	if p := svc.primary(); p != nil && p.rollout == "IN_PROGRESS" && svc.status == "ACTIVE" && alarms != nil {
+	// A rollback is not watched: the alarms that caused it may well still be
+	// in ALARM, and ECS does not roll back a rollback.
+	if p := svc.primary(); p != nil && p.rollout == "IN_PROGRESS" && !p.rollback && svc.status == "ACTIVE" && alarms != nil {
 		if c := svc.config(); c.Alarms != nil && c.Alarms.Enable {
 			watch, watched = c.Alarms.AlarmNames, p
 		}
@@ -236,7 +239,7 @@ func (s *Service) failDeployment(ctx context.Context, svc *service, p *deploymen
 	s.serviceEvent(svc, "(service %s) (deployment %s) deployment failed: %s.", svc.name, p.id, why)
 	s.emit(ctx, s.deploymentEvent(svc, "ERROR", "SERVICE_DEPLOYMENT_FAILED", p.id, reason))
 	good := svc.lastGood
-	if !rollback || good == nil || good == p {
+	if !rollback || p.rollback || good == nil || good == p || good.td == p.td {
 		return
 	}
 	s.serviceEvent(svc, "(service %s) (deployment %s) rolling back to deployment %s.", svc.name, p.id, good.id)

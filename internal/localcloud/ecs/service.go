@@ -44,6 +44,7 @@ type deployment struct {
 	duration           time.Duration
 	cfg                map[string]json.RawMessage // launchType, networkConfiguration... at creation
 	impaired           bool                       // SERVICE_TASK_START_IMPAIRED sent
+	rollback           bool                       // started by a rollback: never rolled back itself
 	healthCheckRunning int                        // tasks started that will fail health checks
 }
 

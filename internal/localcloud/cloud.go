@@ -1,0 +1,139 @@
+package localcloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/cloudwatch"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/eventbridge"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
+)
+
+// Options configures a Cloud.
+type Options struct {
+	Clock clock.Clock // default clock.Real{}
+	// Log receives a readable line per API call; nil keeps only the counts.
+	Log     io.Writer
+	Account string // default 123456789012
+	Region  string // default us-east-1
+	// Lambda configures the Lambda service; Clock, Account and Region are
+	// filled from the fields above.
+	Lambda lambda.Options
+}
+
+// Cloud is the whole local cloud: one Server with every service wired to
+// the others (ECS reads CloudWatch alarms, services publish to EventBridge's
+// default bus, EventBridge invokes Lambda functions).
+type Cloud struct {
+	Server *Server
+
+	ecs        *ecs.Service
+	cloudwatch *cloudwatch.Service
+	events     *eventbridge.Service
+	lambda     *lambda.Service
+
+	mu   sync.Mutex
+	http *http.Server
+}
+
+// New builds a local cloud. It serves nothing until Listen, or use
+// c.Server as an http.Handler (httptest.NewServer(c.Server)).
+func New(opts Options) (*Cloud, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.Real{}
+	}
+	if opts.Account == "" {
+		opts.Account = "123456789012"
+	}
+	if opts.Region == "" {
+		opts.Region = "us-east-1"
+	}
+	c := &Cloud{Server: NewServer(opts.Clock, opts.Account, opts.Region, NewCallLog(opts.Log))}
+
+	c.events = eventbridge.New(opts.Clock, opts.Account, opts.Region, nil, nil)
+	var err error
+	if c.cloudwatch, err = cloudwatch.New(opts.Clock, opts.Account, c.events); err != nil {
+		return nil, fmt.Errorf("local cloud: %w", err)
+	}
+	if c.ecs, err = ecs.New(ecs.Options{Clock: opts.Clock, Account: opts.Account, Region: opts.Region,
+		Bus: c.events, Alarms: c.cloudwatch}); err != nil {
+		return nil, fmt.Errorf("local cloud: %w", err)
+	}
+	lo := opts.Lambda
+	lo.Clock, lo.Account, lo.Region = opts.Clock, opts.Account, opts.Region
+	if c.lambda, err = lambda.New(lo); err != nil {
+		return nil, fmt.Errorf("local cloud: %w", err)
+	}
+	c.events.SetInvoker(c.lambda)
+
+	c.Server.AddRPC(c.ecs)
+	c.Server.AddRPC(c.cloudwatch)
+	c.Server.AddRPC(c.events)
+	c.Server.AddREST(c.lambda)
+	return c, nil
+}
+
+// Listen serves the cloud on addr ("127.0.0.1:0" for any free port) and
+// returns its URL, the endpoint for the SDKs and the AWS CLI.
+func (c *Cloud) Listen(addr string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.http != nil {
+		return "", errors.New("local cloud: already listening")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("local cloud: listen: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	c.lambda.SetEndpoint(url)
+	c.http = &http.Server{Handler: c.Server, ReadHeaderTimeout: 10 * time.Second}
+	go c.http.Serve(ln)
+	return url, nil
+}
+
+// Close stops serving and stops the function processes.
+func (c *Cloud) Close() error {
+	c.mu.Lock()
+	srv := c.http
+	c.http = nil
+	c.mu.Unlock()
+	var errs []error
+	if srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("local cloud: shutdown: %w", err))
+		}
+	}
+	if err := c.lambda.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("local cloud: lambda: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Log is the call log of every service.
+func (c *Cloud) Log() *CallLog { return c.Server.Log }
+
+// Faults are the API-level faults (throttling, latency) of every service.
+func (c *Cloud) Faults() *Faults { return c.Server.Faults }
+
+// ECS is the ECS service, for its faults and state.
+func (c *Cloud) ECS() *ecs.Service { return c.ecs }
+
+// CloudWatch is the CloudWatch service, for alarm scenarios.
+func (c *Cloud) CloudWatch() *cloudwatch.Service { return c.cloudwatch }
+
+// EventBridge is the EventBridge service, the default bus of every event.
+func (c *Cloud) EventBridge() *eventbridge.Service { return c.events }
+
+// Lambda is the Lambda service.
+func (c *Cloud) Lambda() *lambda.Service { return c.lambda }
