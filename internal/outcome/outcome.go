@@ -180,7 +180,7 @@ func Evaluate(in Input) Result {
 func deployments(in Input) (primary, ours *ecstypes.Deployment) {
 	for i := range in.Service.Deployments {
 		d := &in.Service.Deployments[i]
-		if aws.ToString(d.Status) == "PRIMARY" {
+		if aws.ToString(d.Status) == "PRIMARY" && primary == nil {
 			primary = d
 		}
 		if in.DeploymentID != "" {

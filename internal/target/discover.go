@@ -57,7 +57,9 @@ func (e *ServiceNotFoundError) Error() string {
 // cluster (old-format ARNs carry no cluster; re-create or migrate the service).
 type InvalidARNError struct{ ARN string }
 
-func (e *InvalidARNError) Error() string { return fmt.Sprintf("not a service ARN with a cluster: %s", e.ARN) }
+func (e *InvalidARNError) Error() string {
+	return fmt.Sprintf("not a service ARN with a cluster: %s", e.ARN)
+}
 
 // Resolver finds the services that follow a repository or an alarm.
 type Resolver struct {
