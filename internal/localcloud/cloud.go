@@ -12,6 +12,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/cloudwatch"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/eventbridge"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
@@ -30,12 +31,13 @@ type Options struct {
 }
 
 // Cloud is the whole local cloud: one Server with every service wired to
-// the others (ECS reads CloudWatch alarms, services publish to EventBridge's
+// the others (ECS reads CloudWatch alarms; ECS, ECR and CloudWatch publish to EventBridge's
 // default bus, EventBridge invokes Lambda functions).
 type Cloud struct {
 	Server *Server
 
 	ecs        *ecs.Service
+	ecr        *ecr.Service
 	cloudwatch *cloudwatch.Service
 	events     *eventbridge.Service
 	lambda     *lambda.Service
@@ -67,6 +69,9 @@ func New(opts Options) (*Cloud, error) {
 		Bus: c.events, Alarms: c.cloudwatch}); err != nil {
 		return nil, fmt.Errorf("local cloud: %w", err)
 	}
+	if c.ecr, err = ecr.New(opts.Clock, opts.Account, c.events); err != nil {
+		return nil, fmt.Errorf("local cloud: %w", err)
+	}
 	lo := opts.Lambda
 	lo.Clock, lo.Account, lo.Region = opts.Clock, opts.Account, opts.Region
 	if c.lambda, err = lambda.New(lo); err != nil {
@@ -75,6 +80,7 @@ func New(opts Options) (*Cloud, error) {
 	c.events.SetInvoker(c.lambda)
 
 	c.Server.AddRPC(c.ecs)
+	c.Server.AddRPC(c.ecr)
 	c.Server.AddRPC(c.cloudwatch)
 	c.Server.AddRPC(c.events)
 	c.Server.AddREST(c.lambda)
@@ -128,6 +134,9 @@ func (c *Cloud) Faults() *Faults { return c.Server.Faults }
 
 // ECS is the ECS service, for its faults and state.
 func (c *Cloud) ECS() *ecs.Service { return c.ecs }
+
+// ECR is the ECR service.
+func (c *Cloud) ECR() *ecr.Service { return c.ecr }
 
 // CloudWatch is the CloudWatch service, for alarm scenarios.
 func (c *Cloud) CloudWatch() *cloudwatch.Service { return c.cloudwatch }
