@@ -54,7 +54,7 @@ type env struct {
 	url    string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	clk := clock.NewVirtual(start)
 	rec := &recorder{}
@@ -78,7 +78,7 @@ func newEnv(t *testing.T) *env {
 	return &env{clk: clk, svc: svc, server: server, events: rec, client: client, url: ts.URL}
 }
 
-func (e *env) putAlarm(t *testing.T, name string, tags ...types.Tag) {
+func (e *env) putAlarm(t testing.TB, name string, tags ...types.Tag) {
 	t.Helper()
 	_, err := e.client.PutMetricAlarm(context.Background(), &cw.PutMetricAlarmInput{
 		AlarmName:          aws.String(name),
