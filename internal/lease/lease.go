@@ -170,7 +170,8 @@ func validate(service, holder string) error {
 // Acquire takes the service's lease for r.Holder. It returns
 // *SupersededError if a newer execution holds or held it, and *HeldError if
 // a live holder keeps it (IfFree, or an equal sequence). Acquiring again by
-// the holder renews it.
+// the holder renews it. Acquire writes the whole item, so a stored task
+// token is dropped (a taken-over holder's token comes back in Acquired).
 func (s *Store) Acquire(ctx context.Context, r Request) (Acquired, error) {
 	if err := validate(r.Service, r.Holder); err != nil {
 		return Acquired{}, err

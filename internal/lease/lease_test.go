@@ -1,0 +1,188 @@
+package lease_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/pushdeploy/pushdeploy/internal/awsapi/localtest"
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud"
+	ddblocal "github.com/pushdeploy/pushdeploy/internal/localcloud/dynamodb"
+)
+
+const svc = "arn:aws:ecs:us-east-1:123456789012:service/prod/web"
+
+func setup(t *testing.T) (*lease.Store, *localtest.Cloud) {
+	c := localtest.New(t, func(clk *clock.Virtual) []localcloud.RPCService {
+		return []localcloud.RPCService{ddblocal.New(clk, localtest.Account)}
+	})
+	db := c.CreateTable(t, "pushdeploy")
+	s, err := lease.New(db, "pushdeploy", c.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+// step is one call and the error type it must end with.
+type step struct {
+	name string
+	do   func(context.Context, *lease.Store, *localtest.Cloud) error
+	want any // nil, or a pointer to the error type
+}
+
+var (
+	superseded = new(*lease.SupersededError)
+	held       = new(*lease.HeldError)
+	notHolder  = new(*lease.NotHolderError)
+)
+
+func acquire(holder string, seq int64, mode lease.Mode, check func(lease.Acquired) error) func(context.Context, *lease.Store, *localtest.Cloud) error {
+	return func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+		a, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: holder, Seq: seq, TTL: 15 * time.Minute, Mode: mode})
+		if err == nil && check != nil {
+			return check(a)
+		}
+		return err
+	}
+}
+
+func previous(holder, token string) func(lease.Acquired) error {
+	return func(a lease.Acquired) error {
+		if a.Previous != holder || a.PreviousToken != token {
+			return errors.New("took over from " + a.Previous + " token " + a.PreviousToken + ", want " + holder + " token " + token)
+		}
+		return nil
+	}
+}
+
+func holderIs(want string) func(context.Context, *lease.Store, *localtest.Cloud) error {
+	return func(ctx context.Context, s *lease.Store, c *localtest.Cloud) error {
+		st, err := s.Get(ctx, svc)
+		if err != nil {
+			return err
+		}
+		live := ""
+		if st.Held(c.Clock.Now()) {
+			live = st.Holder
+		}
+		if live != want {
+			return errors.New("live holder " + live + ", want " + want)
+		}
+		return nil
+	}
+}
+
+func TestLatestPushWins(t *testing.T) {
+	steps := []step{
+		{"A acquires", acquire("A", 100, lease.Preempt, previous("", "")), nil},
+		{"A holds", holderIs("A"), nil},
+		{"A checks", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, nil},
+		{"A acquires again (renew)", acquire("A", 100, lease.Preempt, previous("", "")), nil},
+		{"A stores a token", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.SetToken(ctx, svc, "A", "tokA") }, nil},
+		{"B, a newer push, takes over and learns A's token", acquire("B", 200, lease.Preempt, previous("A", "tokA")), nil},
+		{"B holds", holderIs("B"), nil},
+		{"A checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, superseded},
+		{"A renews: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Renew(ctx, svc, "A", time.Minute) }, superseded},
+		{"A stores a token: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.SetToken(ctx, svc, "A", "tokA2") }, superseded},
+		{"A releases: superseded, B keeps it", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "A") }, superseded},
+		{"B still holds", holderIs("B"), nil},
+		{"A cannot take it back", acquire("A", 100, lease.Preempt, nil), superseded},
+		{"same sequence, other holder", acquire("B2", 200, lease.Preempt, nil), held},
+		{"B releases", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "B") }, nil},
+		{"B releases again", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "B") }, nil},
+		{"free", holderIs(""), nil},
+		{"a stale push stays superseded after B released", acquire("C", 150, lease.Preempt, nil), superseded},
+		{"a stranger cannot release", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "X") }, notHolder},
+		{"D acquires if free", acquire("D", 300, lease.IfFree, previous("", "")), nil},
+		{"E (if free) does not fight D", acquire("E", 400, lease.IfFree, nil), held},
+		{"D still holds", holderIs("D"), nil},
+		{"D's lease expires", func(_ context.Context, _ *lease.Store, c *localtest.Cloud) error { c.Clock.Advance(16 * time.Minute); return nil }, nil},
+		{"expired: not held", holderIs(""), nil},
+		{"E takes the expired lease; D was not live", acquire("E", 400, lease.IfFree, previous("", "")), nil},
+		{"D checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "D") }, superseded},
+		{"F, newer, preempts E", acquire("F", 500, lease.Preempt, previous("E", "")), nil},
+		{"F renews", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Renew(ctx, svc, "F", time.Hour) }, nil},
+		{"an hour minus a minute later F still holds", func(ctx context.Context, s *lease.Store, c *localtest.Cloud) error {
+			c.Clock.Advance(59 * time.Minute)
+			return holderIs("F")(ctx, s, c)
+		}, nil},
+	}
+	s, c := setup(t)
+	ctx := context.Background()
+	for _, st := range steps {
+		err := st.do(ctx, s, c)
+		switch {
+		case st.want == nil && err != nil:
+			t.Fatalf("%s: %v", st.name, err)
+		case st.want != nil && !errors.As(err, st.want):
+			t.Fatalf("%s: err = %v (%T), want %T", st.name, err, err, st.want)
+		}
+		if st.want == superseded && !errors.Is(err, lease.ErrSuperseded) {
+			t.Fatalf("%s: errors.Is(err, ErrSuperseded) is false", st.name)
+		}
+	}
+}
+
+func TestTokens(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetToken(ctx, svc, "A", "t1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetToken(ctx, svc, "A", "t2"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Get(ctx, svc)
+	if err != nil || st.Token != "t2" {
+		t.Fatalf("token = %q, %v", st.Token, err)
+	}
+	for _, tc := range []struct {
+		token string
+		want  bool
+	}{{"t1", false}, {"t2", true}, {"t2", false}} {
+		got, err := s.ClearToken(ctx, svc, tc.token)
+		if err != nil || got != tc.want {
+			t.Errorf("ClearToken(%s) = %v, %v; want %v", tc.token, got, err, tc.want)
+		}
+	}
+	if got, err := s.ClearToken(ctx, "arn:aws:ecs:us-east-1:123456789012:service/prod/none", "t"); got || err != nil {
+		t.Errorf("ClearToken on a service never leased = %v, %v", got, err)
+	}
+	if err := s.SetToken(ctx, svc, "A", ""); err == nil {
+		t.Error("empty token accepted")
+	}
+	// Release drops the token: nothing is left to wake.
+	if err := s.SetToken(ctx, svc, "A", "t3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, svc, "A"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.Get(ctx, svc); st.Token != "" || st.Holder != "" || st.LastHolder != "A" || st.Seq != 1 {
+		t.Errorf("after release: %+v", st)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	s, _ := setup(t)
+	ctx := context.Background()
+	for name, r := range map[string]lease.Request{
+		"no service": {Holder: "A", Seq: 1, TTL: time.Minute},
+		"no holder":  {Service: svc, Seq: 1, TTL: time.Minute},
+		"no TTL":     {Service: svc, Holder: "A", Seq: 1},
+	} {
+		if _, err := s.Acquire(ctx, r); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if err := s.Check(ctx, svc, "A"); !errors.Is(err, lease.ErrSuperseded) {
+		t.Errorf("Check on a service never leased: %v", err)
+	}
+}
