@@ -44,7 +44,7 @@ func record(service string, i int) history.Record {
 		Service: service, Cluster: "prod", ServiceName: "web",
 		ExecutionARN: fmt.Sprintf("arn:aws:states:us-east-1:123456789012:execution:pushdeploy:exec-%d", i),
 		Action:       "deploy", Trigger: "push", StartedBy: "ecr-event-" + strconv.Itoa(i),
-		Images: []history.Image{{Container: "app", Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:" + fmt.Sprintf("%064d", i), Tag: "latest", Digest: "sha256:" + fmt.Sprintf("%064d", i)}},
+		Images:       []history.Image{{Container: "app", Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:" + fmt.Sprintf("%064d", i), Tag: "latest", Digest: "sha256:" + fmt.Sprintf("%064d", i)}},
 		FromRevision: "web:" + strconv.Itoa(i), ToRevision: "web:" + strconv.Itoa(i+1), DeployedRevision: "web:" + strconv.Itoa(i+1),
 		LastGoodBefore: "web:" + strconv.Itoa(i),
 		Outcome:        history.Succeeded, Reason: "rollout completed",

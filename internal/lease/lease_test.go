@@ -82,12 +82,18 @@ func TestLatestPushWins(t *testing.T) {
 		{"A holds", holderIs("A"), nil},
 		{"A checks", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, nil},
 		{"A acquires again (renew)", acquire("A", 100, lease.Preempt, previous("", "")), nil},
-		{"A stores a token", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.SetToken(ctx, svc, "A", "tokA") }, nil},
+		{"A stores a token", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+			return s.SetToken(ctx, svc, "A", "tokA")
+		}, nil},
 		{"B, a newer push, takes over and learns A's token", acquire("B", 200, lease.Preempt, previous("A", "tokA")), nil},
 		{"B holds", holderIs("B"), nil},
 		{"A checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, superseded},
-		{"A renews: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Renew(ctx, svc, "A", time.Minute) }, superseded},
-		{"A stores a token: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.SetToken(ctx, svc, "A", "tokA2") }, superseded},
+		{"A renews: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+			return s.Renew(ctx, svc, "A", time.Minute)
+		}, superseded},
+		{"A stores a token: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+			return s.SetToken(ctx, svc, "A", "tokA2")
+		}, superseded},
 		{"A releases: superseded, B keeps it", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "A") }, superseded},
 		{"B still holds", holderIs("B"), nil},
 		{"A cannot take it back", acquire("A", 100, lease.Preempt, nil), superseded},
@@ -100,12 +106,17 @@ func TestLatestPushWins(t *testing.T) {
 		{"D acquires if free", acquire("D", 300, lease.IfFree, previous("", "")), nil},
 		{"E (if free) does not fight D", acquire("E", 400, lease.IfFree, nil), held},
 		{"D still holds", holderIs("D"), nil},
-		{"D's lease expires", func(_ context.Context, _ *lease.Store, c *localtest.Cloud) error { c.Clock.Advance(16 * time.Minute); return nil }, nil},
+		{"D's lease expires", func(_ context.Context, _ *lease.Store, c *localtest.Cloud) error {
+			c.Clock.Advance(16 * time.Minute)
+			return nil
+		}, nil},
 		{"expired: not held", holderIs(""), nil},
 		{"E takes the expired lease; D was not live", acquire("E", 400, lease.IfFree, previous("", "")), nil},
 		{"D checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "D") }, superseded},
 		{"F, newer, preempts E", acquire("F", 500, lease.Preempt, previous("E", "")), nil},
-		{"F renews", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Renew(ctx, svc, "F", time.Hour) }, nil},
+		{"F renews", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+			return s.Renew(ctx, svc, "F", time.Hour)
+		}, nil},
 		{"an hour minus a minute later F still holds", func(ctx context.Context, s *lease.Store, c *localtest.Cloud) error {
 			c.Clock.Advance(59 * time.Minute)
 			return holderIs("F")(ctx, s, c)
