@@ -16,6 +16,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/eventbridge"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/tagging"
 )
 
 // Options configures a Cloud.
@@ -41,6 +42,7 @@ type Cloud struct {
 	cloudwatch *cloudwatch.Service
 	events     *eventbridge.Service
 	lambda     *lambda.Service
+	tagging    *tagging.Service
 
 	mu   sync.Mutex
 	http *http.Server
@@ -72,6 +74,11 @@ func New(opts Options) (*Cloud, error) {
 	if c.ecr, err = ecr.New(opts.Clock, opts.Account, c.events); err != nil {
 		return nil, fmt.Errorf("local cloud: %w", err)
 	}
+	c.cloudwatch.SetDefaultRegion(opts.Region)
+	c.ecr.SetDefaultRegion(opts.Region)
+	if c.tagging, err = tagging.New(c.ecs, c.cloudwatch); err != nil {
+		return nil, fmt.Errorf("local cloud: %w", err)
+	}
 	lo := opts.Lambda
 	lo.Clock, lo.Account, lo.Region = opts.Clock, opts.Account, opts.Region
 	if c.lambda, err = lambda.New(lo); err != nil {
@@ -82,6 +89,7 @@ func New(opts Options) (*Cloud, error) {
 	c.Server.AddRPC(c.ecs)
 	c.Server.AddRPC(c.ecr)
 	c.Server.AddRPC(c.cloudwatch)
+	c.Server.AddRPC(c.tagging)
 	c.Server.AddRPC(c.events)
 	c.Server.AddREST(c.lambda)
 	return c, nil

@@ -520,3 +520,33 @@ func eventually(t *testing.T, cond func() bool, format string, args ...any) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestRegions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, err := e.client.PutMetricAlarm(ctx, &cw.PutMetricAlarmInput{
+		AlarmName: aws.String("eu"), MetricName: aws.String("m"), Namespace: aws.String("n"), Statistic: types.StatisticSum,
+		Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: types.ComparisonOperatorGreaterThanThreshold,
+	}, func(o *cw.Options) { o.Region = "eu-west-1" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.client.DescribeAlarms(ctx, &cw.DescribeAlarmsInput{})
+	if err != nil || len(out.MetricAlarms) != 0 {
+		t.Errorf("us-east-1 sees %d alarms (%v), want 0", len(out.MetricAlarms), err)
+	}
+	if _, ok := e.svc.AlarmState(ctx, "eu"); ok {
+		t.Error("AlarmState found an eu-west-1 alarm in the default region")
+	}
+	e.svc.SetDefaultRegion("eu-west-1")
+	if state, ok := e.svc.AlarmState(ctx, "eu"); !ok || state != "INSUFFICIENT_DATA" {
+		t.Errorf("AlarmState in eu-west-1 = %q, %v", state, ok)
+	}
+	if err := e.svc.SetState(ctx, "eu", "ALARM", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if evs := e.events.all(); len(evs) != 1 || evs[0].Region != "eu-west-1" || evs[0].Resources[0] != "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:eu" {
+		t.Errorf("events = %+v", evs)
+	}
+}

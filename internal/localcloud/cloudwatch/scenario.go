@@ -12,7 +12,7 @@ import (
 // local cloud evaluates no metrics, so this is how an alarm fires.
 type Scenario struct {
 	Alarm  string        `json:"alarm"`
-	Region string        `json:"region,omitempty"` // default DefaultRegion
+	Region string        `json:"region,omitempty"` // default: see SetDefaultRegion
 	State  string        `json:"state"`            // OK, ALARM or INSUFFICIENT_DATA
 	After  time.Duration `json:"after"`            // from when the scenario is applied
 	// For, if set, returns the alarm to OK after this long: an alarm
@@ -33,7 +33,7 @@ func (s *Service) Apply(ctx context.Context, sc Scenario) (clock.Timer, error) {
 	}
 	region := sc.Region
 	if region == "" {
-		region = DefaultRegion
+		region = s.defaultRegion()
 	}
 	s.mu.Lock()
 	_, ok := s.alarms[alarmKey{region, sc.Alarm}]

@@ -30,6 +30,8 @@ type Service struct {
 	clk     clock.Clock
 	account string
 	pub     bus.Publisher
+	rmu     sync.Mutex // guards defRgn apart from mu: region() runs under mu
+	defRgn  string     // region of calls that carry none
 
 	mu    sync.Mutex
 	repos map[repoKey]*repository
@@ -66,7 +68,7 @@ func New(clk clock.Clock, account string, pub bus.Publisher) (*Service, error) {
 	if pub == nil {
 		pub = bus.Discard{}
 	}
-	return &Service{clk: clk, account: account, pub: pub, repos: map[repoKey]*repository{}}, nil
+	return &Service{clk: clk, account: account, pub: pub, defRgn: DefaultRegion, repos: map[repoKey]*repository{}}, nil
 }
 
 func (s *Service) Name() string         { return "ecr" }
@@ -105,7 +107,21 @@ func (s *Service) region(ctx context.Context) string {
 	if r := awsproto.RequestFrom(ctx).Region; r != "" {
 		return r
 	}
-	return DefaultRegion
+	return s.defaultRegion()
+}
+
+func (s *Service) defaultRegion() string {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	return s.defRgn
+}
+
+// SetDefaultRegion sets the region of Go calls whose ctx carries no request
+// (the ECS simulator, scenarios, tests); DefaultRegion until set.
+func (s *Service) SetDefaultRegion(region string) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.defRgn = region
 }
 
 func invalid(format string, args ...any) error {
