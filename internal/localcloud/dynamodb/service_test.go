@@ -47,8 +47,8 @@ func setup(t *testing.T) *env {
 
 var ctx = context.Background()
 
-func s(v string) types.AttributeValue  { return &types.AttributeValueMemberS{Value: v} }
-func n(v string) types.AttributeValue  { return &types.AttributeValueMemberN{Value: v} }
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)}
 }
@@ -636,7 +636,9 @@ func containsToken(expr, tok string) bool {
 	}
 }
 
-func isWord(c byte) bool { return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isWord(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
 
 func TestQuery(t *testing.T) {
 	e := setup(t)
