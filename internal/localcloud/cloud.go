@@ -12,6 +12,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/cloudwatch"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/dynamodb"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/eventbridge"
@@ -43,6 +44,7 @@ type Cloud struct {
 	events     *eventbridge.Service
 	lambda     *lambda.Service
 	tagging    *tagging.Service
+	dynamodb   *dynamodb.Service
 
 	mu   sync.Mutex
 	http *http.Server
@@ -63,6 +65,7 @@ func New(opts Options) (*Cloud, error) {
 	c := &Cloud{Server: NewServer(opts.Clock, opts.Account, opts.Region, NewCallLog(opts.Log))}
 
 	c.events = eventbridge.New(opts.Clock, opts.Account, opts.Region, nil, nil)
+	c.dynamodb = dynamodb.New(opts.Clock, opts.Account)
 	var err error
 	if c.cloudwatch, err = cloudwatch.New(opts.Clock, opts.Account, c.events); err != nil {
 		return nil, fmt.Errorf("local cloud: %w", err)
@@ -91,6 +94,7 @@ func New(opts Options) (*Cloud, error) {
 	c.Server.AddRPC(c.cloudwatch)
 	c.Server.AddRPC(c.tagging)
 	c.Server.AddRPC(c.events)
+	c.Server.AddRPC(c.dynamodb)
 	c.Server.AddREST(c.lambda)
 	return c, nil
 }
@@ -151,6 +155,9 @@ func (c *Cloud) CloudWatch() *cloudwatch.Service { return c.cloudwatch }
 
 // EventBridge is the EventBridge service, the default bus of every event.
 func (c *Cloud) EventBridge() *eventbridge.Service { return c.events }
+
+// DynamoDB is the DynamoDB service.
+func (c *Cloud) DynamoDB() *dynamodb.Service { return c.dynamodb }
 
 // Lambda is the Lambda service.
 func (c *Cloud) Lambda() *lambda.Service { return c.lambda }
