@@ -272,6 +272,7 @@ var (
 	cborMarshalerType = reflect.TypeFor[CBORMarshaler]()
 	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
 	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	jsonNumberType    = reflect.TypeFor[json.Number]()
 )
 
 func valueToCBOR(v reflect.Value) (cbor.Value, error) {
@@ -281,6 +282,9 @@ func valueToCBOR(v reflect.Value) (cbor.Value, error) {
 	t := v.Type()
 	if (t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface) && v.IsNil() {
 		return &cbor.Nil{}, nil
+	}
+	if t == jsonNumberType {
+		return numberToCBOR(v.String())
 	}
 	if t.Kind() != reflect.Interface {
 		if m, ok := marshaler(v, cborMarshalerType); ok {

@@ -53,7 +53,7 @@ func TestToCBOR(t *testing.T) {
 		Name:     "web", Count: 3, Neg: -5, Ratio: 0.25, OK: true, Blob: []byte{1, 2},
 		List: []string{"a"}, Map: map[string]inner{"k": {N: 7}}, Ptr: &inner{N: 1},
 		When: awsproto.Time(when), Raw: json.RawMessage(`{"x":[1,2.5,-3,null,"s"]}`), AsString: 42,
-		Skipped: "no", untagged: "no", NoTag: "yes", Any: map[string]any{"b": true},
+		Skipped: "no", untagged: "no", NoTag: "yes", Any: map[string]any{"b": true, "n": json.Number("12")},
 	}
 	got, err := awsproto.ToCBOR(v)
 	if err != nil {
@@ -76,7 +76,7 @@ func TestToCBOR(t *testing.T) {
 		"raw":      cbor.Map{"x": cbor.List{cbor.Uint(1), cbor.Float64(2.5), cbor.NegInt(2), &cbor.Nil{}, cbor.String("s")}},
 		"asString": cbor.String("42"),
 		"NoTag":    cbor.String("yes"),
-		"any":      cbor.Map{"b": cbor.Bool(true)},
+		"any":      cbor.Map{"b": cbor.Bool(true), "n": cbor.Uint(12)},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ToCBOR (-want +got):\n%s", diff)
@@ -179,6 +179,9 @@ func TestCBORToJSON(t *testing.T) {
 func TestMarshalCBORRejects(t *testing.T) {
 	if _, err := awsproto.MarshalCBOR(map[string]any{"f": func() {}}); err == nil {
 		t.Error("a func encoded without error")
+	}
+	if _, err := awsproto.MarshalCBOR(map[string]json.Number{"n": "1x"}); err == nil {
+		t.Error("a bad json.Number encoded without error")
 	}
 	if _, err := awsproto.MarshalCBOR(map[[2]int]string{{1, 2}: "x"}); err == nil {
 		t.Error("an array map key encoded without error")

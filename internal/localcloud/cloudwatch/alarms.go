@@ -213,10 +213,10 @@ func (s *Service) putMetricAlarm(ctx context.Context, in *putMetricAlarmInput) (
 		cfg.StateUpdatedTimestamp, cfg.StateTransitionedTimestamp = t, t
 		old = &alarm{MetricAlarm: cfg, region: region, tags: map[string]string{}}
 		s.alarms[key] = old
-	}
-	// Tags given to PutMetricAlarm are added to an existing alarm's tags.
-	for _, tg := range in.Tags {
-		old.tags[tg.Key] = tg.Value
+		// AWS ignores the tags of an update: only a new alarm takes them.
+		for _, tg := range in.Tags {
+			old.tags[tg.Key] = tg.Value
+		}
 	}
 	s.record(old, "ConfigurationUpdate", summary, map[string]any{"type": "Update", "updatedAlarm": cfg})
 	return struct{}{}, nil

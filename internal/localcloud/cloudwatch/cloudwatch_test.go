@@ -392,6 +392,7 @@ func TestTags(t *testing.T) {
 	if _, err := e.client.UntagResource(ctx, &cw.UntagResourceInput{ResourceARN: arn, TagKeys: []string{"tier"}}); err != nil {
 		t.Fatal(err)
 	}
+	e.putAlarm(t, "web-5xx", types.Tag{Key: aws.String("ignored"), Value: aws.String("on update")})
 	out, err := e.client.ListTagsForResource(ctx, &cw.ListTagsForResourceInput{ResourceARN: arn})
 	if err != nil {
 		t.Fatal(err)

@@ -44,8 +44,8 @@ type repository struct {
 	Repository
 	region string
 	images imageMap          // by digest
-	tags   map[string]string // tag -> digest
-	tagSet []Tag
+	tags   map[string]string // image tag -> digest
+	labels map[string]string // resource tags
 }
 
 type image struct {
@@ -91,6 +91,12 @@ func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (a
 		return call(ctx, input, s.describeImages)
 	case "ListImages":
 		return call(ctx, input, s.listImages)
+	case "TagResource":
+		return call(ctx, input, s.tagResource)
+	case "UntagResource":
+		return call(ctx, input, s.untagResource)
+	case "ListTagsForResource":
+		return call(ctx, input, s.listTagsForResource)
 	}
 	return nil, awsproto.UnknownOperation("ecr", op)
 }

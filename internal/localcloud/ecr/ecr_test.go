@@ -471,3 +471,39 @@ func TestUnsupportedOperation(t *testing.T) {
 		t.Errorf("GetAuthorizationToken: %v", err)
 	}
 }
+
+func TestRepositoryTags(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	out, err := e.client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: aws.String("team/web"),
+		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("web")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := out.Repository.RepositoryArn
+	if _, err := e.client.TagResource(ctx, &sdkecr.TagResourceInput{ResourceArn: arn, Tags: []types.Tag{{Key: aws.String("tier"), Value: aws.String("1")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.UntagResource(ctx, &sdkecr.UntagResourceInput{ResourceArn: arn, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := e.client.ListTagsForResource(ctx, &sdkecr.ListTagsForResourceInput{ResourceArn: arn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Key) != "tier" || aws.ToString(tags.Tags[0].Value) != "1" {
+		t.Errorf("tags = %+v", tags.Tags)
+	}
+	_, err = e.client.ListTagsForResource(ctx, &sdkecr.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:ecr:us-east-1:123456789012:repository/nope")})
+	if !isType[*types.RepositoryNotFoundException](err) {
+		t.Errorf("missing repository: %v", err)
+	}
+	_, err = e.client.ListTagsForResource(ctx, &sdkecr.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:s3:::bucket")})
+	if !isType[*types.InvalidParameterException](err) {
+		t.Errorf("bad ARN: %v", err)
+	}
+	_, err = e.client.CreateRepository(ctx, &sdkecr.CreateRepositoryInput{RepositoryName: aws.String("x1"), Tags: []types.Tag{{Key: aws.String(""), Value: aws.String("v")}}})
+	if !isType[*types.InvalidTagParameterException](err) {
+		t.Errorf("empty tag key: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
 )
@@ -78,10 +79,8 @@ func (s *Service) createRepository(ctx context.Context, in *createRepositoryInpu
 			return nil, invalid("Invalid parameter at 'encryptionType': %q", in.EncryptionConfiguration.EncryptionType)
 		}
 	}
-	for _, t := range in.Tags {
-		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
-			return nil, awsproto.Errorf("InvalidTagParameterException", "invalid tag key %q", t.Key)
-		}
+	if err := validateTags(in.Tags); err != nil {
+		return nil, err
 	}
 	region := s.region(ctx)
 	s.mu.Lock()
@@ -104,7 +103,10 @@ func (s *Service) createRepository(ctx context.Context, in *createRepositoryInpu
 		region: region,
 		images: imageMap{},
 		tags:   map[string]string{},
-		tagSet: append([]Tag(nil), in.Tags...),
+		labels: map[string]string{},
+	}
+	for _, t := range in.Tags {
+		r.labels[t.Key] = t.Value
 	}
 	if in.ImageScanningConfiguration != nil {
 		r.ImageScanningConfiguration = *in.ImageScanningConfiguration
@@ -190,4 +192,81 @@ func (s *Service) deleteRepository(ctx context.Context, in *deleteRepositoryInpu
 	}
 	delete(s.repos, repoKey{r.region, r.RepositoryName})
 	return &repositoryOutput{Repository: r.Repository}, nil
+}
+
+func validateTags(tags []Tag) error {
+	for _, t := range tags {
+		if t.Key == "" || len(t.Key) > 128 || len(t.Value) > 256 {
+			return awsproto.Errorf("InvalidTagParameterException", "invalid tag key %q: 1 to 128 characters, values up to 256", t.Key)
+		}
+	}
+	return nil
+}
+
+type tagResourceInput struct {
+	ResourceArn string   `json:"resourceArn"`
+	Tags        []Tag    `json:"tags"`
+	TagKeys     []string `json:"tagKeys"`
+}
+
+// byARN finds the repository an ARN names; the caller holds mu.
+func (s *Service) byARN(ctx context.Context, arn string) (*repository, error) {
+	awsproto.Note(ctx, "arn", arn)
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ecr" || !strings.HasPrefix(parts[5], "repository/") {
+		return nil, invalid("Invalid parameter at 'resourceArn' failed to satisfy constraint: %q is not a repository ARN", arn)
+	}
+	region, account, name := parts[3], parts[4], strings.TrimPrefix(parts[5], "repository/")
+	r, ok := s.repos[repoKey{region, name}]
+	if !ok || account != s.account {
+		return nil, awsproto.Errorf("RepositoryNotFoundException", "The repository with ARN '%s' does not exist", arn)
+	}
+	return r, nil
+}
+
+func (s *Service) tagResource(ctx context.Context, in *tagResourceInput) (struct{}, error) {
+	if err := validateTags(in.Tags); err != nil {
+		return struct{}{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.byARN(ctx, in.ResourceArn)
+	if err != nil {
+		return struct{}{}, err
+	}
+	for _, t := range in.Tags {
+		r.labels[t.Key] = t.Value
+	}
+	return struct{}{}, nil
+}
+
+func (s *Service) untagResource(ctx context.Context, in *tagResourceInput) (struct{}, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.byARN(ctx, in.ResourceArn)
+	if err != nil {
+		return struct{}{}, err
+	}
+	for _, k := range in.TagKeys {
+		delete(r.labels, k)
+	}
+	return struct{}{}, nil
+}
+
+type listTagsOutput struct {
+	Tags []Tag `json:"tags"`
+}
+
+func (s *Service) listTagsForResource(ctx context.Context, in *tagResourceInput) (*listTagsOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, err := s.byARN(ctx, in.ResourceArn)
+	if err != nil {
+		return nil, err
+	}
+	out := &listTagsOutput{Tags: []Tag{}}
+	for _, k := range sortedKeys(r.labels) {
+		out.Tags = append(out.Tags, Tag{Key: k, Value: r.labels[k]})
+	}
+	return out, nil
 }
