@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
@@ -203,4 +204,10 @@ func rawType(body []byte) string {
 	}
 	json.Unmarshal(body, &v)
 	return v.Type
+}
+
+func cmpDiff(a, b any) string { return cmp.Diff(a, b) }
+
+func createInput(name string, desired int32) *ecs.CreateServiceInput {
+	return &ecs.CreateServiceInput{ServiceName: aws.String(name), TaskDefinition: aws.String(name), DesiredCount: aws.Int32(desired)}
 }

@@ -174,7 +174,7 @@ func (s *Service) rollForward(ctx context.Context, svc *service, p *deployment) 
 			return
 		}
 		if c := svc.config(); c.DeploymentCircuitBreaker != nil && c.DeploymentCircuitBreaker.Enable {
-			s.failDeployment(ctx, svc, p, "ECS deployment circuit breaker: tasks failed to start.", "tasks failed to start",
+			s.failDeployment(ctx, svc, p, "ECS deployment circuit breaker: task failed to start.", "tasks failed to start",
 				"ECS deployment circuit breaker", c.DeploymentCircuitBreaker.Rollback)
 			return
 		}
