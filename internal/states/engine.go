@@ -6,7 +6,6 @@ package states
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"sync"
@@ -188,10 +187,18 @@ func (x *Execution) run(th *thread) {
 // finish moves the execution to its terminal status once; later calls are
 // ignored (a Stop racing a success, a timeout racing a failure).
 func (x *Execution) finish(th *thread, r Result) {
+	if x.finishLocked(th, r) {
+		// Tokens of a finished execution are dead at once, not when its
+		// goroutines get round to unwinding.
+		x.engine.closeTokensOf(x)
+	}
+}
+
+func (x *Execution) finishLocked(th *thread, r Result) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.status != StatusRunning {
-		return
+		return false
 	}
 	x.status = r.Status
 	x.result = r
@@ -213,6 +220,7 @@ func (x *Execution) finish(th *thread, r Result) {
 	x.appendLocked(th, ev)
 	close(x.done)
 	x.cancel()
+	return true
 }
 
 // record appends a history event while the execution runs; events from
@@ -313,6 +321,9 @@ func (th *thread) release() {
 // adopt takes over a busy token handed over by whoever woke the thread; the
 // hand-over keeps time from jumping between the wake-up and the work.
 func (th *thread) adopt(done func()) {
+	if done == nil {
+		return
+	}
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	if th.busy == nil {
@@ -349,20 +360,6 @@ func (th *thread) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-type threadKey struct{}
-
-// Idle releases the calling task's hold on the clock, for a TaskRunner that
-// waits on the clock inside RunTask; call the returned func when the wait is
-// over. Outside RunTask it does nothing.
-func Idle(ctx context.Context) (resume func()) {
-	th, ok := ctx.Value(threadKey{}).(*thread)
-	if !ok {
-		return func() {}
-	}
-	th.release()
-	return func() { th.adopt(th.clk().Busy()) }
-}
-
 // TaskTokenError reports a task token that cannot be used. Reason is the sfn
 // exception name: InvalidToken, TaskDoesNotExist, TaskTimedOut, InvalidOutput.
 type TaskTokenError struct{ Reason string }
@@ -381,6 +378,7 @@ func (e *TaskTokenError) Error() string {
 
 // tokenWait is a task waiting for its token.
 type tokenWait struct {
+	x      *Execution
 	ch     chan tokenMsg // buffered 1: the first resolution wins
 	hbDur  time.Duration
 	hb     clock.Timer
@@ -403,8 +401,8 @@ func (e *Engine) newToken(x *Execution, state string) string {
 }
 
 // register makes token usable and starts its heartbeat timer.
-func (e *Engine) register(token string, hb time.Duration) *tokenWait {
-	tw := &tokenWait{ch: make(chan tokenMsg, 1), hbDur: hb}
+func (e *Engine) register(x *Execution, token string, hb time.Duration) *tokenWait {
+	tw := &tokenWait{x: x, ch: make(chan tokenMsg, 1), hbDur: hb}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.tokens[token] = tw
@@ -441,6 +439,17 @@ func (e *Engine) resolve(token string, gen int, msg tokenMsg) error {
 	msg.busy = e.clk.Busy()
 	tw.ch <- msg
 	return nil
+}
+
+// closeTokensOf kills the tokens of a finished execution.
+func (e *Engine) closeTokensOf(x *Execution) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for token, tw := range e.tokens {
+		if tw.x == x {
+			e.closeLocked(token, tw)
+		}
+	}
 }
 
 // unregister forgets token (the task ended without it).
@@ -500,8 +509,6 @@ func (e *Engine) SendTaskHeartbeat(token string) error {
 	}
 	return nil
 }
-
-var errAborted = errors.New("execution aborted")
 
 func itoa(n int64) string { return fmt.Sprint(n) }
 

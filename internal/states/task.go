@@ -127,7 +127,7 @@ func (x *Execution) runTask(ctx context.Context, th *thread, st *state, params a
 
 	var tw *tokenWait
 	if token != "" {
-		tw = e.register(token, heartbeat)
+		tw = e.register(x, token, heartbeat)
 		defer func() {
 			// After unregister no one can resolve the token; a resolution
 			// that came too late still handed over a clock hold: drop it.
@@ -139,36 +139,40 @@ func (x *Execution) runTask(ctx context.Context, th *thread, st *state, params a
 			}
 		}()
 	}
+	// hold scopes the runner's call: outcomes that arrive once the attempt
+	// is over no longer take a hold on the clock, and Idle stops working.
+	hold := &runnerHold{th: th, active: true}
 	wake := make(chan taskOutcome, 2)
-	if timeout > 0 {
-		var mu sync.Mutex
-		over := false
-		timer := clk.AfterFunc(timeout, func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if !over {
-				wake <- taskOutcome{timeout: true, busy: clk.Busy()}
-			}
-		})
-		defer func() {
-			mu.Lock()
-			over = true
-			mu.Unlock()
-			timer.Stop()
-			for {
-				select {
-				case o := <-wake:
-					if o.busy != nil {
-						o.busy()
-					}
-					continue
-				default:
-				}
-				return
-			}
-		}()
+	post := func(o taskOutcome, fromRunner bool) {
+		hold.mu.Lock()
+		defer hold.mu.Unlock()
+		if (fromRunner && hold.active) || (!fromRunner && !hold.over) {
+			o.busy = clk.Busy()
+		}
+		wake <- o // never blocks: one runner outcome and one timeout at most
 	}
-	rctx, cancel := context.WithCancel(context.WithValue(ctx, threadKey{}, th))
+	if timeout > 0 {
+		timer := clk.AfterFunc(timeout, func() { post(taskOutcome{timeout: true}, false) })
+		defer timer.Stop()
+	}
+	defer func() {
+		hold.mu.Lock()
+		hold.active = false
+		hold.over = true
+		hold.mu.Unlock()
+		for {
+			select {
+			case o := <-wake:
+				if o.busy != nil {
+					o.busy()
+				}
+				continue
+			default:
+			}
+			return
+		}
+	}()
+	rctx, cancel := context.WithCancel(context.WithValue(ctx, holdKey{}, hold))
 	defer cancel()
 	req := TaskRequest{
 		Resource: st.resource, Input: json.RawMessage(paramJSON), TaskToken: token, StateName: st.name,
@@ -176,20 +180,22 @@ func (x *Execution) runTask(ctx context.Context, th *thread, st *state, params a
 	}
 	go func() {
 		if e.tasks == nil {
-			wake <- taskOutcome{err: &TaskFailure{ErrorName: ErrTaskFailed, Cause: "no task runner is configured for resource " + st.resource}}
+			post(taskOutcome{err: &TaskFailure{ErrorName: ErrTaskFailed, Cause: "no task runner is configured for resource " + st.resource}}, true)
 			return
 		}
 		out, err := e.tasks.RunTask(rctx, req)
-		wake <- taskOutcome{output: out, err: err}
+		post(taskOutcome{output: out, err: err}, true)
 	}()
 
-	// The runner works under this thread's hold on the clock.
+	// The runner works under this thread's hold on the clock unless it
+	// calls Idle.
 	var o taskOutcome
 	select {
 	case o = <-wake:
-		if o.busy != nil {
-			th.adopt(o.busy)
-		}
+		hold.mu.Lock()
+		hold.active = false
+		hold.mu.Unlock()
+		th.adopt(o.busy)
 	case <-ctx.Done():
 		return nil, &failure{aborted: true}
 	}
@@ -313,4 +319,42 @@ func validToken(t string) bool {
 	}
 	var tb tokenBody
 	return json.Unmarshal(b, &tb) == nil && tb.Seq > 0
+}
+
+// runnerHold lets a TaskRunner give up its execution's hold on the clock
+// (Idle) for the duration of one RunTask call, and no longer.
+type runnerHold struct {
+	th       *thread
+	mu       sync.Mutex
+	active   bool // the engine still waits for this call
+	over     bool // the attempt has ended
+	released bool // the runner called Idle and has not resumed
+}
+
+type holdKey struct{}
+
+// Idle releases the calling task's hold on the clock, for a TaskRunner that
+// waits on the clock (or on something that waits on it) inside RunTask; call
+// the returned func when the wait is over. It does nothing outside RunTask
+// or once the engine has stopped waiting for the call (timeout, abort).
+func Idle(ctx context.Context) (resume func()) {
+	h, ok := ctx.Value(holdKey{}).(*runnerHold)
+	if !ok {
+		return func() {}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.active || h.released {
+		return func() {}
+	}
+	h.released = true
+	h.th.release()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.active && h.released {
+			h.released = false
+			h.th.adopt(h.th.clk().Busy())
+		}
+	}
 }
