@@ -133,3 +133,54 @@ func TestDiscoverLocalCloud(t *testing.T) {
 		t.Errorf("Get untagged: %+v, %v", tg, err)
 	}
 }
+
+// BenchmarkDiscover measures a discovery over 100 opted-in services in two
+// clusters with the real SDK clients over HTTP, and reports the AWS calls it
+// makes (GetResources pages + DescribeServices batches of 10).
+func BenchmarkDiscover(b *testing.B) {
+	var e *ecslocal.Service
+	c := localtest.New(b, func(clk *clock.Virtual) []localcloud.RPCService {
+		var err error
+		if e, err = ecslocal.New(ecslocal.Options{Clock: clk, Account: localtest.Account, Region: localtest.Region}); err != nil {
+			b.Fatal(err)
+		}
+		tg, err := tagging.New(e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return []localcloud.RPCService{e, tg}
+	})
+	cfg := c.Config()
+	client := ecs.NewFromConfig(cfg)
+	ctx := context.Background()
+	if _, err := client.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("web"), Memory: aws.Int32(64)}}}); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 100 {
+		cl := []string{"a", "b"}[i%2]
+		if i < 2 {
+			if _, err := client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cl)}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := client.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String(cl), ServiceName: aws.String(fmt.Sprintf("s%03d", i)),
+			TaskDefinition: aws.String("web"), Tags: []ecstypes.Tag{{Key: aws.String(target.TagRepository), Value: aws.String("web")}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r, err := target.NewResolver(client, resourcegroupstaggingapi.NewFromConfig(cfg), target.Defaults{Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Server.Log.Reset()
+	b.ResetTimer()
+	for range b.N {
+		got, err := r.Discover(ctx, "web", "latest")
+		if err != nil || len(got.Targets) != 100 {
+			b.Fatalf("%d targets, %v", len(got.Targets), err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(c.Server.Log.Calls()))/float64(b.N), "calls/op")
+}
