@@ -68,6 +68,7 @@ type env struct {
 	rec *recorder
 	c   *eventbridge.Client
 	log *localcloud.CallLog
+	srv *localcloud.Server
 }
 
 func setup(t *testing.T) *env {
@@ -85,7 +86,7 @@ func setup(t *testing.T) *env {
 		BaseEndpoint: aws.String(hs.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
-	return &env{clk: clk, svc: svc, rec: rec, c: c, log: log}
+	return &env{clk: clk, svc: svc, rec: rec, c: c, log: log, srv: srv}
 }
 
 func TestBusesAndRules(t *testing.T) {
