@@ -29,7 +29,7 @@ type env struct {
 	log *localcloud.CallLog
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	clk := clock.NewVirtual(start)
 	log := localcloud.NewCallLog(nil)
@@ -55,7 +55,7 @@ func key(pk, sk string) map[string]types.AttributeValue {
 
 // createTable makes "t": pk (S) + sk (S), and a GSI "byStatus" on
 // status (S) + at (N).
-func (e *env) createTable(t *testing.T, name string) {
+func (e *env) createTable(t testing.TB, name string) {
 	t.Helper()
 	_, err := e.c.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
