@@ -14,7 +14,7 @@
 //
 // Items (service = the ECS service ARN):
 //
-//	pk "SVC#<service>"  sk "DEP#<startedAt UTC, fixed width>#<execution ARN>"  a deployment record, expiresAt set
+//	pk "SVC#<service>"  sk "DEP#<startedAt UTC ms, fixed width>#<execution ARN>"  a deployment record, expiresAt set
 //	pk "SVC#<service>"  sk "LASTGOOD"                                           the last good revision
 //	pk "SVC#<service>"  sk "LEASE"                                              the lease (package lease)
 //
@@ -149,8 +149,12 @@ func New(db awsapi.DynamoDB, table string, retention time.Duration) (*Store, err
 	return &Store{db: db, table: table, retention: retention}, nil
 }
 
-// timeKey formats t sortably: fixed width, UTC, nanoseconds.
-func timeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+// timeKey formats t sortably: fixed width, UTC, milliseconds (the precision
+// of Step Functions' start times, so a time that went through JSON or
+// another clock's rounding still gives the same key).
+func timeKey(t time.Time) string {
+	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z")
+}
 
 // RecordKey is the sort key of an execution's record. StartedAt must be the
 // execution's own start time (Step Functions' $$.Execution.StartTime), which

@@ -61,6 +61,8 @@ func TestPutOncePerExecution(t *testing.T) {
 	}
 	again := r
 	again.Outcome, again.Reason, again.FinishedAt = history.Failed, "second writer", r.FinishedAt.Add(time.Minute)
+	// The same start time, as another writer may see it (sub-ms noise).
+	again.StartedAt = r.StartedAt.Add(300 * time.Microsecond)
 	err := s.Put(ctx, again)
 	var dup *history.DuplicateRecordError
 	if !errors.As(err, &dup) || dup.ExecutionARN != r.ExecutionARN {

@@ -197,3 +197,29 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("Check on a service never leased: %v", err)
 	}
 }
+
+// Throttled DynamoDB calls are retried by the SDK's retryer: the lease
+// works through a 50% throttling rate, and every throttle shows in the log.
+func TestThrottledCallsRetried(t *testing.T) {
+	s, c := setup(t)
+	c.Server.Faults.AddThrottle(localcloud.Throttle{Service: "dynamodb", Rate: 0.5})
+	ctx := context.Background()
+	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetToken(ctx, svc, "A", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, svc, "A"); err != nil {
+		t.Fatal(err)
+	}
+	throttled := 0
+	for _, call := range c.Server.Log.Calls() {
+		if call.Service == "dynamodb" && call.Error == "ThrottlingException" {
+			throttled++
+		}
+	}
+	if throttled < 2 {
+		t.Errorf("%d throttled calls, want the fault to have bitten", throttled)
+	}
+}
