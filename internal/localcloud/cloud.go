@@ -65,6 +65,7 @@ func New(opts Options) (*Cloud, error) {
 	c := &Cloud{Server: NewServer(opts.Clock, opts.Account, opts.Region, NewCallLog(opts.Log))}
 
 	c.events = eventbridge.New(opts.Clock, opts.Account, opts.Region, nil, nil)
+	c.events.SetLog(opts.Log) // a line per delivery to a target, next to the calls
 	c.dynamodb = dynamodb.New(opts.Clock, opts.Account)
 	var err error
 	if c.cloudwatch, err = cloudwatch.New(opts.Clock, opts.Account, c.events); err != nil {

@@ -469,6 +469,9 @@ func (s *Service) deliver(ctx context.Context, j job, inv Invoker, sfn Execution
 		}
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.deliveries = append(s.deliveries, j.d)
-	s.mu.Unlock()
+	if s.log != nil {
+		fmt.Fprintln(s.log, j.d.String())
+	}
 }

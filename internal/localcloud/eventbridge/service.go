@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ type Service struct {
 	tags       map[string]map[string]string // by ARN
 	deliveries []Delivery
 	inflight   sync.WaitGroup
+	log        io.Writer
 }
 
 type eventBus struct {
@@ -85,6 +87,14 @@ func (s *Service) SetExecutionStarter(sfn ExecutionStarter) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sfn = sfn
+}
+
+// SetLog makes every delivery also write a readable line to w (nil: none),
+// next to the call log's lines.
+func (s *Service) SetLog(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = w
 }
 
 func (s *Service) Name() string         { return "events" }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -354,6 +355,8 @@ func TestPublishAndFailedDelivery(t *testing.T) {
 	if _, err := e.c.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("ecr"), Targets: []types.Target{{Id: aws.String("fn"), Arn: aws.String(fnARN)}}}); err != nil {
 		t.Fatal(err)
 	}
+	var logged strings.Builder
+	e.svc.SetLog(&logged)
 	e.rec.fail = errors.New("function not found")
 	e.svc.Publish(ctx, bus.Event{Source: "aws.ecr", DetailType: "ECR Image Action",
 		Detail: json.RawMessage(`{"action-type":"PUSH","result":"SUCCESS","repository-name":"web","image-tag":"v1"}`)})
@@ -373,6 +376,9 @@ func TestPublishAndFailedDelivery(t *testing.T) {
 	ds := e.svc.Deliveries()
 	if len(ds) != 1 || ds[0].Err != "function not found" {
 		t.Errorf("Deliveries() = %v, want one failure", ds)
+	}
+	if want := "12:00:00 events:deliver bus=default rule=ecr target=fn arn=" + fnARN + " event=" + got.ID + " -> failed: function not found\n"; logged.String() != want {
+		t.Errorf("log = %q, want %q", logged.String(), want)
 	}
 }
 
