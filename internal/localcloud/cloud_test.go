@@ -165,3 +165,20 @@ func TestCloudAlarmRollbackThroughEveryService(t *testing.T) {
 		t.Errorf("call log counts %d UpdateService calls, want 1", n)
 	}
 }
+
+// BenchmarkCloudStart is the cost of building every service and listening:
+// what `pushdeploy localcloud` pays before it serves.
+func BenchmarkCloudStart(b *testing.B) {
+	for range b.N {
+		c, err := localcloud.New(localcloud.Options{Clock: clock.NewVirtual(time.Time{})})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Listen("127.0.0.1:0"); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func detailField(t *testing.T, detail json.RawMessage, key string) string {
+func detailField(t testing.TB, detail json.RawMessage, key string) string {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(detail, &m); err != nil {

@@ -68,7 +68,7 @@ func (a *alarmMap) set(name, state string) {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	clk    *clock.Virtual
 	ecs    *lecs.Service
 	server *localcloud.Server
@@ -98,7 +98,7 @@ func (s *syncBuffer) String() string {
 
 // newEnv serves a fresh local ECS over HTTP on a virtual clock that
 // advances by itself, and returns an SDK client for it.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, clk: clock.NewVirtual(start), bus: &recorder{}, alarms: &alarmMap{states: map[string]string{}}, log: &syncBuffer{}}
 	svc, err := lecs.New(lecs.Options{Clock: e.clk, Account: account, Region: "us-east-1", Bus: e.bus, Alarms: e.alarms})
