@@ -367,7 +367,13 @@ func (s *Service) Deliveries() []Delivery {
 
 // Flush waits until every delivery started so far has ended. Do not call it
 // while holding the clock busy if a target waits on the clock.
-func (s *Service) Flush() { s.inflight.Wait() }
+func (s *Service) Flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.pending > 0 {
+		s.idle.Wait()
+	}
+}
 
 type job struct {
 	d      Delivery
@@ -418,6 +424,7 @@ func (s *Service) dispatch(ctx context.Context, busName string, ev bus.Event) {
 		}
 	}
 	inv, sfn := s.inv, s.sfn
+	s.pending += len(jobs)
 	s.mu.Unlock()
 
 	bg := context.WithoutCancel(ctx)
@@ -425,9 +432,7 @@ func (s *Service) dispatch(ctx context.Context, busName string, ev bus.Event) {
 		// Busy is taken before the goroutine starts so that a virtual clock
 		// cannot jump past a delivery that has not begun yet.
 		done := s.clk.Busy()
-		s.inflight.Add(1)
 		go func() {
-			defer s.inflight.Done()
 			defer done()
 			s.deliver(bg, j, inv, sfn)
 		}()
@@ -473,5 +478,8 @@ func (s *Service) deliver(ctx context.Context, j job, inv Invoker, sfn Execution
 	s.deliveries = append(s.deliveries, j.d)
 	if s.log != nil {
 		fmt.Fprintln(s.log, j.d.String())
+	}
+	if s.pending--; s.pending == 0 {
+		s.idle.Broadcast()
 	}
 }

@@ -37,7 +37,8 @@ type Service struct {
 	buses      map[string]*eventBus
 	tags       map[string]map[string]string // by ARN
 	deliveries []Delivery
-	inflight   sync.WaitGroup
+	pending    int        // deliveries started and not yet ended
+	idle       *sync.Cond // on mu, broadcast when pending drops to 0
 	log        io.Writer
 }
 
@@ -70,6 +71,7 @@ var (
 func New(clk clock.Clock, account, region string, inv Invoker, sfn ExecutionStarter) *Service {
 	s := &Service{clk: clk, account: account, region: region, inv: inv, sfn: sfn,
 		buses: map[string]*eventBus{}, tags: map[string]map[string]string{}}
+	s.idle = sync.NewCond(&s.mu)
 	s.buses[DefaultBus] = &eventBus{name: DefaultBus, arn: s.busARN(DefaultBus), created: clk.Now(), rules: map[string]*rule{}}
 	return s
 }
