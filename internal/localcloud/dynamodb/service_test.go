@@ -581,7 +581,8 @@ func TestConditionExpressions(t *testing.T) {
 		{"NOT ok = :t", false},
 		{"n = :one OR n = :n10", true},
 		{"n = :one AND n = :n10", false},
-		{"n = :one OR n = :n10 AND f = :one", false},
+		{"n = :n10 OR n = :one AND f = :one", true}, // AND binds tighter than OR
+		{"NOT n = :one AND n = :one", false},        // NOT binds tighter than AND
 		{"(n = :one OR n = :n10) AND NOT f = :one", true},
 		{"NOT (n = :one OR n = :two)", true},
 		{"nope = :one", false},
@@ -856,10 +857,13 @@ func TestTTL(t *testing.T) {
 		t.Errorf("enabling twice: %v, want ValidationException", err)
 	}
 	exp := fmt.Sprint(start.Add(time.Hour).Unix())
-	for _, sk := range []string{"a", "b"} {
+	for _, sk := range []string{"a", "b", "c"} {
 		it := map[string]types.AttributeValue{"pk": s("svc"), "sk": s(sk), "expiresAt": n(exp)}
-		if sk == "b" {
+		switch sk {
+		case "b":
 			it["expiresAt"] = s("not a number: never expires")
+		case "c":
+			it["expiresAt"] = n("3600") // 1970: more than five years past, never deleted
 		}
 		if _, err := e.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("tbl"), Item: it}); err != nil {
 			t.Fatal(err)
@@ -877,19 +881,19 @@ func TestTTL(t *testing.T) {
 	if got, err := e.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("tbl"), Key: key("svc", "a")}); err != nil || got.Item == nil {
 		t.Errorf("before expiry: %v, %v", got, err)
 	}
-	if c := count(); c != 2 {
-		t.Errorf("before expiry Query counts %d, want 2", c)
+	if c := count(); c != 3 {
+		t.Errorf("before expiry Query counts %d, want 3", c)
 	}
 	e.clk.Advance(time.Minute)
 	if got, err := e.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("tbl"), Key: key("svc", "a")}); err != nil || got.Item != nil {
 		t.Errorf("after expiry GetItem: %v, %v; want no item", got.Item, err)
 	}
-	if c := count(); c != 1 {
-		t.Errorf("after expiry Query counts %d, want 1", c)
+	if c := count(); c != 2 {
+		t.Errorf("after expiry Query counts %d, want 2", c)
 	}
 	scan, _ := e.c.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("tbl")})
-	if scan.Count != 1 {
-		t.Errorf("after expiry Scan counts %d, want 1", scan.Count)
+	if scan.Count != 2 {
+		t.Errorf("after expiry Scan counts %d, want 2", scan.Count)
 	}
 	// An expired item is gone for conditional writes too.
 	if _, err := e.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("tbl"), Item: key("svc", "a"),

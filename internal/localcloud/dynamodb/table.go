@@ -64,7 +64,7 @@ func (t *table) pk(it Item) string {
 }
 
 // expired reports whether TTL has removed the item: the TTL attribute is a
-// number of epoch seconds not after now. Expired items are gone for every
+// number of epoch seconds not after now (and less than five years before). Expired items are gone for every
 // read and write, which is what the product's retention relies on.
 func (t *table) expired(it Item, now time.Time) bool {
 	if !t.ttlEnabled || it == nil {
@@ -78,7 +78,10 @@ func (t *table) expired(it Item, now time.Time) bool {
 	if !ok {
 		return false
 	}
-	return exp.Cmp(new(big.Rat).SetInt64(now.Unix())) <= 0
+	// AWS never deletes items whose expiry is more than five years past
+	// (a value in the wrong unit, say), so neither does the local cloud.
+	return exp.Cmp(new(big.Rat).SetInt64(now.Unix())) <= 0 &&
+		exp.Cmp(new(big.Rat).SetInt64(now.AddDate(-5, 0, 0).Unix())) > 0
 }
 
 // get returns the live item with key k, dropping it if it has expired.
