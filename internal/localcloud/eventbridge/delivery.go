@@ -137,6 +137,13 @@ func checkTarget(t *target) error {
 	if n > 1 {
 		return awsproto.Validation("Only one of Input, InputPath, or InputTransformer must be provided for target %s.", t.ID)
 	}
+	if it := t.InputTransformer; it != nil && jsonTemplate(it.InputTemplate) {
+		// A JSON template must stay JSON whatever its placeholders hold.
+		out, err := transform(it, &rule{}, []byte("{}"), map[string]any{}, time.Time{})
+		if err != nil || !json.Valid(out) {
+			return awsproto.Validation("InputTemplate for target %s is not valid JSON with its placeholders filled in", t.ID)
+		}
+	}
 	return nil
 }
 

@@ -133,7 +133,7 @@ func transform(it *inputTransformer, r *rule, raw []byte, ev map[string]any, now
 	vals["aws.events.event.json"], present["aws.events.event.json"] = json.RawMessage(raw), true
 
 	tpl := it.InputTemplate
-	jsonMode := strings.HasPrefix(strings.TrimSpace(tpl), "{") || strings.HasPrefix(strings.TrimSpace(tpl), "[")
+	jsonMode := jsonTemplate(tpl)
 	var out bytes.Buffer
 	inString := false
 	for i := 0; i < len(tpl); i++ {
@@ -212,4 +212,11 @@ func marshal(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// jsonTemplate reports whether an input template is JSON (an object or an
+// array) rather than text.
+func jsonTemplate(tpl string) bool {
+	t := strings.TrimSpace(tpl)
+	return strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")
 }

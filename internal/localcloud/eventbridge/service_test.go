@@ -253,6 +253,11 @@ func TestPutTargetsErrors(t *testing.T) {
 	if errorCode(err) != "ValidationException" {
 		t.Errorf("Input and InputPath: %v, want ValidationException", err)
 	}
+	_, err = put(types.Target{Id: aws.String("a"), Arn: aws.String(fnARN), InputTransformer: &types.InputTransformer{
+		InputPathsMap: map[string]string{"x": "$.detail.x"}, InputTemplate: aws.String(`{"x": <x>, "y": <y>}`)}})
+	if errorCode(err) != "ValidationException" {
+		t.Errorf("template with an undefined placeholder: %v, want ValidationException", err)
+	}
 	_, err = put(types.Target{Id: aws.String("a"), Arn: aws.String(fnARN), Input: aws.String(`{not json`)})
 	if errorCode(err) != "ValidationException" {
 		t.Errorf("Input not JSON: %v, want ValidationException", err)
