@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -27,6 +28,7 @@ type env struct {
 	clk *clock.Virtual
 	c   *dynamodb.Client
 	log *localcloud.CallLog
+	srv *localcloud.Server
 }
 
 func setup(t testing.TB) *env {
@@ -42,7 +44,7 @@ func setup(t testing.TB) *env {
 		BaseEndpoint: aws.String(hs.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
-	return &env{clk: clk, c: c, log: log}
+	return &env{clk: clk, c: c, log: log, srv: srv}
 }
 
 var ctx = context.Background()
@@ -979,5 +981,27 @@ func TestUnsupportedOperation(t *testing.T) {
 	}
 	if got := e.log.Count("dynamodb", "UpdateTable"); got != 1 {
 		t.Errorf("call log counted %d UpdateTable calls, want 1", got)
+	}
+}
+
+func TestThrottlingRetried(t *testing.T) {
+	e := setup(t)
+	e.createTable(t, "tbl")
+	e.srv.Faults.AddThrottle(localcloud.Throttle{Service: "dynamodb", Operation: "PutItem", Rate: 1, Limit: 2})
+	fast := func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond) }
+	if _, err := e.c.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("tbl"), Item: key("a", "b")}, fast); err != nil {
+		t.Fatalf("PutItem after two throttles: %v", err)
+	}
+	var calls, throttled int
+	for _, c := range e.log.Calls() {
+		if c.Operation == "PutItem" {
+			calls++
+			if c.Error == "ThrottlingException" {
+				throttled++
+			}
+		}
+	}
+	if calls != 3 || throttled != 2 {
+		t.Errorf("%d PutItem calls, %d throttled; want 3 and 2 (the SDK retries)", calls, throttled)
 	}
 }
