@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 )
 
@@ -413,11 +414,11 @@ func (c *checker) state(name string, obj map[string]any, where string) *state {
 			st.next = c.reqString(obj, "Next", where)
 		}
 		if hasEnd {
-			b, ok := endV.(bool)
-			if !ok {
-				c.addf("%s: End must be a boolean", where)
+			if b, ok := endV.(bool); !ok || !b {
+				c.addf("%s: End must be true when present", where)
+			} else {
+				st.end = true
 			}
-			st.end = b
 		}
 		switch {
 		case hasNext && st.end:
@@ -462,8 +463,15 @@ func (c *checker) state(name string, obj map[string]any, where string) *state {
 	return st
 }
 
+// resourceARN is what asl-validator accepts as a Task Resource: an ARN, or
+// a ${...} placeholder left for DefinitionSubstitutions.
+var resourceARN = regexp.MustCompile(`^arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:[a-zA-Z0-9_.:$-]+$|\$\{.*\}`)
+
 func (c *checker) task(st *state, obj map[string]any, where string) {
 	st.resource = c.reqString(obj, "Resource", where)
+	if st.resource != "" && !resourceARN.MatchString(st.resource) {
+		c.addf("%s: Resource %q must be an ARN (or a ${...} substitution)", where, st.resource)
+	}
 	_, hasT := obj["TimeoutSeconds"]
 	_, hasTP := obj["TimeoutSecondsPath"]
 	_, hasH := obj["HeartbeatSeconds"]

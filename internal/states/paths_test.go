@@ -108,9 +108,9 @@ func TestInputOutputProcessing(t *testing.T) {
 		{"parameters intrinsic", `{"Parameters":{"s.$":"States.Format('{}-{}', $.a, $.b)"}}`, "Pass", `{"a":"x","b":2}`, `{"s":"x-2"}`},
 		{"result path with result and raw input", `{"InputPath":"$.a","ResultPath":"$.out"}`, "Pass", `{"a":{"v":1}}`, `{"a":{"v":1},"out":{"v":1}}`},
 		{"succeed paths", `{"InputPath":"$.a","OutputPath":"$.b"}`, "Succeed", `{"a":{"b":3}}`, `3`},
-		{"task full order", `{"Resource":"echo","InputPath":"$.in","Parameters":{"p.$":"$.v"},"ResultSelector":{"got.$":"$.p"},"ResultPath":"$.res","OutputPath":"$.res"}`, "Task", `{"in":{"v":42},"other":1}`, `{"got":42}`},
-		{"task result selector missing", `{"Resource":"echo","ResultSelector":{"got.$":"$.nope"}}`, "Task", `{}`, `Error:States.ParameterPathFailure`},
-		{"task result path null", `{"Resource":"echo","Parameters":{"x":1},"ResultPath":null}`, "Task", `{"keep":true}`, `{"keep":true}`},
+		{"task full order", `{"Resource":"arn:aws:states:::test:echo","InputPath":"$.in","Parameters":{"p.$":"$.v"},"ResultSelector":{"got.$":"$.p"},"ResultPath":"$.res","OutputPath":"$.res"}`, "Task", `{"in":{"v":42},"other":1}`, `{"got":42}`},
+		{"task result selector missing", `{"Resource":"arn:aws:states:::test:echo","ResultSelector":{"got.$":"$.nope"}}`, "Task", `{}`, `Error:States.ParameterPathFailure`},
+		{"task result path null", `{"Resource":"arn:aws:states:::test:echo","Parameters":{"x":1},"ResultPath":null}`, "Task", `{"keep":true}`, `{"keep":true}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,7 +123,7 @@ func TestInputOutputProcessing(t *testing.T) {
 				end = `"Comment":"end"`
 			}
 			def := `{"StartAt":"S","States":{"S":` + fields + `"Type":"` + c.typ + `",` + end + `}}}`
-			res, _, _ := run(t, def, c.input, fakeTasks{"echo": echo})
+			res, _, _ := run(t, def, c.input, fakeTasks{"arn:aws:states:::test:echo": echo})
 			if name, ok := strings.CutPrefix(c.want, "Error:"); ok {
 				if res.Status != StatusFailed || res.Error != name {
 					t.Fatalf("got %s %s (%s) output %s, want failure %s", res.Status, res.Error, res.Cause, res.Output, name)

@@ -35,6 +35,11 @@ func matchesError(errorEquals []string, name string) bool {
 		if e == ErrALL && name != ErrRuntime && name != ErrDataLimitExceeded {
 			return true
 		}
+		if e == ErrTaskFailed && name != ErrTimeout && name != ErrHeartbeatTimeout && name != ErrRuntime && name != ErrDataLimitExceeded {
+			// AWS: in Retry and Catch, States.TaskFailed is a wildcard for
+			// every error except States.Timeout.
+			return true
+		}
 		if e == ErrTimeout && name == ErrHeartbeatTimeout {
 			// The spec: States.Timeout is also reported for a missed heartbeat.
 			return true

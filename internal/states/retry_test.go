@@ -68,7 +68,7 @@ func TestRetryTiming(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Retry":` + c.retry + `,"End":true}}}`
+			def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:r","Retry":` + c.retry + `,"End":true}}}`
 			res, x, _ := run(t, def, `{}`, failing(c.errs...))
 			if res.Status != c.status || res.Error != c.error {
 				t.Fatalf("got %s %s, want %s %s", res.Status, res.Error, c.status, c.error)
@@ -81,7 +81,7 @@ func TestRetryTiming(t *testing.T) {
 }
 
 func TestRetryFullJitter(t *testing.T) {
-	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Retry":[{"ErrorEquals":["E"],"IntervalSeconds":10,"MaxAttempts":4,"BackoffRate":2,"JitterStrategy":"FULL"}],"End":true}}}`
+	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:r","Retry":[{"ErrorEquals":["E"],"IntervalSeconds":10,"MaxAttempts":4,"BackoffRate":2,"JitterStrategy":"FULL"}],"End":true}}}`
 	_, x, _ := run(t, def, `{}`, failing(repeat("E", 9)...))
 	at := scheduledAt(x)
 	if len(at) != 5 {
@@ -107,7 +107,7 @@ func TestRetryCountInContext(t *testing.T) {
 		}
 		return req.Input, nil
 	})
-	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","Parameters":{"rc.$":"$$.State.RetryCount"},"Retry":[{"ErrorEquals":["E"]}],"End":true}}}`
+	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:r","Parameters":{"rc.$":"$$.State.RetryCount"},"Retry":[{"ErrorEquals":["E"]}],"End":true}}}`
 	res, _, _ := run(t, def, `{}`, runner)
 	if string(res.Output) != `{"rc":2}` || fmt.Sprint(seen) != `[{"rc":0} {"rc":1} {"rc":2}]` {
 		t.Fatalf("output %s, inputs %v", res.Output, seen)
@@ -123,18 +123,18 @@ func TestCatch(t *testing.T) {
 		input string
 		want  string // output, or "Error:Name"
 	}{
-		{"routes by name", `"Resource":"r","Catch":[{"ErrorEquals":["Other"],"Next":"H2"},{"ErrorEquals":["E"],"Next":"H1"}]`, failing("E"), `{"a":1}`, `{"Error":"E","Cause":"attempt 0","handled":"h1"}`},
-		{"result path keeps input", `"Resource":"r","Catch":[{"ErrorEquals":["E"],"ResultPath":"$.err","Next":"H1"}]`, failing("E"), `{"a":1}`, `{"a":1,"err":{"Error":"E","Cause":"attempt 0"},"handled":"h1"}`},
-		{"result path null", `"Resource":"r","Catch":[{"ErrorEquals":["E"],"ResultPath":null,"Next":"H1"}]`, failing("E"), `{"a":1}`, `{"a":1,"handled":"h1"}`},
-		{"States.ALL last", `"Resource":"r","Catch":[{"ErrorEquals":["X"],"Next":"H1"},{"ErrorEquals":["States.ALL"],"Next":"H2"}]`, failing("E"), `{}`, `{"Error":"E","Cause":"attempt 0","handled":"h2"}`},
-		{"uncaught fails", `"Resource":"r","Catch":[{"ErrorEquals":["X"],"Next":"H1"}]`, failing("E"), `{}`, `Error:E`},
-		{"retry then catch", `"Resource":"r","Retry":[{"ErrorEquals":["E"],"MaxAttempts":2}],"Catch":[{"ErrorEquals":["E"],"ResultPath":"$.c","Next":"H1"}]`, failing("E", "E", "E"), `{}`, `{"c":{"Error":"E","Cause":"attempt 2"},"handled":"h1"}`},
-		{"retry succeeds before catch", `"Resource":"r","Retry":[{"ErrorEquals":["E"],"MaxAttempts":2}],"Catch":[{"ErrorEquals":["E"],"Next":"H1"}]`, failing("E", "E"), `{}`, `"ok"`},
-		{"States.ALL does not catch States.Runtime", `"Resource":"r","InputPath":"$.missing","Catch":[{"ErrorEquals":["States.ALL"],"Next":"H1"}]`, failing(), `{}`, `Error:States.Runtime`},
-		{"plain errors are States.TaskFailed", `"Resource":"r","Catch":[{"ErrorEquals":["States.TaskFailed"],"ResultPath":"$.c","Next":"H1"}]`,
+		{"routes by name", `"Resource":"arn:aws:states:::test:r","Catch":[{"ErrorEquals":["Other"],"Next":"H2"},{"ErrorEquals":["E"],"Next":"H1"}]`, failing("E"), `{"a":1}`, `{"Error":"E","Cause":"attempt 0","handled":"h1"}`},
+		{"result path keeps input", `"Resource":"arn:aws:states:::test:r","Catch":[{"ErrorEquals":["E"],"ResultPath":"$.err","Next":"H1"}]`, failing("E"), `{"a":1}`, `{"a":1,"err":{"Error":"E","Cause":"attempt 0"},"handled":"h1"}`},
+		{"result path null", `"Resource":"arn:aws:states:::test:r","Catch":[{"ErrorEquals":["E"],"ResultPath":null,"Next":"H1"}]`, failing("E"), `{"a":1}`, `{"a":1,"handled":"h1"}`},
+		{"States.ALL last", `"Resource":"arn:aws:states:::test:r","Catch":[{"ErrorEquals":["X"],"Next":"H1"},{"ErrorEquals":["States.ALL"],"Next":"H2"}]`, failing("E"), `{}`, `{"Error":"E","Cause":"attempt 0","handled":"h2"}`},
+		{"uncaught fails", `"Resource":"arn:aws:states:::test:r","Catch":[{"ErrorEquals":["X"],"Next":"H1"}]`, failing("E"), `{}`, `Error:E`},
+		{"retry then catch", `"Resource":"arn:aws:states:::test:r","Retry":[{"ErrorEquals":["E"],"MaxAttempts":2}],"Catch":[{"ErrorEquals":["E"],"ResultPath":"$.c","Next":"H1"}]`, failing("E", "E", "E"), `{}`, `{"c":{"Error":"E","Cause":"attempt 2"},"handled":"h1"}`},
+		{"retry succeeds before catch", `"Resource":"arn:aws:states:::test:r","Retry":[{"ErrorEquals":["E"],"MaxAttempts":2}],"Catch":[{"ErrorEquals":["E"],"Next":"H1"}]`, failing("E", "E"), `{}`, `"ok"`},
+		{"States.ALL does not catch States.Runtime", `"Resource":"arn:aws:states:::test:r","InputPath":"$.missing","Catch":[{"ErrorEquals":["States.ALL"],"Next":"H1"}]`, failing(), `{}`, `Error:States.Runtime`},
+		{"plain errors are States.TaskFailed", `"Resource":"arn:aws:states:::test:r","Catch":[{"ErrorEquals":["States.TaskFailed"],"ResultPath":"$.c","Next":"H1"}]`,
 			TaskRunnerFunc(func(context.Context, TaskRequest) (json.RawMessage, error) { return nil, fmt.Errorf("disk on fire") }), `{}`, `{"c":{"Error":"States.TaskFailed","Cause":"disk on fire"},"handled":"h1"}`},
-		{"parameter failure is catchable", `"Resource":"r","Parameters":{"x.$":"$.nope"},"Catch":[{"ErrorEquals":["States.ParameterPathFailure"],"ResultPath":null,"Next":"H1"}]`, failing(), `{}`, `{"handled":"h1"}`},
-		{"catch result path failure is fatal", `"Resource":"r","Catch":[{"ErrorEquals":["E"],"ResultPath":"$.x.y","Next":"H1"}]`, failing("E"), `{"x":"str"}`, `Error:States.ResultPathMatchFailure`},
+		{"parameter failure is catchable", `"Resource":"arn:aws:states:::test:r","Parameters":{"x.$":"$.nope"},"Catch":[{"ErrorEquals":["States.ParameterPathFailure"],"ResultPath":null,"Next":"H1"}]`, failing(), `{}`, `{"handled":"h1"}`},
+		{"catch result path failure is fatal", `"Resource":"arn:aws:states:::test:r","Catch":[{"ErrorEquals":["E"],"ResultPath":"$.x.y","Next":"H1"}]`, failing("E"), `{"x":"str"}`, `Error:States.ResultPathMatchFailure`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -257,7 +257,7 @@ func TestTaskTimeoutWhileRunnerWaitsOnClock(t *testing.T) {
 		}
 		return json.RawMessage(`"late"`), nil
 	})
-	m, _ := Parse([]byte(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"r","TimeoutSeconds":90,
+	m, _ := Parse([]byte(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:r","TimeoutSeconds":90,
 		"Retry":[{"ErrorEquals":["States.Timeout"],"MaxAttempts":1,"IntervalSeconds":10}],"End":true}}}`))
 	clk = clock.NewVirtual(t0)
 	defer clk.AutoAdvance(0)()
