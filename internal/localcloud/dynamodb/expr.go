@@ -273,6 +273,13 @@ func (p *parser) next() token {
 	return t
 }
 
+// back undoes next(t), so that errors name the offending token.
+func (p *parser) back(t token) {
+	if t.kind != tEOF {
+		p.i--
+	}
+}
+
 func (p *parser) isPunct(s string) bool { t := p.peek(); return t.kind == tPunct && t.text == s }
 func (p *parser) isKeyword(s string) bool {
 	t := p.peek()
@@ -297,7 +304,6 @@ func (p *parser) end() error {
 // path parses a document path: name or #ref, then .name / [n] steps.
 func (p *parser) path() (docPath, error) {
 	var out docPath
-	first := true
 	for {
 		t := p.next()
 		var name string
@@ -315,19 +321,15 @@ func (p *parser) path() (docPath, error) {
 			p.sub.usedNames[t.text] = true
 			name = n
 		default:
-			p.i--
-			if first {
-				return nil, p.syntax()
-			}
+			p.back(t)
 			return nil, p.syntax()
 		}
 		out = append(out, pathElem{name: name})
-		first = false
 		for p.isPunct("[") {
 			p.next()
 			t := p.next()
 			if t.kind != tNumber {
-				p.i--
+				p.back(t)
 				return nil, p.syntax()
 			}
 			n, err := strconv.Atoi(t.text)
@@ -686,7 +688,7 @@ func parseUpdate(src string, sub *subst) (*update, error) {
 		t := p.next()
 		kw := strings.ToUpper(t.text)
 		if t.kind != tName || (kw != "SET" && kw != "REMOVE" && kw != "ADD" && kw != "DELETE") {
-			p.i--
+			p.back(t)
 			return nil, p.syntax()
 		}
 		if seen[kw] {
