@@ -167,6 +167,9 @@ type Plan struct {
 	// RollbackTaskDefinitionArn is where a failed deploy goes back to: the last
 	// good revision, or the revision before this deploy when none is recorded.
 	RollbackTaskDefinitionArn string `json:"rollbackTaskDefinitionArn"`
+	// LastGoodTaskDefinitionArn is the service's last good revision at plan
+	// time ("" if none recorded), kept in the history record.
+	LastGoodTaskDefinitionArn string `json:"lastGoodTaskDefinitionArn,omitempty"`
 	// Alarms are watched during rollout and bake.
 	Alarms []string `json:"alarms,omitempty"`
 	// BakeSeconds is the bake window after the rollout; 0 skips the bake.

@@ -1,0 +1,323 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+)
+
+// FinishDeps are the finish function's dependencies.
+type FinishDeps struct {
+	History       History
+	Leases        Leases
+	Notifier      Notifier
+	Cleaner       Cleaner
+	Clock         clock.Clock
+	Log           *slog.Logger
+	KeepRevisions int // 0 disables cleanup
+}
+
+// FinishHandler ends every execution, whatever path it took: it decides the
+// terminal status from the state document, writes exactly one history
+// record, publishes the Deployment State Change event, releases the lease
+// (unless superseded) and deregisters old revisions. It is safe to retry:
+// a second run finds the record and goes on with the rest.
+type FinishHandler struct{ d FinishDeps }
+
+// NewFinish returns the finish handler.
+func NewFinish(d FinishDeps) (*FinishHandler, error) {
+	if d.History == nil || d.Leases == nil || d.Notifier == nil || d.Cleaner == nil || d.Clock == nil || d.Log == nil {
+		return nil, fmt.Errorf("finish: %w", errMissing)
+	}
+	return &FinishHandler{d: d}, nil
+}
+
+// Handle finishes one execution.
+func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (contract.FinishResult, error) {
+	if in.Execution.ID == "" || in.Execution.StartTime.IsZero() {
+		return contract.FinishResult{}, &contract.BadInput{Field: "execution", Reason: "id and startTime are required"}
+	}
+	status, reason := Verdict(in)
+	rec := record(in, status, reason)
+	rec.FinishedAt = h.d.Clock.Now().UTC()
+	res := contract.FinishResult{
+		Status: status, Reason: reason, Cluster: rec.Cluster, Service: rec.ServiceName,
+		FromTaskDefinitionArn: rec.FromRevision, ToTaskDefinitionArn: rec.ToRevision,
+	}
+	var p contract.Plan
+	if in.Plan != nil {
+		p = in.Plan.Payload
+		res.Image = p.Image
+	}
+	log := h.d.Log.With("cluster", rec.Cluster, "service", rec.ServiceName, "execution", in.Execution.ID)
+	if p.Image != nil {
+		log = log.With("digest", p.Image.Digest)
+	}
+
+	if status == contract.TerminalSucceeded && rec.ToRevision != "" {
+		lg := history.LastGood{Revision: rec.ToRevision, ExecutionARN: in.Execution.ID, UpdatedAt: rec.FinishedAt}
+		if err := h.d.History.SetLastGood(ctx, rec.Service, lg); err != nil {
+			return res, boundary("set last good revision", err)
+		}
+	}
+	err := h.d.History.Put(ctx, rec)
+	var dup *history.DuplicateRecordError
+	switch {
+	case errors.As(err, &dup):
+		log.InfoContext(ctx, "record already written (retried finish)")
+	case err != nil:
+		return res, boundary("write history record", err)
+	}
+	if err := h.d.Notifier.Publish(ctx, rec); err != nil {
+		return res, boundary("publish deployment event", err)
+	}
+	res.Notified = true
+
+	if p.LeaseOwner != "" && status != contract.TerminalSuperseded {
+		if err := h.d.Leases.Release(ctx, p.ServiceArn, p.LeaseOwner); err != nil {
+			// Superseded or never held: it is not ours to release.
+			log.WarnContext(ctx, "lease not released", "error", err)
+		} else {
+			res.LeaseReleased = true
+		}
+	}
+	if h.d.KeepRevisions > 0 && p.LeaseOwner != "" && (status == contract.TerminalSucceeded || status == contract.TerminalRolledBack) && rec.ToRevision != "" {
+		res.Deregistered = h.cleanup(ctx, log, rec)
+	}
+	log.InfoContext(ctx, "finished", "status", status, "reason", reason, "from", rec.FromRevision, "to", rec.ToRevision, "deregistered", len(res.Deregistered))
+	return res, nil
+}
+
+// cleanup deregisters old revisions; a failure is logged, not fatal: the
+// deploy's outcome does not depend on it and the next deploy tries again.
+func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record) []string {
+	rev, err := taskdef.ParseRevision(rec.ToRevision)
+	if err != nil {
+		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	lg, _, err := h.d.History.LastGood(ctx, rec.Service)
+	if err != nil {
+		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	done, err := h.d.Cleaner.Run(ctx, rev.Family, h.d.KeepRevisions, rec.ToRevision, lg.Revision)
+	if err != nil {
+		log.WarnContext(ctx, "cleanup incomplete", "error", err, "deregistered", len(done))
+	}
+	return done
+}
+
+// Verdict decides an execution's terminal status and a reason for people
+// from its state document.
+func Verdict(in contract.FinishInput) (contract.Terminal, string) {
+	if why, ok := superseded(in); ok {
+		return contract.TerminalSuperseded, why
+	}
+	if in.Plan == nil {
+		return contract.TerminalFailed, errorReason(in.Error, "the execution failed before planning")
+	}
+	p := in.Plan.Payload
+	if p.Action == contract.ActionSkip {
+		return contract.TerminalSkipped, p.Reason
+	}
+	if p.Action == contract.ActionRollback {
+		// A rollback execution: its own rollout is the result.
+		if in.Error != nil {
+			return contract.TerminalFailed, errorReason(in.Error, "rollback failed")
+		}
+		if o := payload(in.Outcome); o != nil && o.Status == contract.StatusCompleted {
+			return contract.TerminalRolledBack, "rolled back to " + o.TaskDefinitionArn + why(p.Reason)
+		}
+		return contract.TerminalFailed, "rollback did not complete: " + outcomeReason(payload(in.Outcome), in.Timeout)
+	}
+	cause := failureCause(in)
+	if in.Rollback != nil || in.RollbackError != nil {
+		if o := payload(in.RollbackOutcome); o != nil && o.Status == contract.StatusCompleted && in.RollbackError == nil {
+			return contract.TerminalRolledBack, cause + "; rolled back to " + o.TaskDefinitionArn
+		}
+		return contract.TerminalFailed, cause + "; rollback failed: " + rollbackFailure(in)
+	}
+	if in.Error != nil {
+		// Failed before the service was updated: nothing changed.
+		return contract.TerminalFailed, errorReason(in.Error, "failed")
+	}
+	o := payload(in.Outcome)
+	if o == nil || o.Status != contract.StatusCompleted {
+		return contract.TerminalFailed, cause
+	}
+	if p.BakeSeconds > 0 {
+		if b := payload(in.Bake); b == nil || b.Status != contract.StatusCompleted {
+			return contract.TerminalFailed, cause
+		}
+		return contract.TerminalSucceeded, fmt.Sprintf("%s; baked %ds with no alarm", o.Reason, p.BakeSeconds)
+	}
+	return contract.TerminalSucceeded, o.Reason
+}
+
+func superseded(in contract.FinishInput) (string, bool) {
+	for _, e := range []*contract.TaskError{in.Error, in.RollbackError} {
+		if e != nil && e.Error == "Superseded" {
+			return errorReason(e, "superseded"), true
+		}
+	}
+	for _, r := range []*contract.Result[contract.Outcome]{in.Outcome, in.Bake, in.RollbackOutcome} {
+		if o := payload(r); o != nil && o.Status == contract.StatusSuperseded {
+			return o.Reason, true
+		}
+	}
+	return "", false
+}
+
+// failureCause says why a deploy did not succeed (what triggered a rollback).
+func failureCause(in contract.FinishInput) string {
+	for _, r := range []*contract.Result[contract.Outcome]{in.Bake, in.Outcome} {
+		if o := payload(r); o != nil && o.Status == contract.StatusFailed {
+			return o.Cause + ": " + o.Reason
+		}
+	}
+	if in.Error != nil {
+		return errorReason(in.Error, "failed")
+	}
+	return outcomeReason(payload(in.Outcome), in.Timeout)
+}
+
+func rollbackFailure(in contract.FinishInput) string {
+	if in.RollbackError != nil {
+		return errorReason(in.RollbackError, "error")
+	}
+	return outcomeReason(payload(in.RollbackOutcome), in.Timeout)
+}
+
+func outcomeReason(o *contract.Outcome, timeout *contract.TaskError) string {
+	switch {
+	case o != nil && o.Reason != "":
+		return o.Cause + ": " + o.Reason
+	case timeout != nil:
+		return "timed out"
+	}
+	return "no outcome"
+}
+
+func payload[T any](r *contract.Result[T]) *T {
+	if r == nil {
+		return nil
+	}
+	return &r.Payload
+}
+
+func why(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " (" + reason + ")"
+}
+
+// errorReason reads a Catch's error: Lambda errors carry a JSON cause with
+// errorMessage; States.* errors a plain one.
+func errorReason(e *contract.TaskError, fallback string) string {
+	if e == nil {
+		return fallback
+	}
+	var lambdaErr struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	msg := e.Cause
+	if json.Unmarshal([]byte(e.Cause), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
+		msg = lambdaErr.ErrorMessage
+	}
+	if msg == "" {
+		return e.Error
+	}
+	return e.Error + ": " + msg
+}
+
+// record builds the terminal history record from the state document.
+func record(in contract.FinishInput, status contract.Terminal, reason string) history.Record {
+	r := history.Record{
+		ExecutionARN: in.Execution.ID,
+		Outcome:      history.Outcome(status),
+		Reason:       reason,
+		StartedAt:    in.Execution.StartTime.UTC(),
+	}
+	// The raw input, leniently: even a bad input names its service.
+	var raw struct {
+		Action, Cluster, Service, RequestedBy, Trigger string
+		Alarm                                          *struct{ AlarmName string }
+		Push                                           *struct{ EventID string }
+	}
+	_ = json.Unmarshal(in.Input, &raw)
+	r.Action, r.Cluster, r.ServiceName, r.Trigger = raw.Action, raw.Cluster, raw.Service, raw.Trigger
+	switch {
+	case raw.RequestedBy != "":
+		r.StartedBy = raw.RequestedBy
+	case raw.Alarm != nil:
+		r.StartedBy = "alarm " + raw.Alarm.AlarmName
+	case raw.Push != nil:
+		r.StartedBy = "ecr event " + raw.Push.EventID
+	}
+	if r.Trigger == "" {
+		r.Trigger = string(contract.TriggerManual)
+	}
+	if in.Plan == nil {
+		r.Service = serviceARN(in.Execution.ID, raw.Cluster, raw.Service)
+		return r
+	}
+	p := in.Plan.Payload
+	r.Service, r.Cluster, r.ServiceName = p.ServiceArn, p.Cluster, p.Service
+	if r.Service == "" {
+		r.Service = serviceARN(in.Execution.ID, p.Cluster, p.Service)
+	}
+	if p.Action != contract.ActionSkip {
+		r.Action = string(p.Action)
+	}
+	r.FromRevision = p.CurrentTaskDefinitionArn
+	r.ToRevision = p.CurrentTaskDefinitionArn
+	r.LastGoodBefore = p.LastGoodTaskDefinitionArn
+	if in.Register != nil {
+		r.DeployedRevision = in.Register.Payload.TaskDefinitionArn
+		for _, c := range in.Register.Payload.Images {
+			img := history.Image{Container: c.Container, Image: c.To}
+			if p.Image != nil {
+				img.Tag, img.Digest = p.Image.Tag, p.Image.Digest
+			}
+			r.Images = append(r.Images, img)
+		}
+	}
+	// What runs now: the last revision judged on the service.
+	for _, o := range []*contract.Result[contract.Outcome]{in.RollbackOutcome, in.Bake, in.Outcome} {
+		if v := payload(o); v != nil && v.TaskDefinitionArn != "" {
+			r.ToRevision = v.TaskDefinitionArn
+			break
+		}
+	}
+	if status == contract.TerminalSucceeded && r.DeployedRevision == "" && in.Update != nil {
+		r.DeployedRevision = in.Update.Payload.TaskDefinitionArn
+	}
+	return r
+}
+
+// serviceARN builds a service ARN from the execution ARN's region and
+// account, for records of executions that failed before describing it.
+func serviceARN(executionARN, cluster, service string) string {
+	parts := strings.Split(executionARN, ":")
+	region, account := "", ""
+	if len(parts) > 4 {
+		region, account = parts[3], parts[4]
+	}
+	if cluster == "" {
+		cluster = "unknown"
+	}
+	if service == "" {
+		service = "unknown"
+	}
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", region, account, cluster, service)
+}

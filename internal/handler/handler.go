@@ -1,0 +1,348 @@
+// Package handler adapts the contracts (internal/contract) to the domain
+// packages: one file per function, each a thin handler with a constructor
+// that takes its dependencies, plus New, the registry that builds the handler
+// of functions/<name> from an aws.Config and the environment (used by the
+// function mains and by the local cloud's in-process mode).
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/pushdeploy/pushdeploy/internal/awsapi"
+	"github.com/pushdeploy/pushdeploy/internal/cleanup"
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/notify"
+	"github.com/pushdeploy/pushdeploy/internal/target"
+	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+)
+
+// Names are the functions New builds, by their functions/<name> directory.
+var Names = []string{"dispatch", "plan", "register", "update", "watch", "check", "events", "finish"}
+
+// Environment variables read by Settings (template.yaml sets them all).
+const (
+	EnvHistoryTable         = "HISTORY_TABLE"
+	EnvStateMachineArn      = "STATE_MACHINE_ARN"
+	EnvAllowedRegistries    = "ALLOWED_REGISTRIES"
+	EnvAllowedAccounts      = "ALLOWED_ACCOUNTS"
+	EnvDefaultBake          = "DEFAULT_BAKE"
+	EnvDeployTimeout        = "DEPLOY_TIMEOUT"
+	EnvRollbackWindow       = "ROLLBACK_WINDOW"
+	EnvHistoryRetentionDays = "HISTORY_RETENTION_DAYS"
+	EnvKeepRevisions        = "KEEP_REVISIONS"
+	EnvEventBusName         = "EVENT_BUS_NAME"
+)
+
+// Settings is the functions' configuration.
+type Settings struct {
+	Table           string
+	StateMachineArn string
+	// Account and Region of the installation (from StateMachineArn): the
+	// registry of digest-only deploys and the default allowed account.
+	Account, Region string
+	Policy          taskdef.Policy
+	Defaults        target.Defaults
+	Retention       time.Duration
+	KeepRevisions   int
+	EventBus        string
+}
+
+// SettingsFromEnv reads Settings. Empty ALLOWED_REGISTRIES and
+// ALLOWED_ACCOUNTS allow this account's ECR only.
+func SettingsFromEnv(env func(string) string) (Settings, error) {
+	s := Settings{
+		Table:           env(EnvHistoryTable),
+		StateMachineArn: env(EnvStateMachineArn),
+		EventBus:        env(EnvEventBusName),
+		Policy:          taskdef.Policy{Registries: split(env(EnvAllowedRegistries)), Accounts: split(env(EnvAllowedAccounts))},
+	}
+	if s.Table == "" {
+		return Settings{}, fmt.Errorf("%s is not set", EnvHistoryTable)
+	}
+	parts := strings.Split(s.StateMachineArn, ":")
+	if len(parts) < 7 || parts[0] != "arn" || parts[2] != "states" || parts[5] != "stateMachine" {
+		return Settings{}, fmt.Errorf("%s=%q is not a state machine ARN", EnvStateMachineArn, s.StateMachineArn)
+	}
+	s.Region, s.Account = parts[3], parts[4]
+	if len(s.Policy.Registries) == 0 && len(s.Policy.Accounts) == 0 {
+		s.Policy.Accounts = []string{s.Account}
+	}
+	var err error
+	if s.Defaults.Bake, err = duration(env, EnvDefaultBake, 5*time.Minute); err != nil {
+		return Settings{}, err
+	}
+	if s.Defaults.Timeout, err = duration(env, EnvDeployTimeout, 30*time.Minute); err != nil {
+		return Settings{}, err
+	}
+	if s.Defaults.Timeout <= 0 {
+		return Settings{}, fmt.Errorf("%s must be positive", EnvDeployTimeout)
+	}
+	if s.Defaults.RollbackWindow, err = duration(env, EnvRollbackWindow, 30*time.Minute); err != nil {
+		return Settings{}, err
+	}
+	days, err := number(env, EnvHistoryRetentionDays, 90)
+	if err != nil {
+		return Settings{}, err
+	}
+	s.Retention = time.Duration(days) * 24 * time.Hour
+	if s.KeepRevisions, err = number(env, EnvKeepRevisions, 10); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+func split(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func duration(env func(string) string, key string, def time.Duration) (time.Duration, error) {
+	v := env(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s=%q is not a duration", key, v)
+	}
+	return d, nil
+}
+
+func number(env func(string) string, key string, def int) (int, error) {
+	v := env(key)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q is not a non-negative number", key, v)
+	}
+	return n, nil
+}
+
+// ECR is the part of the ECR API plan uses (resolving a tag to a digest).
+type ECR interface {
+	DescribeImages(ctx context.Context, params *ecr.DescribeImagesInput, optFns ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error)
+}
+
+var _ ECR = (*ecr.Client)(nil)
+
+// Clients are the AWS clients the handlers use.
+type Clients struct {
+	ECS         awsapi.ECS
+	ECR         ECR
+	CloudWatch  awsapi.CloudWatch
+	Tagging     awsapi.Tagging
+	DynamoDB    awsapi.DynamoDB
+	EventBridge awsapi.EventBridge
+	SFN         awsapi.SFN
+}
+
+// ClientsFrom builds the real clients from cfg.
+func ClientsFrom(cfg aws.Config) Clients {
+	return Clients{
+		ECS:         ecs.NewFromConfig(cfg),
+		ECR:         ecr.NewFromConfig(cfg),
+		CloudWatch:  cloudwatch.NewFromConfig(cfg),
+		Tagging:     resourcegroupstaggingapi.NewFromConfig(cfg),
+		DynamoDB:    dynamodb.NewFromConfig(cfg),
+		EventBridge: eventbridge.NewFromConfig(cfg),
+		SFN:         sfn.NewFromConfig(cfg),
+	}
+}
+
+// Option changes what New builds.
+type Option func(*options)
+
+type options struct {
+	log     *slog.Logger
+	clk     clock.Clock
+	clients *Clients
+}
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithClock sets the clock (default clock.Real{}); the local cloud passes
+// its virtual clock so deadlines and lease expiry follow it.
+func WithClock(c clock.Clock) Option { return func(o *options) { o.clk = c } }
+
+// WithClients replaces the clients built from the aws.Config (tests).
+func WithClients(c Clients) Option { return func(o *options) { o.clients = &c } }
+
+// New builds the handler of functions/<name>, decoding its payload strictly
+// (unknown fields are an error), as the Lambda runtime will run it.
+func New(ctx context.Context, name string, cfg aws.Config, env func(string) string, opts ...Option) (lambda.Handler, error) {
+	o := options{log: slog.Default(), clk: clock.Real{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s, err := SettingsFromEnv(env)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", name, err)
+	}
+	c := ClientsFrom(cfg)
+	if o.clients != nil {
+		c = *o.clients
+	}
+	d, err := newDomain(c, s, o.clk)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", name, err)
+	}
+	log := o.log.With("function", name)
+	strict := lambda.WithDisallowUnknownFields(true)
+	switch name {
+	case "dispatch":
+		h, err := NewDispatch(DispatchDeps{Resolver: d.resolver, SFN: c.SFN, Leases: d.leases, Clock: o.clk, Log: log, Settings: s})
+		return handlerOf(h, err, h.Handle, strict)
+	case "plan":
+		h, err := NewPlan(PlanDeps{Resolver: d.resolver, ECS: c.ECS, ECR: c.ECR, History: d.history, Leases: d.leases, SFN: c.SFN, Clock: o.clk, Log: log, Settings: s})
+		return handlerOf(h, err, h.Handle, strict)
+	case "register":
+		h, err := NewRegister(RegisterDeps{ECS: c.ECS, Leases: d.leases, Policy: s.Policy, Log: log})
+		return handlerOf(h, err, h.Handle, strict)
+	case "update":
+		h, err := NewUpdate(UpdateDeps{ECS: c.ECS, Leases: d.leases, Clock: o.clk, Log: log})
+		return handlerOf(h, err, h.Handle, strict)
+	case "watch":
+		ev, err := NewEvaluator(c.ECS, c.CloudWatch, o.clk)
+		if err != nil {
+			return nil, err
+		}
+		h, err := NewWatch(WatchDeps{Evaluator: ev, Leases: d.leases, SFN: c.SFN, Log: log})
+		return handlerOf(h, err, h.Handle, strict)
+	case "check":
+		ev, err := NewEvaluator(c.ECS, c.CloudWatch, o.clk)
+		if err != nil {
+			return nil, err
+		}
+		h, err := NewCheck(CheckDeps{Evaluator: ev, Leases: d.leases, Log: log})
+		return handlerOf(h, err, h.Handle, strict)
+	case "events":
+		h, err := NewEvents(EventsDeps{Resolver: d.resolver, Leases: d.leases, SFN: c.SFN, Clock: o.clk, Log: log})
+		return handlerOf(h, err, h.Handle, strict)
+	case "finish":
+		pub, err := notify.New(c.EventBridge, s.EventBus)
+		if err != nil {
+			return nil, err
+		}
+		cl, err := cleanup.New(c.ECS)
+		if err != nil {
+			return nil, err
+		}
+		h, err := NewFinish(FinishDeps{History: d.history, Leases: d.leases, Notifier: pub, Cleaner: cl, Clock: o.clk, Log: log, KeepRevisions: s.KeepRevisions})
+		return handlerOf(h, err, h.Handle, strict)
+	}
+	return nil, fmt.Errorf("unknown function %q (have %s)", name, strings.Join(Names, ", "))
+}
+
+// handlerOf wraps a constructor's result; fn is the handler's method value
+// (taking it from a nil pointer is fine: it is not called on error).
+func handlerOf(_ any, err error, fn any, opts ...lambda.Option) (lambda.Handler, error) {
+	if err != nil {
+		return nil, err
+	}
+	return lambda.NewHandlerWithOptions(fn, opts...), nil
+}
+
+// domain holds the domain services shared by several handlers.
+type domain struct {
+	resolver *target.Resolver
+	history  *history.Store
+	leases   *lease.Store
+}
+
+func newDomain(c Clients, s Settings, clk clock.Clock) (domain, error) {
+	r, err := target.NewResolver(c.ECS, c.Tagging, s.Defaults)
+	if err != nil {
+		return domain{}, err
+	}
+	h, err := history.New(c.DynamoDB, s.Table, s.Retention)
+	if err != nil {
+		return domain{}, err
+	}
+	l, err := lease.New(c.DynamoDB, s.Table, clk)
+	if err != nil {
+		return domain{}, err
+	}
+	return domain{resolver: r, history: h, leases: l}, nil
+}
+
+var errMissing = errors.New("missing dependency")
+
+// Leases is what the handlers use of package lease (*lease.Store).
+type Leases interface {
+	Acquire(ctx context.Context, r lease.Request) (lease.Acquired, error)
+	Check(ctx context.Context, service, holder string) error
+	SetToken(ctx context.Context, service, holder, token string) error
+	ClearToken(ctx context.Context, service, token string) (bool, error)
+	Release(ctx context.Context, service, holder string) error
+	Get(ctx context.Context, service string) (lease.State, error)
+}
+
+// History is what the handlers use of package history (*history.Store).
+type History interface {
+	Put(ctx context.Context, r history.Record) error
+	List(ctx context.Context, service string, limit int, token string) (history.Page, error)
+	LastGood(ctx context.Context, service string) (history.LastGood, bool, error)
+	SetLastGood(ctx context.Context, service string, lg history.LastGood) error
+}
+
+// Resolver is what the handlers use of package target (*target.Resolver).
+type Resolver interface {
+	Get(ctx context.Context, cluster, service string) (target.Target, error)
+	Discover(ctx context.Context, repo, tag string) (target.Discovery, error)
+	ForAlarm(ctx context.Context, alarm string) (target.Discovery, error)
+}
+
+// Notifier publishes terminal records (*notify.Publisher).
+type Notifier interface {
+	Publish(ctx context.Context, r history.Record) error
+}
+
+// Cleaner deregisters old revisions (*cleanup.Cleaner).
+type Cleaner interface {
+	Run(ctx context.Context, family string, keep int, current, lastGood string) ([]string, error)
+}
+
+var (
+	_ Leases   = (*lease.Store)(nil)
+	_ History  = (*history.Store)(nil)
+	_ Resolver = (*target.Resolver)(nil)
+	_ Notifier = (*notify.Publisher)(nil)
+	_ Cleaner  = (*cleanup.Cleaner)(nil)
+)
+
+// planLog returns a logger carrying the plan's cluster, service, image
+// digest and execution.
+func planLog(log *slog.Logger, p contract.Plan) *slog.Logger {
+	l := log.With("cluster", p.Cluster, "service", p.Service, "execution", p.ExecutionArn)
+	if p.Image != nil {
+		l = l.With("digest", p.Image.Digest)
+	}
+	return l
+}

@@ -1,0 +1,8 @@
+package handler
+
+import "encoding/json"
+
+func jsonString(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
