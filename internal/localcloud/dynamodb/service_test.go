@@ -79,7 +79,8 @@ func (e *env) createTable(t testing.TB, name string) {
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
 		}},
-		BillingMode: types.BillingModePayPerRequest,
+		BillingMode:      types.BillingModePayPerRequest,
+		SSESpecification: &types.SSESpecification{Enabled: aws.Bool(true)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +114,7 @@ func TestTables(t *testing.T) {
 	}
 	if d.Table.TableStatus != types.TableStatusActive || aws.ToString(d.Table.TableArn) != "arn:aws:dynamodb:us-east-1:123456789012:table/table-1" ||
 		len(d.Table.KeySchema) != 2 || len(d.Table.GlobalSecondaryIndexes) != 1 || !d.Table.CreationDateTime.Equal(start) ||
-		d.Table.BillingModeSummary.BillingMode != types.BillingModePayPerRequest {
+		d.Table.BillingModeSummary.BillingMode != types.BillingModePayPerRequest || d.Table.SSEDescription.Status != types.SSEStatusEnabled {
 		t.Errorf("DescribeTable = %+v", d.Table)
 	}
 	var names []string
@@ -141,6 +142,19 @@ func TestTables(t *testing.T) {
 	_, err = e.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("table-1"), Key: key("a", "b")})
 	if !errors.As(err, &nf) {
 		t.Errorf("GetItem on a deleted table: %v, want ResourceNotFoundException", err)
+	}
+	// Point-in-time recovery and SSE settings read back.
+	if _, err := e.c.UpdateContinuousBackups(ctx, &dynamodb.UpdateContinuousBackupsInput{TableName: aws.String("table-2"),
+		PointInTimeRecoverySpecification: &types.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	cb, err := e.c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("table-2")})
+	if err != nil || cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription.PointInTimeRecoveryStatus != types.PointInTimeRecoveryStatusEnabled {
+		t.Errorf("DescribeContinuousBackups = %+v, %v", cb, err)
+	}
+	var tnf *types.TableNotFoundException
+	if _, err := e.c.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String("nope")}); !errors.As(err, &tnf) {
+		t.Errorf("DescribeContinuousBackups of a missing table: %v, want TableNotFoundException", err)
 	}
 	// The table's tags.
 	arn := "arn:aws:dynamodb:us-east-1:123456789012:table/table-2"

@@ -51,6 +51,8 @@ type table struct {
 	protected     bool
 	ttlAttr       string
 	ttlEnabled    bool
+	sseType       string // "" when SSE was not asked for
+	pitr          bool
 	items         map[string]Item // by primary key
 }
 
@@ -312,6 +314,9 @@ func (t *table) description(now time.Time) map[string]any {
 		"DeletionProtectionEnabled": t.protected,
 		"ProvisionedThroughput":     t.throughputOut(t.throughput),
 	}
+	if t.sseType != "" {
+		d["SSEDescription"] = map[string]any{"Status": "ENABLED", "SSEType": t.sseType}
+	}
 	var gsis, lsis []map[string]any
 	ixNames := make([]string, 0, len(t.indexes))
 	for n := range t.indexes {
@@ -353,4 +358,13 @@ func (t *table) throughputOut(p map[string]any) map[string]any {
 
 func tableARN(region, account, name string) string {
 	return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", region, account, name)
+}
+
+func (t *table) backups() map[string]any {
+	status := "DISABLED"
+	if t.pitr {
+		status = "ENABLED"
+	}
+	return map[string]any{"ContinuousBackupsStatus": "ENABLED",
+		"PointInTimeRecoveryDescription": map[string]any{"PointInTimeRecoveryStatus": status}}
 }
