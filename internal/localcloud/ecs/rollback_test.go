@@ -166,7 +166,11 @@ func TestTaskStartImpairedWithoutCircuitBreaker(t *testing.T) {
 		return false
 	})
 	s := e.service("default", "web")
-	if s.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress || !strings.Contains(aws.ToString(s.Events[0].Message)+aws.ToString(s.Events[1].Message), "is unable to consistently start tasks successfully.") {
+	var messages []string
+	for _, ev := range s.Events {
+		messages = append(messages, aws.ToString(ev.Message))
+	}
+	if s.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress || !strings.Contains(strings.Join(messages, "\n"), "is unable to consistently start tasks successfully.") {
 		t.Errorf("without a circuit breaker ECS keeps trying: %+v", s.Deployments[0])
 	}
 	// The image is fixed (the fault is gone): the same deployment completes.
@@ -196,8 +200,10 @@ func TestAlarmRollback(t *testing.T) {
 			e.alarms.set("other", "OK")
 			good, _ := e.stableService(3, &types.DeploymentConfiguration{
 				Alarms: &types.DeploymentAlarms{AlarmNames: []string{"web-5xx", "missing"}, Enable: true, Rollback: tt.rollback}})
+			hold := e.clk.Busy() // the alarm fires before the rollout can end
 			bad, badID := e.deployBad()
 			e.alarms.set(tt.alarm, "ALARM")
+			hold()
 			var state types.DeploymentRolloutState
 			var reason string
 			e.waitFor("the new deployment ends", func() bool {

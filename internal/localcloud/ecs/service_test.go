@@ -231,6 +231,9 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Errorf("tags without include TAGS: %v", d.Services[0].Tags)
 	}
 
+	// Hold the clock while checking the DRAINING service, or the drain may
+	// finish between two calls.
+	hold := e.clk.Busy()
 	del, err := e.client.DeleteService(e.ctx(), &ecs.DeleteServiceInput{Cluster: aws.String("prod"), Service: aws.String("arn:aws:ecs:us-east-1:123456789012:service/prod/web"), Force: aws.Bool(true)})
 	if err != nil || aws.ToString(del.Service.Status) != "DRAINING" || del.Service.DesiredCount != 0 {
 		t.Fatalf("delete: %v %+v", err, del)
@@ -241,6 +244,7 @@ func TestServiceLifecycle(t *testing.T) {
 	if _, err := e.client.CreateService(e.ctx(), &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: aws.String("web")}); errCode(err) != "InvalidParameterException" {
 		t.Errorf("recreate draining: %v", err)
 	}
+	hold()
 	e.waitFor("inactive", func() bool { return aws.ToString(e.service("prod", "web").Status) == "INACTIVE" })
 	if s := e.service("prod", "web"); s.RunningCount != 0 {
 		t.Errorf("inactive service still runs %d tasks", s.RunningCount)
