@@ -34,13 +34,13 @@ func TestAWSCLI(t *testing.T) {
 		}
 		return out
 	}
-	run("put-rule", "--name", "ecr-push", "--event-pattern", `{"source":["aws.ecr"],"detail":{"action-type":["PUSH"]}}`)
+	run("put-rule", "--name", "ecr-push", "--event-pattern", `{"source":["test.ecr"],"detail":{"action-type":["PUSH"]}}`)
 	run("put-targets", "--rule", "ecr-push", "--targets", "Id=fn,Arn="+fnARN)
 	var put struct {
 		FailedEntryCount int
 		Entries          []struct{ EventId string }
 	}
-	if err := json.Unmarshal(run("put-events", "--entries", `[{"Source":"aws.ecr","DetailType":"ECR Image Action","Detail":"{\"action-type\":\"PUSH\"}"}]`), &put); err != nil {
+	if err := json.Unmarshal(run("put-events", "--entries", `[{"Source":"test.ecr","DetailType":"ECR Image Action","Detail":"{\"action-type\":\"PUSH\"}"}]`), &put); err != nil {
 		t.Fatal(err)
 	}
 	if put.FailedEntryCount != 0 || len(put.Entries) != 1 || put.Entries[0].EventId == "" {

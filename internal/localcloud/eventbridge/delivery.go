@@ -293,6 +293,10 @@ func (s *Service) entryEvent(e putEventsEntry, region string) (bus.Event, string
 		return bad("InvalidArgument", "Parameter DetailType is not valid. Reason: DetailType is a required argument.")
 	case e.Detail == "":
 		return bad("InvalidArgument", "Parameter Detail is not valid. Reason: Detail is a required argument.")
+	case strings.HasPrefix(e.Source, "aws."):
+		// Only AWS services publish aws.* events; the local services use
+		// Publish. Tests that fake an AWS event must do the same.
+		return bad("NotAuthorizedForSourceException", "Not authorized for the source.")
 	}
 	var detail map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(e.Detail), &detail); err != nil || detail == nil {

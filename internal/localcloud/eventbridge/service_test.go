@@ -317,18 +317,19 @@ func TestPutEventsDelivers(t *testing.T) {
 		{Source: aws.String("app.test"), DetailType: aws.String("Deploy")},
 		{Source: aws.String("app.test"), DetailType: aws.String("Deploy"), Detail: aws.String(`[1]`)},
 		{Source: aws.String("app.test"), DetailType: aws.String("Deploy"), Detail: aws.String(`{}`), EventBusName: aws.String("nope")},
+		{Source: aws.String("aws.ecr"), DetailType: aws.String("ECR Image Action"), Detail: aws.String(`{}`)},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.FailedEntryCount != 3 {
-		t.Errorf("FailedEntryCount = %d, want 3", out.FailedEntryCount)
+	if out.FailedEntryCount != 4 {
+		t.Errorf("FailedEntryCount = %d, want 4", out.FailedEntryCount)
 	}
 	codes := []string{}
 	for _, r := range out.Entries {
 		codes = append(codes, aws.ToString(r.ErrorCode))
 	}
-	if diff := cmp.Diff([]string{"", "", "InvalidArgument", "MalformedDetail", "InvalidArgument"}, codes); diff != "" {
+	if diff := cmp.Diff([]string{"", "", "InvalidArgument", "MalformedDetail", "InvalidArgument", "NotAuthorizedForSourceException"}, codes); diff != "" {
 		t.Errorf("entry error codes (-want +got):\n%s", diff)
 	}
 	id := aws.ToString(out.Entries[0].EventId)
