@@ -23,8 +23,10 @@ Runs a state machine definition locally on a virtual clock (Wait states and
 retry intervals pass instantly). A Task state named STATE runs COMMAND with
 "sh -c": the task input arrives on stdin, the output is read from stdout; a
 non-zero exit fails the task with the {"Error":...,"Cause":...} printed on
-stdout (or States.TaskFailed). For ".waitForTaskToken" tasks the command's
-output completes the token.
+stdout (or States.TaskFailed). For arn:aws:states:::lambda:invoke the command
+plays the function: it reads the Payload and its output is wrapped in
+{"Payload":...,"StatusCode":200}. For ".waitForTaskToken" tasks the
+command's output completes the token (the token is in $PUSHDEPLOY_TASK_TOKEN).
 
 Prints the execution output and exits 0, or prints {"Error":...,"Cause":...}
 and exits 1. Bad usage or an invalid definition exits 2.
@@ -139,8 +141,19 @@ func (c *commandTasks) RunTask(ctx context.Context, req states.TaskRequest) (jso
 		return nil, &states.TaskFailure{ErrorName: "States.TaskFailed",
 			Cause: fmt.Sprintf("no --task mapping for Task state %q (resource %s)", req.StateName, req.Resource)}
 	}
+	// For the optimized Lambda integration the command plays the function:
+	// it gets the Payload and its output is wrapped as lambda:invoke does.
+	lambda := states.IsLambdaInvoke(req.Resource)
+	stdin := req.Input
+	if lambda {
+		_, payload, err := states.LambdaRequest(req.Input)
+		if err != nil {
+			return nil, &states.TaskFailure{ErrorName: "States.TaskFailed", Cause: err.Error()}
+		}
+		stdin = payload
+	}
 	cmd := exec.CommandContext(ctx, "sh", "-c", command)
-	cmd.Stdin = bytes.NewReader(req.Input)
+	cmd.Stdin = bytes.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = c.stderr
@@ -167,10 +180,13 @@ func (c *commandTasks) RunTask(ctx context.Context, req states.TaskRequest) (jso
 	}
 	if req.TaskToken != "" {
 		// Nobody else can answer the token of a local run: the command's
-		// output completes it.
+		// output completes it, as the callback would.
 		if err := c.engine.SendTaskSuccess(req.TaskToken, result); err != nil {
 			return nil, fmt.Errorf("complete task token: %w", err)
 		}
+	}
+	if lambda {
+		return states.LambdaResult(result), nil
 	}
 	return result, nil
 }

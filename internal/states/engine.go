@@ -97,6 +97,7 @@ type Engine struct {
 	mu       sync.Mutex
 	tokens   map[string]*tokenWait
 	finished map[string]bool // tokens whose task is over
+	order    []string        // finished tokens, oldest first, to bound the map
 	seq      uint64
 }
 
@@ -376,6 +377,10 @@ func (e *TaskTokenError) Error() string {
 	return "invalid token"
 }
 
+// maxFinishedTokens bounds how many finished tokens are remembered (to
+// answer TaskTimedOut rather than TaskDoesNotExist).
+const maxFinishedTokens = 10000
+
 // tokenWait is a task waiting for its token.
 type tokenWait struct {
 	x      *Execution
@@ -464,6 +469,11 @@ func (e *Engine) unregister(token string) {
 func (e *Engine) closeLocked(token string, tw *tokenWait) {
 	delete(e.tokens, token)
 	e.finished[token] = true
+	e.order = append(e.order, token)
+	if len(e.order) > maxFinishedTokens {
+		delete(e.finished, e.order[0])
+		e.order = e.order[1:]
+	}
 	tw.closed = true
 	if tw.hb != nil {
 		tw.hb.Stop()

@@ -183,3 +183,14 @@ func TestFailState(t *testing.T) {
 		}
 	}
 }
+
+func TestDataLimitExceeded(t *testing.T) {
+	big := TaskRunnerFunc(func(context.Context, TaskRequest) (json.RawMessage, error) {
+		return json.RawMessage(`"` + string(make([]byte, 0)) + fmt.Sprintf("%0300000d", 0) + `"`), nil
+	})
+	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:r","Catch":[{"ErrorEquals":["States.ALL"],"Next":"H"}],"End":true},"H":{"Type":"Pass","End":true}}}`
+	res, _, _ := run(t, def, `{}`, big)
+	if res.Status != StatusFailed || res.Error != ErrDataLimitExceeded {
+		t.Fatalf("got %s %s", res.Status, res.Error)
+	}
+}

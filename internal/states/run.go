@@ -17,6 +17,9 @@ type contextObj struct {
 	cache   map[string]any
 }
 
+// maxPayload is Step Functions' limit on a state's output: 256 KiB.
+const maxPayload = 256 * 1024
+
 type mapItem struct {
 	index int
 	value any
@@ -113,8 +116,12 @@ func (x *Execution) runState(ctx context.Context, th *thread, st *state, input a
 	if ferr != nil {
 		return nil, "", ferr
 	}
+	outJSON := mustJSON(out)
+	if len(outJSON) > maxPayload {
+		return nil, "", failf(ErrDataLimitExceeded, "The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", st.name)
+	}
 	x.record(th, HistoryEvent{Type: st.typ + "StateExited", StateExitedEventDetails: &StateExitedEventDetails{
-		Name: st.name, Output: mustJSON(out), OutputDetails: &HistoryDetails{},
+		Name: st.name, Output: outJSON, OutputDetails: &HistoryDetails{},
 	}})
 	if st.end && next == st.next {
 		next = ""

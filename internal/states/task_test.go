@@ -376,3 +376,26 @@ func TestHistoryJSON(t *testing.T) {
 		t.Errorf("epochSeconds = %s", epochSeconds(t0.Add(1500*time.Millisecond)))
 	}
 }
+
+func TestLambdaHelpers(t *testing.T) {
+	if !IsLambdaInvoke("arn:aws:states:::lambda:invoke.waitForTaskToken") || IsLambdaInvoke("arn:aws:states:::lambda:invokeX") {
+		t.Error("IsLambdaInvoke")
+	}
+	if !IsLambdaFunction("arn:aws:lambda:us-east-1:123456789012:function:f") || IsLambdaFunction("arn:aws:states:::lambda:invoke") {
+		t.Error("IsLambdaFunction")
+	}
+	fn, payload, err := LambdaRequest(json.RawMessage(`{"FunctionName":"f","Payload":{"a":1}}`))
+	if err != nil || fn != "f" || string(payload) != `{"a":1}` {
+		t.Errorf("LambdaRequest = %q %s %v", fn, payload, err)
+	}
+	if _, _, err := LambdaRequest(json.RawMessage(`{"Payload":1}`)); err == nil {
+		t.Error("LambdaRequest without FunctionName")
+	}
+	if got := string(LambdaResult(json.RawMessage(`{"ok":true}`))); got != `{"ExecutedVersion":"$LATEST","Payload":{"ok":true},"StatusCode":200}` {
+		t.Errorf("LambdaResult = %s", got)
+	}
+	f := LambdaFunctionError("ServiceNotFound", "no such service")
+	if f.ErrorName != "ServiceNotFound" || f.Cause != `{"errorMessage":"no such service","errorType":"ServiceNotFound"}` {
+		t.Errorf("LambdaFunctionError = %+v", f)
+	}
+}
