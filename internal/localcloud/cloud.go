@@ -133,6 +133,7 @@ func (c *Cloud) Close() error {
 			errs = append(errs, fmt.Errorf("local cloud: shutdown: %w", err))
 		}
 	}
+	c.ecs.Close()
 	if err := c.lambda.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("local cloud: lambda: %w", err))
 	}

@@ -90,3 +90,20 @@ func TestDeployCompletesOnTheVirtualClock(t *testing.T) {
 	}
 	_ = lecs.TargetPrefix
 }
+
+func TestCloseStopsRollouts(t *testing.T) {
+	e := newEnv(t)
+	e.mustCluster("default")
+	e.register("web", "web:1")
+	if _, err := e.client.CreateService(e.ctx(), createInput("web", 2)); err != nil {
+		t.Fatal(err)
+	}
+	e.ecs.Close()
+	if e.clk.Pending() != 0 {
+		t.Errorf("%d timers pending after Close", e.clk.Pending())
+	}
+	e.clk.Sleep(e.ctx(), 10*time.Minute)
+	if s := e.service("default", "web"); s.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress || s.RunningCount != 0 {
+		t.Errorf("the rollout moved after Close: %+v", s.Deployments[0])
+	}
+}

@@ -102,6 +102,7 @@ type Service struct {
 	bus     bus.Publisher
 	alarms  AlarmStates
 	regions map[string]*regionState
+	closed  bool
 }
 
 type regionState struct {
@@ -150,6 +151,24 @@ func (s *Service) SetAlarms(a AlarmStates) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.alarms = a
+}
+
+// Close stops every rollout timer, so that nothing runs on the clock
+// afterwards. The API keeps answering; rollouts no longer move.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, r := range s.regions {
+		for _, c := range r.clusters {
+			for _, svc := range c.services {
+				if svc.timer != nil {
+					svc.timer.Stop()
+					svc.timer = nil
+				}
+			}
+		}
+	}
 }
 
 // Faults returns the ECS fault injection controls.

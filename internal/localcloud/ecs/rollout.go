@@ -47,7 +47,7 @@ func (s *Service) startDeployment(ctx context.Context, svc *service, td *revisio
 }
 
 func (s *Service) ensureTicking(svc *service) {
-	if svc.timer != nil || !needsTick(svc) {
+	if s.closed || svc.timer != nil || !needsTick(svc) {
 		return
 	}
 	svc.timer = s.clk.AfterFunc(s.tick, func() { s.onTick(svc) })
