@@ -10,6 +10,12 @@
 //	pushdeploy:bake             bake duration after the rollout, e.g. 5m (default from Defaults)
 //	pushdeploy:timeout          rollout timeout, e.g. 30m (default from Defaults)
 //	pushdeploy:rollback-window  how long after the bake an alarm still rolls back (default from Defaults)
+//
+// An alarm can also name its services itself, with a tag on the alarm:
+//
+//	pushdeploy:service          comma-separated service ARNs or cluster/service names
+//
+// Such alarms are added to the Alarms of every opted-in service they name.
 package target
 
 import (
@@ -29,6 +35,8 @@ const (
 	TagBake           = "pushdeploy:bake"
 	TagTimeout        = "pushdeploy:timeout"
 	TagRollbackWindow = "pushdeploy:rollback-window"
+	// TagService goes on CloudWatch alarms, not on services.
+	TagService = "pushdeploy:service"
 )
 
 // DefaultTagPattern is used when pushdeploy:tags is absent.

@@ -94,19 +94,24 @@ func (r *Resolver) Discover(ctx context.Context, repo, tag string) (Discovery, e
 }
 
 // ForAlarm returns every ACTIVE opted-in service whose pushdeploy:alarms
-// lists alarm.
+// lists alarm, or that the alarm's pushdeploy:service tag names.
 func (r *Resolver) ForAlarm(ctx context.Context, alarm string) (Discovery, error) {
 	if alarm == "" {
 		return Discovery{}, errors.New("for alarm: empty alarm name")
 	}
-	return r.find(ctx, tagtypes.TagFilter{Key: aws.String(TagAlarms)},
+	return r.find(ctx, tagtypes.TagFilter{Key: aws.String(TagRepository)},
 		func(c Config) bool { return c.HasAlarm(alarm) })
 }
 
 // find lists tagged services, pre-filters on the tagging API's copy of the
 // tags, then describes the candidates (with tags: the authoritative copy,
-// since the tagging API is eventually consistent) and filters again.
+// since the tagging API is eventually consistent) and filters again. The
+// alarms that name a service by tag are merged into its Config first.
 func (r *Resolver) find(ctx context.Context, filter tagtypes.TagFilter, want func(Config) bool) (Discovery, error) {
+	linked, err := r.linkedAlarms(ctx)
+	if err != nil {
+		return Discovery{}, err
+	}
 	var out Discovery
 	byCluster := map[string][]string{}
 	in := &resourcegroupstaggingapi.GetResourcesInput{
@@ -127,7 +132,7 @@ func (r *Resolver) find(ctx context.Context, filter tagtypes.TagFilter, want fun
 			}
 			// A config error here is reported after describing, from the
 			// authoritative tags.
-			if c, err := Parse(arn, tagMap(m.Tags), r.defaults); err == nil && !want(c) {
+			if c, err := Parse(arn, tagMap(m.Tags), r.defaults); err == nil && !want(withLinked(c, linked, arn)) {
 				continue
 			}
 			byCluster[cluster] = append(byCluster[cluster], arn)
@@ -154,7 +159,7 @@ func (r *Resolver) find(ctx context.Context, filter tagtypes.TagFilter, want fun
 				out.Skipped = append(out.Skipped, f)
 			}
 			for _, s := range svcs {
-				t, err := r.target(s)
+				t, err := r.target(s, linked)
 				if err != nil {
 					out.Skipped = append(out.Skipped, Skipped{ServiceARN: t.ServiceARN, Reason: err.Error(), Err: err})
 					continue
@@ -184,10 +189,14 @@ func (r *Resolver) Get(ctx context.Context, cluster, service string) (Target, er
 	if len(svcs) == 0 {
 		return Target{}, &ServiceNotFoundError{Cluster: cluster, Service: service, Reason: "not returned by DescribeServices"}
 	}
-	return r.target(svcs[0])
+	linked, err := r.linkedAlarms(ctx)
+	if err != nil {
+		return Target{}, err
+	}
+	return r.target(svcs[0], linked)
 }
 
-func (r *Resolver) target(s ecstypes.Service) (Target, error) {
+func (r *Resolver) target(s ecstypes.Service, linked map[string][]string) (Target, error) {
 	clusterARN := aws.ToString(s.ClusterArn)
 	t := Target{
 		ClusterARN:     clusterARN,
@@ -205,8 +214,68 @@ func (r *Resolver) target(s ecstypes.Service) (Target, error) {
 	if err != nil {
 		return t, err
 	}
-	t.Config = c
+	t.Config = withLinked(c, linked, t.ServiceARN)
 	return t, nil
+}
+
+// linkedAlarms maps "cluster/service" to the alarms whose pushdeploy:service
+// tag names it (one paginated GetResources over alarms).
+func (r *Resolver) linkedAlarms(ctx context.Context) (map[string][]string, error) {
+	linked := map[string][]string{}
+	in := &resourcegroupstaggingapi.GetResourcesInput{
+		ResourceTypeFilters: []string{"cloudwatch:alarm"},
+		TagFilters:          []tagtypes.TagFilter{{Key: aws.String(TagService)}},
+	}
+	for {
+		page, err := r.tagging.GetResources(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("get tagged alarms: %w", err)
+		}
+		for _, m := range page.ResourceTagMappingList {
+			arn := aws.ToString(m.ResourceARN)
+			i := strings.Index(arn, ":alarm:")
+			if i < 0 {
+				continue
+			}
+			name := arn[i+len(":alarm:"):]
+			for _, s := range strings.Split(tagMap(m.Tags)[TagService], ",") {
+				if key := serviceKey(strings.TrimSpace(s)); key != "" {
+					linked[key] = append(linked[key], name)
+				}
+			}
+		}
+		if aws.ToString(page.PaginationToken) == "" {
+			return linked, nil
+		}
+		in.PaginationToken = page.PaginationToken
+	}
+}
+
+// serviceKey reads a service ARN or "cluster/service" as "cluster/service".
+func serviceKey(s string) string {
+	if c, svc, ok := SplitServiceARN(s); ok {
+		return c + "/" + svc
+	}
+	if c, svc, ok := strings.Cut(s, "/"); ok && c != "" && svc != "" && !strings.Contains(svc, "/") {
+		return s
+	}
+	return ""
+}
+
+// withLinked adds the alarms linked to the service to c.Alarms.
+func withLinked(c Config, linked map[string][]string, serviceARN string) Config {
+	extra := linked[serviceKey(serviceARN)]
+	if len(extra) == 0 {
+		return c
+	}
+	alarms := append([]string(nil), c.Alarms...)
+	for _, a := range extra {
+		if !c.HasAlarm(a) {
+			alarms = append(alarms, a)
+		}
+	}
+	c.Alarms = alarms
+	return c
 }
 
 // describe calls DescribeServices with tags for up to 10 services, returning

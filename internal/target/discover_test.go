@@ -34,7 +34,8 @@ func (s svc) arn() string { return acct + "service/" + s.cluster + "/" + s.name 
 type fakeCloud struct {
 	awsapi.ECS
 	svcs      []svc
-	extraARNs []string // tagged resources that are not services we know
+	alarms    map[string]map[string]string // alarm name -> tags
+	extraARNs []string                     // tagged resources that are not services we know
 	describes [][]string
 	pages     int
 	failWith  error
@@ -44,11 +45,24 @@ func (f *fakeCloud) GetResources(_ context.Context, in *resourcegroupstaggingapi
 	if f.failWith != nil {
 		return nil, f.failWith
 	}
-	if !slices.Equal(in.ResourceTypeFilters, []string{"ecs:service"}) {
+	var all []tagtypes.ResourceTagMapping
+	switch {
+	case slices.Equal(in.ResourceTypeFilters, []string{"cloudwatch:alarm"}):
+		for name, tags := range f.alarms {
+			if !matches(in.TagFilters, tags) {
+				continue
+			}
+			m := tagtypes.ResourceTagMapping{ResourceARN: aws.String("arn:aws:cloudwatch:us-east-1:123456789012:alarm:" + name)}
+			for k, v := range tags {
+				m.Tags = append(m.Tags, tagtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+			}
+			all = append(all, m)
+		}
+		return page(all, in.PaginationToken), nil
+	case !slices.Equal(in.ResourceTypeFilters, []string{"ecs:service"}):
 		return nil, fmt.Errorf("unexpected type filter %v", in.ResourceTypeFilters)
 	}
 	f.pages++
-	var all []tagtypes.ResourceTagMapping
 	for _, s := range f.svcs {
 		tags := s.tags
 		if s.staleTags != nil {
@@ -66,8 +80,13 @@ func (f *fakeCloud) GetResources(_ context.Context, in *resourcegroupstaggingapi
 	for _, a := range f.extraARNs {
 		all = append(all, tagtypes.ResourceTagMapping{ResourceARN: aws.String(a)})
 	}
+	return page(all, in.PaginationToken), nil
+}
+
+// page returns a page of 2 mappings.
+func page(all []tagtypes.ResourceTagMapping, token *string) *resourcegroupstaggingapi.GetResourcesOutput {
 	start := 0
-	if t := aws.ToString(in.PaginationToken); t != "" {
+	if t := aws.ToString(token); t != "" {
 		start, _ = strconv.Atoi(t)
 	}
 	end := min(start+2, len(all))
@@ -75,7 +94,7 @@ func (f *fakeCloud) GetResources(_ context.Context, in *resourcegroupstaggingapi
 	if end < len(all) {
 		out.PaginationToken = aws.String(strconv.Itoa(end))
 	}
-	return out, nil
+	return out
 }
 
 func matches(filters []tagtypes.TagFilter, tags map[string]string) bool {
@@ -256,18 +275,53 @@ func TestForAlarm(t *testing.T) {
 		active("prod", "api", map[string]string{TagRepository: "api", TagAlarms: "api-5xx"}),
 		active("stage", "web", map[string]string{TagRepository: "web", TagAlarms: "web-5xx"}),
 		active("prod", "quiet", map[string]string{TagRepository: "quiet"}),
+		active("prod", "cart", map[string]string{TagRepository: "cart"}),
+		active("prod", "notopted", map[string]string{"team": "x"}),
+	}, alarms: map[string]map[string]string{
+		// Alarms that name their services themselves.
+		"web-5xx":    {TagService: "prod/quiet, " + acct + "service/prod/notopted"},
+		"cart:p99":   {TagService: acct + "service/prod/cart"},
+		"unrelated":  {"team": "x"},
+		"bad-target": {TagService: "not a service"},
 	}}
 	r, _ := NewResolver(f, f, defaults)
-	got, err := r.ForAlarm(context.Background(), "web-5xx")
-	if err != nil {
+	tests := []struct {
+		alarm string
+		want  []string
+	}{
+		{"web-5xx", []string{"prod/quiet", "prod/web", "stage/web"}},
+		{"cart:p99", []string{"prod/cart"}},
+		{"api-5xx", []string{"prod/api"}},
+		{"unrelated", nil},
+	}
+	for _, tt := range tests {
+		got, err := r.ForAlarm(context.Background(), tt.alarm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, tg := range got.Targets {
+			names = append(names, tg.ClusterName+"/"+tg.ServiceName)
+			if !tg.Config.HasAlarm(tt.alarm) {
+				t.Errorf("%s: %s's alarms %v lack it", tt.alarm, tg.ServiceName, tg.Config.Alarms)
+			}
+		}
+		if diff := cmp.Diff(tt.want, names); diff != "" {
+			t.Errorf("%s (-want +got)\n%s", tt.alarm, diff)
+		}
+	}
+	// A linked alarm is watched during deploys too.
+	tg, err := r.Get(context.Background(), "prod", "quiet")
+	if err != nil || !slices.Equal(tg.Config.Alarms, []string{"web-5xx"}) {
+		t.Errorf("Get quiet: alarms %v, %v", tg.Config.Alarms, err)
+	}
+	tg, err = r.Get(context.Background(), "prod", "web")
+	if err != nil || !slices.Equal(tg.Config.Alarms, []string{"web-5xx", "web-latency"}) {
+		t.Errorf("Get web: alarms %v (want no duplicate), %v", tg.Config.Alarms, err)
+	}
+	f.describes = nil
+	if _, err := r.ForAlarm(context.Background(), "web-5xx"); err != nil {
 		t.Fatal(err)
-	}
-	var names []string
-	for _, tg := range got.Targets {
-		names = append(names, tg.ClusterName+"/"+tg.ServiceName)
-	}
-	if diff := cmp.Diff([]string{"prod/web", "stage/web"}, names); diff != "" {
-		t.Errorf("(-want +got)\n%s", diff)
 	}
 	// api was filtered on the tagging data, without describing it.
 	for _, d := range f.describes {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
@@ -16,6 +18,8 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/awsapi/localtest"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
+	cwlocal "github.com/pushdeploy/pushdeploy/internal/localcloud/cloudwatch"
 	ecslocal "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/tagging"
 	"github.com/pushdeploy/pushdeploy/internal/target"
@@ -31,14 +35,27 @@ func TestDiscoverLocalCloud(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tg, err := tagging.New(e)
+		cw, err := cwlocal.New(clk, localtest.Account, bus.Discard{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return []localcloud.RPCService{e, tg}
+		tg, err := tagging.New(e, cw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []localcloud.RPCService{e, cw, tg}
 	})
 	cfg := c.Config()
 	e := ecs.NewFromConfig(cfg)
+	// An alarm that names a service itself.
+	if _, err := cloudwatch.NewFromConfig(cfg).PutMetricAlarm(context.Background(), &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("stage-web-errors"), Namespace: aws.String("App"), MetricName: aws.String("Errors"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+		Tags:               []cwtypes.Tag{{Key: aws.String(target.TagService), Value: aws.String("stage/web")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	must := func(_ any, err error) {
 		t.Helper()
@@ -119,6 +136,10 @@ func TestDiscoverLocalCloud(t *testing.T) {
 	got, err = r.ForAlarm(ctx, "web-5xx")
 	if err != nil || len(got.Targets) != 14 {
 		t.Errorf("ForAlarm: %d targets, %v", len(got.Targets), err)
+	}
+	got, err = r.ForAlarm(ctx, "stage-web-errors")
+	if err != nil || len(got.Targets) != 1 || got.Targets[0].ClusterName != "stage" || got.Targets[0].ServiceName != "web" {
+		t.Errorf("ForAlarm by the alarm's tag: %+v, %v", got.Targets, err)
 	}
 
 	var nf *target.ServiceNotFoundError
