@@ -25,6 +25,7 @@ const ec2Event = `{
     "location": null,
     "flagged": false,
     "FileName": "Image.PNG",
+    "LastName": "",
     "tags": ["prod", "web"],
     "containers": [{"name": "app", "image": "repo:v1"}, {"name": "sidecar", "image": "envoy:1"}]
   }
@@ -51,6 +52,10 @@ func TestMatch(t *testing.T) {
 		{"boolean", `{"detail": {"flagged": [false]}}`, true},
 		{"boolean miss", `{"detail": {"flagged": [true]}}`, false},
 		{"empty string miss", `{"detail": {"state": [""]}}`, false},
+		{"empty string", `{"detail": {"LastName": [""]}}`, true},
+		{"empty string is not null", `{"detail": {"LastName": [null]}}`, false},
+		{"empty string exists", `{"detail": {"LastName": [{"exists": true}]}}`, true},
+		{"prefix of empty string", `{"detail": {"LastName": [{"prefix": "a"}]}}`, false},
 		{"prefix", `{"time": [{"prefix": "2017-12-22"}]}`, true},
 		{"prefix miss", `{"time": [{"prefix": "2017-10-02"}]}`, false},
 		{"prefix ignore case", `{"detail-type": [{"prefix": {"equals-ignore-case": "ec2 instance"}}]}`, true},
