@@ -1,6 +1,3 @@
-// Package states executes Amazon States Language definitions (JSONPath query
-// language) the way Step Functions does, on an injected clock, so that
-// pushdeploy's state machine runs locally and in tests exactly as written.
 package states
 
 import (
@@ -259,6 +256,16 @@ func (x *Execution) Wait(ctx context.Context) (Result, error) {
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
+}
+
+// Result returns the outcome without blocking; ok is false while running.
+func (x *Execution) Result() (r Result, ok bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.status == StatusRunning {
+		return Result{Status: StatusRunning}, false
+	}
+	return x.result, true
 }
 
 // Done is closed when the execution is terminal.

@@ -399,3 +399,17 @@ func TestLambdaHelpers(t *testing.T) {
 		t.Errorf("LambdaFunctionError = %+v", f)
 	}
 }
+
+func TestResultWhileRunning(t *testing.T) {
+	g := startTokenRig(t, fmt.Sprintf(tokenDef, ""), `{}`, true)
+	h := g.nextToken(t)
+	if r, ok := g.x.Result(); ok || r.Status != StatusRunning || !g.x.StopTime().IsZero() {
+		t.Fatalf("Result while running = %+v %v", r, ok)
+	}
+	g.engine.SendTaskSuccess(h.token, json.RawMessage(`{}`))
+	h.done()
+	g.wait(t)
+	if r, ok := g.x.Result(); !ok || r.Status != StatusSucceeded {
+		t.Fatalf("Result after the end = %+v %v", r, ok)
+	}
+}
