@@ -34,7 +34,9 @@
 // Failed tasks trip the deployment circuit breaker, when enabled, at AWS's
 // threshold: ceil(desiredCount/2) clamped to [3, 200]. Deployment alarms
 // (deploymentConfiguration.alarms) are read through AlarmStates on every tick
-// of an in-progress rollout. Either failure sets rolloutState FAILED and, with
+// of an in-progress rollout, including its bake: with alarms enabled, a
+// rollout whose tasks all run stays IN_PROGRESS for bakeTimeInMinutes
+// (Options.AlarmBakeTime when unset) before it is COMPLETED. Either failure sets rolloutState FAILED and, with
 // rollback on, starts a new deployment of the last COMPLETED task definition.
 package ecs
 
@@ -62,6 +64,7 @@ const (
 
 	defaultTick     = 15 * time.Second
 	defaultRollout  = 2 * time.Minute
+	defaultBake     = 3 * time.Minute
 	maxServiceEvent = 100
 )
 
@@ -87,6 +90,11 @@ type Options struct {
 	Tick time.Duration
 	// RolloutDuration is how long a healthy rollout takes; 2 min when zero.
 	RolloutDuration time.Duration
+	// AlarmBakeTime is how long ECS keeps watching deployment alarms after
+	// the new tasks all run, before the rollout is COMPLETED, when the
+	// service sets no bakeTimeInMinutes. AWS computes it from the alarms'
+	// configuration; 3 min when zero, negative for none.
+	AlarmBakeTime time.Duration
 }
 
 // Service is the local ECS. Create it with New.
@@ -96,6 +104,7 @@ type Service struct {
 	region  string
 	tick    time.Duration
 	rollout time.Duration
+	bake    time.Duration
 	faults  *Faults
 
 	mu      sync.Mutex
@@ -128,9 +137,15 @@ func New(opts Options) (*Service, error) {
 	if opts.RolloutDuration <= 0 {
 		opts.RolloutDuration = defaultRollout
 	}
+	switch {
+	case opts.AlarmBakeTime == 0:
+		opts.AlarmBakeTime = defaultBake
+	case opts.AlarmBakeTime < 0:
+		opts.AlarmBakeTime = 0
+	}
 	return &Service{
 		clk: opts.Clock, account: opts.Account, region: opts.Region,
-		tick: opts.Tick, rollout: opts.RolloutDuration,
+		tick: opts.Tick, rollout: opts.RolloutDuration, bake: opts.AlarmBakeTime,
 		faults: newFaults(), bus: opts.Bus, alarms: opts.Alarms,
 		regions: map[string]*regionState{},
 	}, nil

@@ -250,3 +250,50 @@ func TestRolloutDurationFault(t *testing.T) {
 		t.Errorf("rollout took %s, want 10m (within a tick and a poll)", took)
 	}
 }
+
+// TestAlarmDuringBake: with deployment alarms ECS keeps the rollout
+// IN_PROGRESS for the bake after every new task runs; an alarm then still
+// fails it and rolls it back.
+func TestAlarmDuringBake(t *testing.T) {
+	tests := []struct {
+		name string
+		bake *int32 // bakeTimeInMinutes; nil for the default (3 min)
+		want time.Duration
+	}{
+		{"default bake", nil, 3 * time.Minute},
+		{"bakeTimeInMinutes", aws.Int32(10), 10 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.alarms.set("web-5xx", "OK")
+			cfg := &types.DeploymentConfiguration{BakeTimeInMinutes: tt.bake,
+				Alarms: &types.DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true}}
+			from := e.clk.Now()
+			good, _ := e.stableService(2, cfg)
+			if took := e.clk.Now().Sub(from); took < 2*time.Minute+tt.want || took > 2*time.Minute+tt.want+30*time.Second {
+				t.Errorf("first rollout with bake took %s, want 2m + %s", took, tt.want)
+			}
+			_, badID := e.deployBad()
+			e.waitFor("baking: every new task runs, old ones gone", func() bool {
+				s := e.service("default", "web")
+				return s.Deployments[0].RunningCount == 2 && len(s.Deployments) == 2 && s.Deployments[1].RunningCount == 0
+			})
+			s := e.service("default", "web")
+			if s.Deployments[0].RolloutState != types.DeploymentRolloutStateInProgress || aws.ToString(s.Events[0].Message) != "(service web) has reached a steady state." {
+				t.Fatalf("during bake: %s, latest event %q", s.Deployments[0].RolloutState, aws.ToString(s.Events[0].Message))
+			}
+			e.alarms.set("web-5xx", "ALARM")
+			e.waitFor("rolled back", func() bool {
+				s := e.service("default", "web")
+				return len(s.Deployments) == 1 && s.Deployments[0].RolloutState == types.DeploymentRolloutStateCompleted
+			})
+			if s := e.service("default", "web"); aws.ToString(s.TaskDefinition) != good {
+				t.Errorf("service on %s, want %s", aws.ToString(s.TaskDefinition), good)
+			}
+			if got := strings.Join(e.busNames(badID), ","); got != "SERVICE_DEPLOYMENT_IN_PROGRESS,SERVICE_DEPLOYMENT_FAILED" {
+				t.Errorf("events of the baking deployment: %s", got)
+			}
+		})
+	}
+}

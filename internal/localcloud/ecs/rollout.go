@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
 )
@@ -210,12 +211,37 @@ func (s *Service) rollForward(ctx context.Context, svc *service, p *deployment) 
 	if stopped > 0 {
 		s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s.", svc.name, stopped, taskList(taskIDs(stopped)))
 	}
-	if frac >= 1 {
-		s.complete(ctx, svc, p)
+	if frac < 1 {
+		return
 	}
+	if bake := s.bakeTime(svc, p); bake > 0 {
+		if p.bakeUntil.IsZero() {
+			// Steady: the old tasks are gone; the alarms are watched a while longer.
+			p.bakeUntil = now.Add(bake)
+			s.steady(ctx, svc)
+		}
+		if now.Before(p.bakeUntil) {
+			return
+		}
+	}
+	s.complete(ctx, svc, p)
+}
+
+// bakeTime is how long a deployment's alarms are watched once its tasks all
+// run; zero without deployment alarms.
+func (s *Service) bakeTime(svc *service, p *deployment) time.Duration {
+	c := svc.config()
+	if p.rollback || c.Alarms == nil || !c.Alarms.Enable {
+		return 0
+	}
+	if c.BakeTimeInMinutes != nil {
+		return time.Duration(*c.BakeTimeInMinutes) * time.Minute
+	}
+	return s.bake
 }
 
 func (s *Service) complete(ctx context.Context, svc *service, p *deployment) {
+	baked := !p.bakeUntil.IsZero()
 	svc.deployments = []*deployment{p}
 	p.rollout = "COMPLETED"
 	p.reason = fmt.Sprintf("ECS deployment %s completed.", p.id)
@@ -223,7 +249,9 @@ func (s *Service) complete(ctx context.Context, svc *service, p *deployment) {
 	svc.lastGood = p
 	s.serviceEvent(svc, "(service %s) (deployment %s) deployment completed.", svc.name, p.id)
 	s.emit(ctx, s.deploymentEvent(svc, "INFO", "SERVICE_DEPLOYMENT_COMPLETED", p.id, p.reason))
-	s.steady(ctx, svc)
+	if !baked {
+		s.steady(ctx, svc)
+	}
 }
 
 func (s *Service) steady(ctx context.Context, svc *service) {

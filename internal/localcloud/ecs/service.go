@@ -45,6 +45,7 @@ type deployment struct {
 	cfg                map[string]json.RawMessage // launchType, networkConfiguration... at creation
 	impaired           bool                       // SERVICE_TASK_START_IMPAIRED sent
 	rollback           bool                       // started by a rollback: never rolled back itself
+	bakeUntil          time.Time                  // end of the alarm bake, once the tasks all run
 	healthCheckRunning int                        // tasks started that will fail health checks
 }
 
@@ -71,6 +72,7 @@ var redeploying = []string{"capacityProviderStrategy", "platformVersion", "loadB
 var deploymentCopied = []string{"launchType", "platformVersion", "platformFamily", "networkConfiguration", "capacityProviderStrategy"}
 
 type depConfig struct {
+	BakeTimeInMinutes        *int `json:"bakeTimeInMinutes"`
 	MaximumPercent           *int `json:"maximumPercent"`
 	MinimumHealthyPercent    *int `json:"minimumHealthyPercent"`
 	DeploymentCircuitBreaker *struct {
@@ -276,6 +278,9 @@ func mergeDeploymentConfig(held map[string]json.RawMessage, raw json.RawMessage)
 	}
 	if c.MinimumHealthyPercent != nil && (*c.MinimumHealthyPercent < 0 || *c.MinimumHealthyPercent > 100) {
 		return awsproto.Errorf("InvalidParameterException", "minimumHealthyPercent must be between 0 and 100.")
+	}
+	if c.BakeTimeInMinutes != nil && (*c.BakeTimeInMinutes < 0 || *c.BakeTimeInMinutes > 1440) {
+		return awsproto.Errorf("InvalidParameterException", "bakeTimeInMinutes must be between 0 and 1440.")
 	}
 	if c.Alarms != nil && c.Alarms.Enable && len(c.Alarms.AlarmNames) == 0 {
 		return awsproto.Errorf("InvalidParameterException", "alarmNames must contain at least one alarm when alarms are enabled.")
