@@ -1,8 +1,12 @@
 package states
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
 )
 
 func TestChoiceOperators(t *testing.T) {
@@ -120,6 +124,28 @@ func TestStringMatches(t *testing.T) {
 	for _, c := range cases {
 		if got := stringMatches(c.s, c.p); got != c.want {
 			t.Errorf("stringMatches(%q, %q) = %v", c.s, c.p, got)
+		}
+	}
+}
+
+func TestAWSErrorNames(t *testing.T) {
+	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:echo","Parameters":{"x.$":"$.nope"},
+		"Catch":[{"ErrorEquals":["States.ALL"],"Next":"H"}],"End":true},"H":{"Type":"Pass","End":true}}}`
+	for _, aws := range []bool{false, true} {
+		m, err := Parse([]byte(def))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk := clock.NewVirtual(t0)
+		x := NewEngine(EngineOptions{Clock: clk, Tasks: fakeTasks{"arn:aws:states:::test:echo": echo}, AWSErrorNames: aws}).Start(context.Background(), m, testInfo(), json.RawMessage(`{}`))
+		res, _ := x.Wait(context.Background())
+		// The specification's States.ParameterPathFailure is caught by
+		// States.ALL; AWS's States.Runtime is not.
+		if aws && (res.Status != StatusFailed || res.Error != ErrRuntime) {
+			t.Errorf("AWS names: got %+v", res)
+		}
+		if !aws && res.Status != StatusSucceeded {
+			t.Errorf("spec names: got %+v", res)
 		}
 	}
 }

@@ -15,6 +15,8 @@
 //     States.IntrinsicFailure; a ResultPath that cannot be applied is
 //     States.ResultPathMatchFailure; a Choice with no match and no Default is
 //     States.NoChoiceMatched; output over 256 KiB is States.DataLimitExceeded.
+//     EngineOptions.AWSErrorNames reports the first three as States.Runtime,
+//     as the AWS service does.
 //   - States.ALL matches every error except States.Runtime and
 //     States.DataLimitExceeded (AWS). States.TaskFailed matches every error
 //     except the timeouts (AWS). States.Timeout also matches

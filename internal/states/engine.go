@@ -59,6 +59,11 @@ func (f *TaskFailure) Error() string {
 type EngineOptions struct {
 	Clock clock.Clock // defaults to clock.Real
 	Tasks TaskRunner  // nil fails every Task state with States.TaskFailed
+	// AWSErrorNames reports States.ParameterPathFailure,
+	// States.IntrinsicFailure and States.NoChoiceMatched as States.Runtime,
+	// as the AWS service does today (its documentation calls those names
+	// "reserved for future use"). Off, the engine follows the specification.
+	AWSErrorNames bool
 }
 
 // ExecutionInfo identifies an execution; it feeds the context object ($$).
@@ -88,8 +93,9 @@ type Result struct {
 
 // Engine runs executions and routes task tokens to them.
 type Engine struct {
-	clk   clock.Clock
-	tasks TaskRunner
+	clk      clock.Clock
+	tasks    TaskRunner
+	awsNames bool
 
 	mu       sync.Mutex
 	tokens   map[string]*tokenWait
@@ -106,6 +112,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	return &Engine{
 		clk:      opts.Clock,
 		tasks:    opts.Tasks,
+		awsNames: opts.AWSErrorNames,
 		tokens:   map[string]*tokenWait{},
 		finished: map[string]bool{},
 	}
@@ -528,6 +535,18 @@ func (e *Engine) SendTaskHeartbeat(token string) error {
 }
 
 func itoa(n int64) string { return fmt.Sprint(n) }
+
+// rename applies AWSErrorNames to a state's failure.
+func (e *Engine) rename(f *failure) *failure {
+	if f == nil || !e.awsNames {
+		return f
+	}
+	switch f.Name {
+	case ErrParameterPathFailure, ErrIntrinsicFailure, ErrNoChoiceMatched:
+		return &failure{Name: ErrRuntime, Cause: f.Cause, aborted: f.aborted}
+	}
+	return f
+}
 
 // rnd returns a random source for retry jitter.
 func (e *Engine) rnd() *mrand.Rand {

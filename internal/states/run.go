@@ -114,7 +114,7 @@ func (x *Execution) runState(ctx context.Context, th *thread, st *state, input a
 		out, next, ferr = x.withRetry(ctx, th, st, input, cobj)
 	}
 	if ferr != nil {
-		return nil, "", ferr
+		return nil, "", x.engine.rename(ferr)
 	}
 	outJSON := mustJSON(out)
 	if len(outJSON) > maxPayload {
@@ -250,6 +250,7 @@ func (x *Execution) withRetry(ctx context.Context, th *thread, st *state, input 
 		if ferr == nil {
 			return out, st.next, nil
 		}
+		ferr = x.engine.rename(ferr)
 		if ferr.aborted {
 			return nil, "", ferr
 		}
