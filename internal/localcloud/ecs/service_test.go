@@ -405,3 +405,23 @@ func TestSDKRetriesInjectedThrottling(t *testing.T) {
 		t.Errorf("the log does not show the throttled call:\n%s", e.log.String())
 	}
 }
+
+func TestRegionsAreSeparate(t *testing.T) {
+	e := newEnv(t)
+	eu := ecs.New(e.client.Options(), func(o *ecs.Options) { o.Region = "eu-west-1" })
+	if _, err := eu.CreateCluster(e.ctx(), &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := eu.RegisterTaskDefinition(e.ctx(), &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("a"), Image: aws.String("b"), Memory: aws.Int32(1)}}})
+	if err != nil || aws.ToString(out.TaskDefinition.TaskDefinitionArn) != "arn:aws:ecs:eu-west-1:123456789012:task-definition/web:1" {
+		t.Fatalf("register in eu-west-1: %v %+v", err, out)
+	}
+	if _, err := e.client.DescribeTaskDefinition(e.ctx(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web")}); errCode(err) != "ClientException" {
+		t.Errorf("us-east-1 sees eu-west-1's task definition: %v", err)
+	}
+	l, err := e.client.ListClusters(e.ctx(), &ecs.ListClustersInput{})
+	if err != nil || len(l.ClusterArns) != 0 {
+		t.Errorf("us-east-1 clusters: %v %v", l.ClusterArns, err)
+	}
+}
