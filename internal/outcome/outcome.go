@@ -132,6 +132,11 @@ func Evaluate(in Input) Result {
 			return fail(failedCause(ours), "deployment failed and ECS rolled back to "+r.TaskDefinition+": "+aws.ToString(ours.RolloutStateReason), r)
 		}
 		if in.Previous != "" && r.TaskDefinition == in.Previous {
+			// Once ECS's rollback completes, the failed deployment is gone
+			// from the list; its failure is still in the service events.
+			if msg := failureEvent(in.Service, in.DeploymentID); msg != "" {
+				return fail(eventCause(msg), "ECS rolled back to "+r.TaskDefinition+": "+msg, r)
+			}
 			return fail(CauseECSRollback, "service went back to the previous revision "+r.TaskDefinition, r)
 		}
 		return fail(CauseSuperseded, "another deployment replaced ours: the service now runs "+r.TaskDefinition, r)
@@ -205,6 +210,31 @@ func rolloutCompleted(primary *ecstypes.Deployment, svc ecstypes.Service) bool {
 		return len(svc.Deployments) == 1 && primary.RunningCount == primary.DesiredCount
 	}
 	return false
+}
+
+// failureEvent returns the service event message saying that deployment
+// id failed, or "".
+func failureEvent(svc ecstypes.Service, id string) string {
+	if id == "" {
+		return ""
+	}
+	needle := "(deployment " + id + ") deployment failed"
+	for _, e := range svc.Events {
+		if m := aws.ToString(e.Message); strings.Contains(m, needle) {
+			return m
+		}
+	}
+	return ""
+}
+
+// eventCause reads the cause from a "deployment failed: ..." event.
+func eventCause(msg string) Cause {
+	m := strings.ToLower(msg)
+	switch {
+	case strings.Contains(m, "tasks failed to start"), strings.Contains(m, "health check"), strings.Contains(m, "circuit breaker"):
+		return CauseCircuitBreaker
+	}
+	return CauseECSRollback
 }
 
 func failedCause(d *ecstypes.Deployment) Cause {

@@ -83,6 +83,19 @@ func TestEvaluate(t *testing.T) {
 		{"back on previous after our deployment vanished", base(func(in *Input) {
 			in.Service = service("ACTIVE", dep{id: "ecs-svc/3", status: "PRIMARY", td: td1, rollout: ecstypes.DeploymentRolloutStateCompleted, running: 2, want: 2})
 		}), Result{Status: Failed, Cause: CauseECSRollback, TaskDefinition: td1, RolloutState: "COMPLETED"}},
+		{"ECS rollback completed: cause from the service events", base(func(in *Input) {
+			in.Service = service("ACTIVE", dep{id: "ecs-svc/3", status: "PRIMARY", td: td1, rollout: ecstypes.DeploymentRolloutStateCompleted, running: 2, want: 2})
+			in.Service.Events = []ecstypes.ServiceEvent{
+				{Message: aws.String("(service web) has reached a steady state.")},
+				{Message: aws.String("(service web) (deployment ecs-svc/2) rolling back to deployment ecs-svc/1.")},
+				{Message: aws.String("(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start.")},
+				{Message: aws.String("(service web) (deployment ecs-svc/9) deployment failed: alarm(s) detected.")},
+			}
+		}), Result{Status: Failed, Cause: CauseCircuitBreaker, TaskDefinition: td1, RolloutState: "COMPLETED"}},
+		{"ECS rollback on alarms completed: cause from the service events", base(func(in *Input) {
+			in.Service = service("ACTIVE", dep{id: "ecs-svc/3", status: "PRIMARY", td: td1, rollout: ecstypes.DeploymentRolloutStateCompleted, running: 2, want: 2})
+			in.Service.Events = []ecstypes.ServiceEvent{{Message: aws.String("(service web) (deployment ecs-svc/2) deployment failed: alarm(s) detected.")}}
+		}), Result{Status: Failed, Cause: CauseECSRollback, TaskDefinition: td1, RolloutState: "COMPLETED"}},
 		{"superseded by someone else's deployment", base(func(in *Input) {
 			in.Service = service("ACTIVE", dep{id: "ecs-svc/4", status: "PRIMARY", td: td3, rollout: ecstypes.DeploymentRolloutStateInProgress}, ours)
 		}), Result{Status: Failed, Cause: CauseSuperseded, TaskDefinition: td3, RolloutState: "IN_PROGRESS"}},
