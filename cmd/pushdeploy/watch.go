@@ -1,0 +1,500 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/pushdeploy/pushdeploy/internal/contract"
+)
+
+// runWatch is `pushdeploy watch EXECUTION_ARN`.
+func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := newCLICommand("watch", "[flags] EXECUTION_ARN",
+		"Follows an execution of the deploy state machine from its history: states entered,\n"+
+			"waits on task tokens (and their timeouts), wake-ups, retries, failures, the outcome.\n"+
+			"A progress line is shown when stdout is a terminal; plain lines when piped.\n"+
+			"--output json writes one JSON object per line, the last one the outcome.\n"+
+			"The exit code is the execution's outcome (below).",
+		stdout, stderr)
+	var af awsFlags
+	af.register(c.fs)
+	var out outputFlag
+	out.register(c.fs)
+	interval := c.fs.Duration("interval", 2*time.Second, "how often to poll the execution history")
+	pos, code, done := c.parse(args, 1)
+	if done {
+		return code
+	}
+	if len(pos) != 1 {
+		return c.usageError("want one EXECUTION_ARN")
+	}
+	if *interval <= 0 {
+		return c.usageError("--interval must be positive")
+	}
+	cfg, err := af.config(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	f := &follower{api: sfn.NewFromConfig(cfg), out: stdout, json: out.json(), tty: !out.json() && isTerminal(stdout), interval: *interval}
+	res, err := f.follow(ctx, pos[0])
+	if err != nil {
+		return c.fail(err)
+	}
+	return res.ExitCode
+}
+
+// sfnAPI is the part of the Step Functions API the CLI uses; *sfn.Client
+// satisfies it.
+type sfnAPI interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionHistoryInput, optFns ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error)
+	ListExecutions(ctx context.Context, in *sfn.ListExecutionsInput, optFns ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
+}
+
+var _ sfnAPI = (*sfn.Client)(nil)
+
+// entry is one line of a timeline.
+type entry struct {
+	At      time.Time `json:"at"`
+	Elapsed float64   `json:"elapsedSeconds"`
+	Kind    string    `json:"kind"` // started, state, wait, result, failed, timeout, retry, outcome
+	State   string    `json:"state,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// result is how an execution ended.
+type result struct {
+	ExecutionArn    string `json:"executionArn"`
+	ExecutionStatus string `json:"executionStatus"` // Step Functions' status
+	// Status is pushdeploy's outcome: SUCCEEDED, SKIPPED, SUPERSEDED,
+	// ROLLED_BACK, FAILED, or the execution status when it ended otherwise.
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	// FirstError is the first failure the state machine caught.
+	FirstError string `json:"firstError,omitempty"`
+	Error      string `json:"error,omitempty"`
+	Cause      string `json:"cause,omitempty"`
+	From       string `json:"fromTaskDefinitionArn,omitempty"`
+	To         string `json:"toTaskDefinitionArn,omitempty"`
+	ExitCode   int    `json:"exitCode"`
+}
+
+// badInputErrors are the plan errors that mean "the input was wrong,
+// nothing changed" (contract.ErrorNames).
+var badInputErrors = []string{"BadInput", "ServiceNotFound", "ContainerNotFound", "RegistryNotAllowed", "WrongFamily", "ImageNotFound"}
+
+// timeline turns history events into entries and tracks the outcome.
+type timeline struct {
+	start     time.Time
+	last      int64 // id of the last event seen
+	state     string
+	attempts  int // tasks scheduled in the current state
+	waiting   bool
+	finish    *contract.FinishResult
+	firstErr  *contract.TaskError
+	updated   bool // an Update task succeeded: the service was touched
+	res       *result
+	arn       string
+	sinceWait time.Time
+}
+
+func (t *timeline) add(e sfntypes.HistoryEvent) []entry {
+	if e.Id <= t.last {
+		return nil
+	}
+	t.last = e.Id
+	at := aws.ToTime(e.Timestamp)
+	if t.start.IsZero() {
+		t.start = at
+	}
+	mk := func(kind, detail string) []entry {
+		return []entry{{At: at.UTC(), Elapsed: at.Sub(t.start).Seconds(), Kind: kind, State: t.state, Detail: detail}}
+	}
+	typ := string(e.Type)
+	switch {
+	case e.ExecutionStartedEventDetails != nil:
+		return mk("started", describeInput(aws.ToString(e.ExecutionStartedEventDetails.Input)))
+	case e.StateEnteredEventDetails != nil:
+		d := e.StateEnteredEventDetails
+		t.state, t.attempts, t.waiting = aws.ToString(d.Name), 0, false
+		if t.state == "Finish" {
+			var doc struct {
+				Error *contract.TaskError `json:"error"`
+			}
+			if json.Unmarshal([]byte(aws.ToString(d.Input)), &doc) == nil && doc.Error != nil {
+				t.firstErr = doc.Error
+			}
+		}
+		return mk("state", strings.TrimSuffix(typ, "StateEntered"))
+	case e.StateExitedEventDetails != nil:
+		d := e.StateExitedEventDetails
+		if aws.ToString(d.Name) == "Finish" {
+			var doc struct {
+				Finish *contract.Result[contract.FinishResult] `json:"finish"`
+			}
+			if json.Unmarshal([]byte(aws.ToString(d.Output)), &doc) == nil && doc.Finish != nil {
+				t.finish = &doc.Finish.Payload
+			}
+		}
+		return nil
+	case e.TaskScheduledEventDetails != nil:
+		d := e.TaskScheduledEventDetails
+		return t.scheduled(mk, aws.ToString(d.Resource), aws.ToString(d.Parameters), aws.ToInt64(d.TimeoutInSeconds), at)
+	case e.LambdaFunctionScheduledEventDetails != nil:
+		d := e.LambdaFunctionScheduledEventDetails
+		return t.scheduled(mk, aws.ToString(d.Resource), aws.ToString(d.Input), aws.ToInt64(d.TimeoutInSeconds), at)
+	case e.TaskSucceededEventDetails != nil:
+		return t.succeeded(mk, aws.ToString(e.TaskSucceededEventDetails.Output))
+	case e.LambdaFunctionSucceededEventDetails != nil:
+		return t.succeeded(mk, aws.ToString(e.LambdaFunctionSucceededEventDetails.Output))
+	case e.TaskFailedEventDetails != nil:
+		t.waiting = false
+		return mk("failed", errText(aws.ToString(e.TaskFailedEventDetails.Error), aws.ToString(e.TaskFailedEventDetails.Cause)))
+	case e.LambdaFunctionFailedEventDetails != nil:
+		t.waiting = false
+		return mk("failed", errText(aws.ToString(e.LambdaFunctionFailedEventDetails.Error), aws.ToString(e.LambdaFunctionFailedEventDetails.Cause)))
+	case e.TaskTimedOutEventDetails != nil:
+		t.waiting = false
+		return mk("timeout", errText(aws.ToString(e.TaskTimedOutEventDetails.Error), aws.ToString(e.TaskTimedOutEventDetails.Cause)))
+	case e.LambdaFunctionTimedOutEventDetails != nil:
+		t.waiting = false
+		return mk("timeout", errText(aws.ToString(e.LambdaFunctionTimedOutEventDetails.Error), aws.ToString(e.LambdaFunctionTimedOutEventDetails.Cause)))
+	case e.ExecutionSucceededEventDetails != nil:
+		var fr contract.FinishResult
+		if json.Unmarshal([]byte(aws.ToString(e.ExecutionSucceededEventDetails.Output)), &fr) == nil && fr.Status != "" {
+			t.finish = &fr
+		}
+		return t.end(mk, "SUCCEEDED", "", "")
+	case e.ExecutionFailedEventDetails != nil:
+		return t.end(mk, "FAILED", aws.ToString(e.ExecutionFailedEventDetails.Error), aws.ToString(e.ExecutionFailedEventDetails.Cause))
+	case e.ExecutionAbortedEventDetails != nil:
+		return t.end(mk, "ABORTED", aws.ToString(e.ExecutionAbortedEventDetails.Error), aws.ToString(e.ExecutionAbortedEventDetails.Cause))
+	case e.ExecutionTimedOutEventDetails != nil:
+		return t.end(mk, "TIMED_OUT", aws.ToString(e.ExecutionTimedOutEventDetails.Error), aws.ToString(e.ExecutionTimedOutEventDetails.Cause))
+	}
+	return nil
+}
+
+func (t *timeline) scheduled(mk func(string, string) []entry, resource, params string, timeout int64, at time.Time) []entry {
+	t.attempts++
+	var out []entry
+	if t.attempts > 1 {
+		out = append(out, mk("retry", fmt.Sprintf("attempt %d", t.attempts))...)
+	}
+	if strings.HasSuffix(resource, ".waitForTaskToken") {
+		t.waiting, t.sinceWait = true, at
+		var p struct {
+			Payload struct {
+				Token string `json:"token"`
+				Phase string `json:"phase"`
+			} `json:"Payload"`
+		}
+		_ = json.Unmarshal([]byte(params), &p)
+		d := "waiting for a task token"
+		if p.Payload.Phase != "" {
+			d = "waiting for the " + p.Payload.Phase + " outcome (task token"
+			if tok := p.Payload.Token; tok != "" {
+				d += " " + abbreviate(tok, 12)
+			}
+			d += ")"
+		}
+		if timeout > 0 {
+			d += fmt.Sprintf(", timeout %s", time.Duration(timeout)*time.Second)
+		}
+		out = append(out, mk("wait", d)...)
+	}
+	return out
+}
+
+func (t *timeline) succeeded(mk func(string, string) []entry, output string) []entry {
+	wasWaiting := t.waiting
+	t.waiting = false
+	var r struct {
+		Payload json.RawMessage `json:"Payload"`
+	}
+	if json.Unmarshal([]byte(output), &r) != nil || len(r.Payload) == 0 {
+		return nil
+	}
+	var p map[string]any
+	if json.Unmarshal(r.Payload, &p) != nil {
+		return nil
+	}
+	if t.state == "Update" {
+		t.updated = true
+	}
+	d := summarize(p)
+	if d == "" {
+		return nil
+	}
+	if wasWaiting {
+		d = "woken: " + d
+	}
+	return mk("result", d)
+}
+
+func (t *timeline) end(mk func(string, string) []entry, execStatus, errName, cause string) []entry {
+	r := &result{ExecutionArn: t.arn, ExecutionStatus: execStatus, Status: execStatus, Error: errName, Cause: cause}
+	if t.finish != nil {
+		r.Status, r.Reason = string(t.finish.Status), t.finish.Reason
+		r.From, r.To = t.finish.FromTaskDefinitionArn, t.finish.ToTaskDefinitionArn
+	}
+	if t.firstErr != nil {
+		r.FirstError = t.firstErr.Error
+	}
+	r.ExitCode = outcomeExit(r, t.updated)
+	t.res = r
+	d := r.Status
+	if r.Reason != "" {
+		d += ": " + r.Reason
+	} else if errName != "" {
+		d += ": " + errText(errName, cause)
+	}
+	if r.From != "" || r.To != "" {
+		d += fmt.Sprintf(" [%s -> %s]", shortRevision(r.From), shortRevision(r.To))
+	}
+	t.state = ""
+	return mk("outcome", d)
+}
+
+// outcomeExit maps an ended execution to the CLI's exit code.
+func outcomeExit(r *result, updated bool) int {
+	switch r.ExecutionStatus {
+	case "SUCCEEDED":
+		if r.Status == string(contract.TerminalSuperseded) {
+			return exitSuperseded
+		}
+		return exitOK
+	case "FAILED":
+		if r.Error == "RolledBack" || r.Status == string(contract.TerminalRolledBack) {
+			return exitRolledBack
+		}
+		if !updated && slices.Contains(badInputErrors, r.FirstError) {
+			return exitBadInput
+		}
+	}
+	return exitFailed
+}
+
+// summarize describes a task's result payload in a few words.
+func summarize(p map[string]any) string {
+	s := func(k string) string { v, _ := p[k].(string); return v }
+	switch {
+	case s("action") != "" && p["targetTaskDefinitionArn"] != nil: // plan
+		d := "plan: " + s("action")
+		if t := s("targetTaskDefinitionArn"); t != "" {
+			d += " to " + shortRevision(t)
+		}
+		if img, ok := p["image"].(map[string]any); ok {
+			if ref, _ := img["repository"].(string); ref != "" {
+				d += " image " + ref
+				if tag, _ := img["tag"].(string); tag != "" {
+					d += ":" + tag
+				}
+			}
+		}
+		if r := s("reason"); r != "" {
+			d += " (" + r + ")"
+		}
+		return d
+	case s("status") != "" && s("cause") != "": // outcome
+		d := s("status") + " (" + s("cause") + ")"
+		if a := s("alarm"); a != "" {
+			d += " alarm " + a
+		}
+		if r := s("reason"); r != "" && s("cause") != "event" {
+			d += ": " + r
+		}
+		return d
+	case s("taskDefinitionArn") != "" && p["registered"] == true:
+		return "registered " + shortRevision(s("taskDefinitionArn"))
+	case s("taskDefinitionArn") != "" && p["previousTaskDefinitionArn"] != nil:
+		if p["unchanged"] == true {
+			return "service already on " + shortRevision(s("taskDefinitionArn"))
+		}
+		return fmt.Sprintf("updated %s -> %s", shortRevision(s("previousTaskDefinitionArn")), shortRevision(s("taskDefinitionArn")))
+	case s("status") != "" && p["leaseReleased"] != nil: // finish
+		d := "recorded " + s("status")
+		if r := s("reason"); r != "" {
+			d += ": " + r
+		}
+		return d
+	}
+	return ""
+}
+
+// describeInput says what an execution input asks for.
+func describeInput(raw string) string {
+	var in contract.ExecutionInput
+	if json.Unmarshal([]byte(raw), &in) != nil || in.Action == "" {
+		return abbreviate(raw, 120)
+	}
+	d := fmt.Sprintf("%s %s in %s", in.Action, in.Service, in.Cluster)
+	switch {
+	case in.Image != "":
+		d += " image " + in.Image
+	case in.Digest != "":
+		d += " digest " + in.Digest
+	case in.Revision != "":
+		d += " to " + in.Revision
+	}
+	trig := string(in.Trigger)
+	if trig == "" {
+		trig = string(contract.TriggerManual)
+	}
+	d += " (" + trig
+	if in.RequestedBy != "" {
+		d += " by " + in.RequestedBy
+	}
+	if in.Alarm != nil {
+		d += " alarm " + in.Alarm.AlarmName
+	}
+	return d + ")"
+}
+
+func errText(name, cause string) string {
+	if cause == "" {
+		return name
+	}
+	// Lambda errors come as {"errorMessage": ..., "errorType": ...}.
+	var le struct {
+		Message string `json:"errorMessage"`
+	}
+	if json.Unmarshal([]byte(cause), &le) == nil && le.Message != "" {
+		cause = le.Message
+	}
+	return name + ": " + abbreviate(cause, 300)
+}
+
+func abbreviate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// follower polls an execution's history and prints its timeline.
+type follower struct {
+	api      sfnAPI
+	out      io.Writer
+	json     bool
+	tty      bool
+	interval time.Duration
+}
+
+var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+// follow prints the timeline until the execution ends and returns how.
+func (f *follower) follow(ctx context.Context, arn string) (*result, error) {
+	t := &timeline{arn: arn}
+	tick := f.interval
+	if f.tty && tick > 200*time.Millisecond {
+		tick = 200 * time.Millisecond // the spinner turns between polls
+	}
+	lastPoll := time.Time{}
+	frame := 0
+	progress := false
+	for {
+		if time.Since(lastPoll) >= f.interval || lastPoll.IsZero() {
+			lastPoll = time.Now()
+			events, err := f.history(ctx, arn, t.last)
+			if err != nil {
+				if progress {
+					fmt.Fprint(f.out, "\r\033[K")
+				}
+				return nil, err
+			}
+			for _, e := range events {
+				for _, en := range t.add(e) {
+					if progress {
+						fmt.Fprint(f.out, "\r\033[K")
+						progress = false
+					}
+					f.print(en)
+				}
+			}
+			if t.res != nil {
+				if f.json {
+					if err := json.NewEncoder(f.out).Encode(struct {
+						Kind string `json:"kind"`
+						*result
+					}{"result", t.res}); err != nil {
+						return nil, err
+					}
+				}
+				return t.res, nil
+			}
+		}
+		if f.tty {
+			what := t.state
+			if t.waiting {
+				what += " (waiting)"
+			}
+			fmt.Fprintf(f.out, "\r\033[K%s %s", spinner[frame%len(spinner)], what)
+			frame++
+			progress = true
+		}
+		timer := time.NewTimer(tick)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			if progress {
+				fmt.Fprint(f.out, "\r\033[K")
+			}
+			return nil, &exitError{code: exitInterrupted, err: fmt.Errorf("stopped following %s (the execution goes on): %w", arn, ctx.Err())}
+		case <-timer.C:
+		}
+	}
+}
+
+// history returns the events after id last, oldest first.
+func (f *follower) history(ctx context.Context, arn string, last int64) ([]sfntypes.HistoryEvent, error) {
+	var all []sfntypes.HistoryEvent
+	in := &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000}
+	for {
+		out, err := f.api.GetExecutionHistory(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("execution history of %s: %w", arn, err)
+		}
+		for _, e := range out.Events {
+			if e.Id > last {
+				all = append(all, e)
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	slices.SortFunc(all, func(a, b sfntypes.HistoryEvent) int { return int(a.Id - b.Id) })
+	return all, nil
+}
+
+func (f *follower) print(e entry) {
+	if f.json {
+		_ = json.NewEncoder(f.out).Encode(e)
+		return
+	}
+	el := time.Duration(e.Elapsed * float64(time.Second)).Round(time.Second)
+	stamp := fmt.Sprintf("%s +%02d:%02d:%02d", e.At.Format("15:04:05"), int(el.Hours()), int(el.Minutes())%60, int(el.Seconds())%60)
+	switch e.Kind {
+	case "started":
+		fmt.Fprintf(f.out, "%s  started: %s\n", stamp, e.Detail)
+	case "state":
+		fmt.Fprintf(f.out, "%s  -> %s (%s)\n", stamp, e.State, e.Detail)
+	case "outcome":
+		fmt.Fprintf(f.out, "%s  == %s\n", stamp, e.Detail)
+	default:
+		fmt.Fprintf(f.out, "%s       %s: %s\n", stamp, e.Kind, e.Detail)
+	}
+}
