@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -89,8 +90,20 @@ func (r *Resolver) Discover(ctx context.Context, repo, tag string) (Discovery, e
 	if repo == "" {
 		return Discovery{}, errors.New("discover: empty repository")
 	}
-	return r.find(ctx, tagtypes.TagFilter{Key: aws.String(TagRepository), Values: []string{repo}},
-		func(c Config) bool { return c.Repository == repo && c.MatchesTag(tag) })
+	return r.find(ctx, query{
+		filter:  tagtypes.TagFilter{Key: aws.String(TagRepository), Values: []string{repo}},
+		want:    func(c Config) bool { return c.Repository == repo && c.MatchesTag(tag) },
+		related: func(map[string]string, []string) bool { return true },
+	})
+}
+
+// query says which services find looks at and keeps.
+type query struct {
+	filter tagtypes.TagFilter
+	want   func(Config) bool
+	// related decides, from the raw tags and linked alarms, whether a
+	// service whose configuration does not parse is reported as Skipped.
+	related func(tags map[string]string, linked []string) bool
 }
 
 // ForAlarm returns every ACTIVE opted-in service whose pushdeploy:alarms
@@ -99,15 +112,28 @@ func (r *Resolver) ForAlarm(ctx context.Context, alarm string) (Discovery, error
 	if alarm == "" {
 		return Discovery{}, errors.New("for alarm: empty alarm name")
 	}
-	return r.find(ctx, tagtypes.TagFilter{Key: aws.String(TagRepository)},
-		func(c Config) bool { return c.HasAlarm(alarm) })
+	return r.find(ctx, query{
+		filter: tagtypes.TagFilter{Key: aws.String(TagRepository)},
+		want:   func(c Config) bool { return c.HasAlarm(alarm) },
+		related: func(tags map[string]string, linked []string) bool {
+			if slices.Contains(linked, alarm) {
+				return true
+			}
+			for _, a := range strings.Split(tags[TagAlarms], ",") {
+				if strings.TrimSpace(a) == alarm {
+					return true
+				}
+			}
+			return false
+		},
+	})
 }
 
 // find lists tagged services, pre-filters on the tagging API's copy of the
 // tags, then describes the candidates (with tags: the authoritative copy,
 // since the tagging API is eventually consistent) and filters again. The
 // alarms that name a service by tag are merged into its Config first.
-func (r *Resolver) find(ctx context.Context, filter tagtypes.TagFilter, want func(Config) bool) (Discovery, error) {
+func (r *Resolver) find(ctx context.Context, q query) (Discovery, error) {
 	linked, err := r.linkedAlarms(ctx)
 	if err != nil {
 		return Discovery{}, err
@@ -116,7 +142,7 @@ func (r *Resolver) find(ctx context.Context, filter tagtypes.TagFilter, want fun
 	byCluster := map[string][]string{}
 	in := &resourcegroupstaggingapi.GetResourcesInput{
 		ResourceTypeFilters: []string{"ecs:service"},
-		TagFilters:          []tagtypes.TagFilter{filter},
+		TagFilters:          []tagtypes.TagFilter{q.filter},
 	}
 	for {
 		page, err := r.tagging.GetResources(ctx, in)
@@ -132,7 +158,9 @@ func (r *Resolver) find(ctx context.Context, filter tagtypes.TagFilter, want fun
 			}
 			// A config error here is reported after describing, from the
 			// authoritative tags.
-			if c, err := Parse(arn, tagMap(m.Tags), r.defaults); err == nil && !want(withLinked(c, linked, arn)) {
+			tags := tagMap(m.Tags)
+			c, err := Parse(arn, tags, r.defaults)
+			if err == nil && !q.want(withLinked(c, linked, arn)) || err != nil && !q.related(tags, linked[serviceKey(arn)]) {
 				continue
 			}
 			byCluster[cluster] = append(byCluster[cluster], arn)
@@ -161,10 +189,12 @@ func (r *Resolver) find(ctx context.Context, filter tagtypes.TagFilter, want fun
 			for _, s := range svcs {
 				t, err := r.target(s, linked)
 				if err != nil {
-					out.Skipped = append(out.Skipped, Skipped{ServiceARN: t.ServiceARN, Reason: err.Error(), Err: err})
+					if q.related(serviceTags(s), linked[serviceKey(t.ServiceARN)]) {
+						out.Skipped = append(out.Skipped, Skipped{ServiceARN: t.ServiceARN, Reason: err.Error(), Err: err})
+					}
 					continue
 				}
-				if want(t.Config) {
+				if q.want(t.Config) {
 					out.Targets = append(out.Targets, t)
 				}
 			}
@@ -206,11 +236,7 @@ func (r *Resolver) target(s ecstypes.Service, linked map[string][]string) (Targe
 		TaskDefinition: aws.ToString(s.TaskDefinition),
 		Config:         Config{Bake: r.defaults.Bake, Timeout: r.defaults.Timeout, RollbackWindow: r.defaults.RollbackWindow},
 	}
-	tags := map[string]string{}
-	for _, tg := range s.Tags {
-		tags[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
-	}
-	c, err := Parse(t.ServiceARN, tags, r.defaults)
+	c, err := Parse(t.ServiceARN, serviceTags(s), r.defaults)
 	if err != nil {
 		return t, err
 	}
@@ -327,6 +353,14 @@ func SplitServiceARN(arn string) (cluster, service string, ok bool) {
 		return "", "", false
 	}
 	return res[1], res[2], true
+}
+
+func serviceTags(s ecstypes.Service) map[string]string {
+	m := make(map[string]string, len(s.Tags))
+	for _, t := range s.Tags {
+		m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return m
 }
 
 func tagMap(tags []tagtypes.Tag) map[string]string {

@@ -277,6 +277,7 @@ func TestForAlarm(t *testing.T) {
 		active("prod", "quiet", map[string]string{TagRepository: "quiet"}),
 		active("prod", "cart", map[string]string{TagRepository: "cart"}),
 		active("prod", "notopted", map[string]string{"team": "x"}),
+		active("prod", "broken", map[string]string{TagRepository: "broken", TagBake: "later", TagAlarms: "broken-5xx"}),
 	}, alarms: map[string]map[string]string{
 		// Alarms that name their services themselves.
 		"web-5xx":    {TagService: "prod/quiet, " + acct + "service/prod/notopted"},
@@ -286,18 +287,24 @@ func TestForAlarm(t *testing.T) {
 	}}
 	r, _ := NewResolver(f, f, defaults)
 	tests := []struct {
-		alarm string
-		want  []string
+		alarm   string
+		want    []string
+		skipped int
 	}{
-		{"web-5xx", []string{"prod/quiet", "prod/web", "stage/web"}},
-		{"cart:p99", []string{"prod/cart"}},
-		{"api-5xx", []string{"prod/api"}},
-		{"unrelated", nil},
+		{"web-5xx", []string{"prod/quiet", "prod/web", "stage/web"}, 0},
+		{"cart:p99", []string{"prod/cart"}, 0},
+		{"api-5xx", []string{"prod/api"}, 0},
+		{"unrelated", nil, 0},
+		// A service whose config is broken is reported for its own alarm only.
+		{"broken-5xx", nil, 1},
 	}
 	for _, tt := range tests {
 		got, err := r.ForAlarm(context.Background(), tt.alarm)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(got.Skipped) != tt.skipped {
+			t.Errorf("%s: skipped %+v, want %d", tt.alarm, got.Skipped, tt.skipped)
 		}
 		var names []string
 		for _, tg := range got.Targets {
