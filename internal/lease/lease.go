@@ -109,8 +109,9 @@ type Request struct {
 
 // Acquired says what Acquire took over.
 type Acquired struct {
-	// Previous is the live holder the lease was taken from ("" if none):
-	// wake it with PreviousToken so it notices it was superseded.
+	// Previous is the holder the lease was taken from, live or expired (""
+	// if the lease was free): wake it with PreviousToken so it notices it
+	// was superseded.
 	Previous      string
 	PreviousToken string
 }
@@ -217,7 +218,9 @@ func (s *Store) Acquire(ctx context.Context, r Request) (Acquired, error) {
 		return Acquired{}, err
 	}
 	var a Acquired
-	if old.Holder != "" && old.Holder != r.Holder && old.Held(now) {
+	// An expired holder may still be waiting (its wait outlived the TTL):
+	// it is reported too, so it can be woken.
+	if old.Holder != "" && old.Holder != r.Holder {
 		a.Previous, a.PreviousToken = old.Holder, old.Token
 	}
 	return a, nil
