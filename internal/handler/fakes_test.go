@@ -1,0 +1,539 @@
+package handler
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	tagtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/target"
+	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+)
+
+const (
+	account  = "123456789012"
+	region   = "us-east-1"
+	registry = account + ".dkr.ecr." + region + ".amazonaws.com"
+	smArn    = "arn:aws:states:us-east-1:123456789012:stateMachine:pushdeploy-deploy"
+	webArn   = "arn:aws:ecs:us-east-1:123456789012:service/prod/web"
+	execArn  = "arn:aws:states:us-east-1:123456789012:execution:pushdeploy-deploy:run-1"
+	tdPrefix = "arn:aws:ecs:us-east-1:123456789012:task-definition/"
+)
+
+var (
+	digestOld = "sha256:" + strings.Repeat("1", 64)
+	digestNew = "sha256:" + strings.Repeat("2", 64)
+	t0        = time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
+)
+
+func td(rev int) string { return fmt.Sprintf("%sweb:%d", tdPrefix, rev) }
+
+// fakeECS keeps services and task definitions in memory and records the
+// mutating calls.
+type fakeECS struct {
+	mu         sync.Mutex
+	clusters   map[string]bool
+	services   map[string]*ecstypes.Service // cluster/name
+	defs       map[string]*ecstypes.TaskDefinition
+	registered []*ecs.RegisterTaskDefinitionInput
+	updates    []*ecs.UpdateServiceInput
+	deregister []string
+	updateErr  error
+	now        func() time.Time
+}
+
+func (f *fakeECS) mutations() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.registered) + len(f.updates) + len(f.deregister)
+}
+
+func (f *fakeECS) svc(cluster, name string) *ecstypes.Service {
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	return f.services[cluster+"/"+name]
+}
+
+func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cluster := aws.ToString(in.Cluster)
+	if i := strings.LastIndex(cluster, "/"); i >= 0 {
+		cluster = cluster[i+1:]
+	}
+	if !f.clusters[cluster] {
+		return nil, &ecstypes.ClusterNotFoundException{Message: aws.String("Cluster not found.")}
+	}
+	out := &ecs.DescribeServicesOutput{}
+	for _, name := range in.Services {
+		s := f.svc(cluster, name)
+		if s == nil {
+			out.Failures = append(out.Failures, ecstypes.Failure{Arn: aws.String(name), Reason: aws.String("MISSING")})
+			continue
+		}
+		c := *s
+		if !slices.Contains(in.Include, ecstypes.ServiceFieldTags) {
+			c.Tags = nil
+		}
+		out.Services = append(out.Services, c)
+	}
+	return out, nil
+}
+
+func (f *fakeECS) def(name string) *ecstypes.TaskDefinition {
+	name = strings.TrimPrefix(name, tdPrefix)
+	return f.defs[name]
+}
+
+func (f *fakeECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := f.def(aws.ToString(in.TaskDefinition))
+	if d == nil {
+		return nil, &ecstypes.ClientException{Message: aws.String("Unable to describe task definition.")}
+	}
+	return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: d, Tags: []ecstypes.Tag{{Key: aws.String("team"), Value: aws.String("web")}}}, nil
+}
+
+func (f *fakeECS) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.registered = append(f.registered, in)
+	family := aws.ToString(in.Family)
+	rev := 1
+	for k := range f.defs {
+		if r, err := taskdef.ParseRevision(k); err == nil && r.Family == family && r.Revision >= rev {
+			rev = r.Revision + 1
+		}
+	}
+	d := &ecstypes.TaskDefinition{Family: in.Family, Revision: int32(rev), ContainerDefinitions: in.ContainerDefinitions,
+		TaskDefinitionArn: aws.String(fmt.Sprintf("%s%s:%d", tdPrefix, family, rev))}
+	f.defs[fmt.Sprintf("%s:%d", family, rev)] = d
+	return &ecs.RegisterTaskDefinitionOutput{TaskDefinition: d}, nil
+}
+
+func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.updateErr != nil {
+		return nil, f.updateErr
+	}
+	f.updates = append(f.updates, in)
+	s := f.svc(aws.ToString(in.Cluster), aws.ToString(in.Service))
+	if s == nil {
+		return nil, &ecstypes.ServiceNotFoundException{Message: aws.String("Service not found.")}
+	}
+	tdArn := tdPrefix + strings.TrimPrefix(aws.ToString(in.TaskDefinition), tdPrefix)
+	s.TaskDefinition = aws.String(tdArn)
+	s.Deployments = []ecstypes.Deployment{{Id: aws.String(fmt.Sprintf("ecs-svc/%d", len(f.updates))), Status: aws.String("PRIMARY"),
+		TaskDefinition: aws.String(tdArn), RolloutState: ecstypes.DeploymentRolloutStateInProgress, CreatedAt: aws.Time(f.now()),
+		DesiredCount: 2}}
+	c := *s
+	return &ecs.UpdateServiceOutput{Service: &c}, nil
+}
+
+func (f *fakeECS) DeregisterTaskDefinition(_ context.Context, in *ecs.DeregisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deregister = append(f.deregister, aws.ToString(in.TaskDefinition))
+	return &ecs.DeregisterTaskDefinitionOutput{}, nil
+}
+
+func (f *fakeECS) ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {
+	return nil, fmt.Errorf("not used")
+}
+func (f *fakeECS) ListServices(context.Context, *ecs.ListServicesInput, ...func(*ecs.Options)) (*ecs.ListServicesOutput, error) {
+	return nil, fmt.Errorf("not used")
+}
+func (f *fakeECS) ListClusters(context.Context, *ecs.ListClustersInput, ...func(*ecs.Options)) (*ecs.ListClustersOutput, error) {
+	return nil, fmt.Errorf("not used")
+}
+func (f *fakeECS) ListTagsForResource(context.Context, *ecs.ListTagsForResourceInput, ...func(*ecs.Options)) (*ecs.ListTagsForResourceOutput, error) {
+	return nil, fmt.Errorf("not used")
+}
+
+// setRollout sets the primary deployment's state (and optionally an old
+// primary when ECS rolled back).
+func (f *fakeECS) setPrimary(cluster, name, taskDef string, state ecstypes.DeploymentRolloutState, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.svc(cluster, name)
+	s.TaskDefinition = aws.String(taskDef)
+	id := "ecs-svc/1"
+	if len(s.Deployments) > 0 {
+		id = aws.ToString(s.Deployments[0].Id)
+	}
+	s.Deployments = []ecstypes.Deployment{{Id: aws.String(id), Status: aws.String("PRIMARY"), TaskDefinition: aws.String(taskDef),
+		RolloutState: state, RolloutStateReason: aws.String(reason), DesiredCount: 2, RunningCount: 2}}
+}
+
+// fakeTagging serves GetResources from the fake ECS services' tags.
+type fakeTagging struct{ ecs *fakeECS }
+
+func (f *fakeTagging) GetResources(_ context.Context, in *resourcegroupstaggingapi.GetResourcesInput, _ ...func(*resourcegroupstaggingapi.Options)) (*resourcegroupstaggingapi.GetResourcesOutput, error) {
+	f.ecs.mu.Lock()
+	defer f.ecs.mu.Unlock()
+	out := &resourcegroupstaggingapi.GetResourcesOutput{}
+	keys := make([]string, 0, len(f.ecs.services))
+	for k := range f.ecs.services {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s := f.ecs.services[k]
+		var tags []tagtypes.Tag
+		m := map[string]string{}
+		for _, t := range s.Tags {
+			tags = append(tags, tagtypes.Tag{Key: t.Key, Value: t.Value})
+			m[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		ok := true
+		for _, flt := range in.TagFilters {
+			v, has := m[aws.ToString(flt.Key)]
+			ok = ok && has && (len(flt.Values) == 0 || slices.Contains(flt.Values, v))
+		}
+		if ok {
+			out.ResourceTagMappingList = append(out.ResourceTagMappingList, tagtypes.ResourceTagMapping{ResourceARN: s.ServiceArn, Tags: tags})
+		}
+	}
+	return out, nil
+}
+
+type fakeECR struct {
+	images map[string]map[string]string // repository -> tag -> digest
+	calls  int
+}
+
+func (f *fakeECR) DescribeImages(_ context.Context, in *ecr.DescribeImagesInput, _ ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error) {
+	f.calls++
+	tags, ok := f.images[aws.ToString(in.RepositoryName)]
+	if !ok {
+		return nil, &ecrtypes.RepositoryNotFoundException{Message: aws.String("no repository")}
+	}
+	id := in.ImageIds[0]
+	for tag, d := range tags {
+		if tag == aws.ToString(id.ImageTag) || d == aws.ToString(id.ImageDigest) {
+			return &ecr.DescribeImagesOutput{ImageDetails: []ecrtypes.ImageDetail{{ImageDigest: aws.String(d), ImageTags: []string{tag}}}}, nil
+		}
+	}
+	return nil, &ecrtypes.ImageNotFoundException{Message: aws.String("image not found")}
+}
+
+type fakeCW struct{ alarms []cwtypes.MetricAlarm }
+
+func (f *fakeCW) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	out := &cloudwatch.DescribeAlarmsOutput{}
+	for _, a := range f.alarms {
+		if slices.Contains(in.AlarmNames, aws.ToString(a.AlarmName)) {
+			out.MetricAlarms = append(out.MetricAlarms, a)
+		}
+	}
+	return out, nil
+}
+
+type sent struct{ token, output string }
+
+type fakeSFN struct {
+	mu      sync.Mutex
+	started map[string]string // name -> input
+	sent    []sent
+	sendErr error
+}
+
+func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name := aws.ToString(in.Name)
+	if _, ok := f.started[name]; ok {
+		return nil, &sfntypes.ExecutionAlreadyExists{Message: aws.String("Execution Already Exists: " + name)}
+	}
+	f.started[name] = aws.ToString(in.Input)
+	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(executionARN(aws.ToString(in.StateMachineArn), name))}, nil
+}
+
+func (f *fakeSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sendErr != nil {
+		return nil, f.sendErr
+	}
+	f.sent = append(f.sent, sent{aws.ToString(in.TaskToken), aws.ToString(in.Output)})
+	return &sfn.SendTaskSuccessOutput{}, nil
+}
+func (f *fakeSFN) SendTaskFailure(context.Context, *sfn.SendTaskFailureInput, ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {
+	return nil, fmt.Errorf("not used")
+}
+func (f *fakeSFN) DescribeExecution(context.Context, *sfn.DescribeExecutionInput, ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	return nil, fmt.Errorf("not used")
+}
+
+// fakeLeases keeps leases in memory with package lease's rules for the
+// cases the handlers meet.
+type fakeLeases struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	state    map[string]lease.State
+	acquires int
+	released []string
+	err      error // returned by every call when set
+}
+
+func (f *fakeLeases) Acquire(_ context.Context, r lease.Request) (lease.Acquired, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.acquires++
+	if f.err != nil {
+		return lease.Acquired{}, f.err
+	}
+	st := f.state[r.Service]
+	now := f.now()
+	if st.Seq > r.Seq {
+		return lease.Acquired{}, &lease.SupersededError{Service: r.Service, By: st.Holder, Seq: st.Seq}
+	}
+	if st.Held(now) && st.Holder != r.Holder && (r.Mode == lease.IfFree || st.Seq == r.Seq) {
+		return lease.Acquired{}, &lease.HeldError{Service: r.Service, Holder: st.Holder, Until: st.Until}
+	}
+	var a lease.Acquired
+	if st.Held(now) && st.Holder != r.Holder {
+		a = lease.Acquired{Previous: st.Holder, PreviousToken: st.Token}
+	}
+	f.state[r.Service] = lease.State{Holder: r.Holder, Seq: r.Seq, Until: now.Add(r.TTL)}
+	return a, nil
+}
+
+func (f *fakeLeases) Check(_ context.Context, service, holder string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	if st := f.state[service]; st.Holder != holder {
+		return &lease.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+	}
+	return nil
+}
+
+func (f *fakeLeases) SetToken(_ context.Context, service, holder, token string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.state[service]
+	if st.Holder != holder {
+		return &lease.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+	}
+	st.Token = token
+	f.state[service] = st
+	return nil
+}
+
+func (f *fakeLeases) ClearToken(_ context.Context, service, token string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.state[service]
+	if st.Token != token || token == "" {
+		return false, nil
+	}
+	st.Token = ""
+	f.state[service] = st
+	return true, nil
+}
+
+func (f *fakeLeases) Release(_ context.Context, service, holder string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st := f.state[service]
+	if st.Holder != holder {
+		return &lease.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+	}
+	f.released = append(f.released, holder)
+	f.state[service] = lease.State{Seq: st.Seq, LastHolder: holder}
+	return nil
+}
+
+func (f *fakeLeases) Get(_ context.Context, service string) (lease.State, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.state[service], nil
+}
+
+type fakeHistory struct {
+	mu       sync.Mutex
+	records  []history.Record
+	lastGood map[string]history.LastGood
+	puts     int
+}
+
+func (f *fakeHistory) Put(_ context.Context, r history.Record) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.puts++
+	for _, x := range f.records {
+		if x.ExecutionARN == r.ExecutionARN {
+			return &history.DuplicateRecordError{ExecutionARN: r.ExecutionARN}
+		}
+	}
+	f.records = append([]history.Record{r}, f.records...)
+	return nil
+}
+
+func (f *fakeHistory) List(_ context.Context, service string, limit int, _ string) (history.Page, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var p history.Page
+	for _, r := range f.records {
+		if r.Service == service && len(p.Records) < limit {
+			p.Records = append(p.Records, r)
+		}
+	}
+	return p, nil
+}
+
+func (f *fakeHistory) LastGood(_ context.Context, service string) (history.LastGood, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lg, ok := f.lastGood[service]
+	return lg, ok, nil
+}
+
+func (f *fakeHistory) SetLastGood(_ context.Context, service string, lg history.LastGood) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastGood[service] = lg
+	return nil
+}
+
+type fakeNotifier struct{ published []history.Record }
+
+func (f *fakeNotifier) Publish(_ context.Context, r history.Record) error {
+	f.published = append(f.published, r)
+	return nil
+}
+
+type fakeCleaner struct {
+	calls [][]string
+	drop  []string
+}
+
+func (f *fakeCleaner) Run(_ context.Context, family string, keep int, current, lastGood string) ([]string, error) {
+	f.calls = append(f.calls, []string{family, fmt.Sprint(keep), current, lastGood})
+	return f.drop, nil
+}
+
+// world is one cluster "prod" with service "web" (containers app and
+// envoy) following repository "web", plus the fakes around it.
+type world struct {
+	clk      *clock.Virtual
+	ecs      *fakeECS
+	tagging  *fakeTagging
+	ecr      *fakeECR
+	cw       *fakeCW
+	sfn      *fakeSFN
+	leases   *fakeLeases
+	history  *fakeHistory
+	notifier *fakeNotifier
+	cleaner  *fakeCleaner
+	resolver *target.Resolver
+	settings Settings
+	logs     *bytes.Buffer
+	log      *slog.Logger
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	clk := clock.NewVirtual(t0)
+	w := &world{clk: clk, logs: &bytes.Buffer{}}
+	w.log = slog.New(slog.NewJSONHandler(w.logs, nil))
+	w.ecs = &fakeECS{clusters: map[string]bool{"prod": true}, services: map[string]*ecstypes.Service{},
+		defs: map[string]*ecstypes.TaskDefinition{}, now: clk.Now}
+	w.ecs.defs["web:41"] = &ecstypes.TaskDefinition{
+		Family: aws.String("web"), Revision: 41, TaskDefinitionArn: aws.String(td(41)),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{
+			{Name: aws.String("app"), Image: aws.String(registry + "/web@" + digestOld), Essential: aws.Bool(true)},
+			{Name: aws.String("envoy"), Image: aws.String("public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29")},
+		},
+	}
+	w.ecs.defs["web:40"] = &ecstypes.TaskDefinition{Family: aws.String("web"), Revision: 40, TaskDefinitionArn: aws.String(td(40)),
+		ContainerDefinitions: w.ecs.defs["web:41"].ContainerDefinitions}
+	w.ecs.defs["api:3"] = &ecstypes.TaskDefinition{Family: aws.String("api"), Revision: 3, TaskDefinitionArn: aws.String(tdPrefix + "api:3")}
+	w.addService("web", td(41), map[string]string{
+		target.TagRepository: "web", target.TagTags: "v*,latest", target.TagContainers: "app",
+		target.TagAlarms: "web-5xx", target.TagBake: "10m", target.TagTimeout: "20m",
+	})
+	w.tagging = &fakeTagging{ecs: w.ecs}
+	w.ecr = &fakeECR{images: map[string]map[string]string{"web": {"v41": digestOld, "v42": digestNew}}}
+	w.cw = &fakeCW{alarms: []cwtypes.MetricAlarm{{AlarmName: aws.String("web-5xx"), StateValue: cwtypes.StateValueOk,
+		StateUpdatedTimestamp: aws.Time(t0.Add(-time.Hour))}}}
+	w.sfn = &fakeSFN{started: map[string]string{}}
+	w.leases = &fakeLeases{now: clk.Now, state: map[string]lease.State{}}
+	w.history = &fakeHistory{lastGood: map[string]history.LastGood{}}
+	w.notifier = &fakeNotifier{}
+	w.cleaner = &fakeCleaner{}
+	var err error
+	w.settings, err = SettingsFromEnv(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.resolver, err = target.NewResolver(w.ecs, w.tagging, w.settings.Defaults); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) addService(name, taskDef string, tags map[string]string) {
+	s := &ecstypes.Service{
+		ServiceName: aws.String(name), ServiceArn: aws.String("arn:aws:ecs:us-east-1:123456789012:service/prod/" + name),
+		ClusterArn: aws.String("arn:aws:ecs:us-east-1:123456789012:cluster/prod"), Status: aws.String("ACTIVE"),
+		TaskDefinition: aws.String(taskDef),
+		Deployments: []ecstypes.Deployment{{Id: aws.String("ecs-svc/0"), Status: aws.String("PRIMARY"), TaskDefinition: aws.String(taskDef),
+			RolloutState: ecstypes.DeploymentRolloutStateCompleted, DesiredCount: 2, RunningCount: 2}},
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		s.Tags = append(s.Tags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	w.ecs.services["prod/"+name] = s
+}
+
+// envOf is the template's environment with overrides.
+func envOf(over map[string]string) func(string) string {
+	env := map[string]string{
+		EnvHistoryTable: "pushdeploy-history", EnvStateMachineArn: smArn, EnvDefaultBake: "5m",
+		EnvDeployTimeout: "30m", EnvRollbackWindow: "30m", EnvHistoryRetentionDays: "90", EnvKeepRevisions: "10",
+		EnvEventBusName: "default",
+	}
+	for k, v := range over {
+		env[k] = v
+	}
+	return func(k string) string { return env[k] }
+}
+
+func historyLastGood(rev string) history.LastGood { return history.LastGood{Revision: rev} }
+
+func leaseWaiting() lease.State {
+	return lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}
+}
