@@ -63,14 +63,19 @@ func (p *Publisher) Publish(ctx context.Context, r history.Record) error {
 			resources = append(resources, arn)
 		}
 	}
-	out, err := p.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+	entry := ebtypes.PutEventsRequestEntry{
 		EventBusName: aws.String(p.bus),
 		Source:       aws.String(Source),
 		DetailType:   aws.String(DetailType),
 		Detail:       aws.String(string(detail)),
 		Resources:    resources,
-		Time:         aws.Time(r.FinishedAt),
-	}}})
+	}
+	if !r.FinishedAt.IsZero() {
+		// The event's time is when the execution finished, not when the
+		// notification happened to be sent (retries).
+		entry.Time = aws.Time(r.FinishedAt)
+	}
+	out, err := p.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{entry}})
 	if err != nil {
 		return fmt.Errorf("put event: %w", err)
 	}
