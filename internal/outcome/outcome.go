@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -55,6 +56,19 @@ type Alarm struct {
 	State     string // OK, ALARM, INSUFFICIENT_DATA
 	Reason    string
 	UpdatedAt time.Time
+}
+
+// MaxAlarmNames is DescribeAlarms' limit on AlarmNames per call.
+const MaxAlarmNames = 100
+
+// DescribeAlarmsInput asks for the named alarms of both kinds: without
+// AlarmTypes, DescribeAlarms returns metric alarms only, and a composite
+// alarm named in pushdeploy:alarms would silently never fire.
+func DescribeAlarmsInput(names []string) *cloudwatch.DescribeAlarmsInput {
+	return &cloudwatch.DescribeAlarmsInput{
+		AlarmNames: names,
+		AlarmTypes: []cwtypes.AlarmType{cwtypes.AlarmTypeMetricAlarm, cwtypes.AlarmTypeCompositeAlarm},
+	}
 }
 
 // AlarmsFrom reads metric and composite alarms from DescribeAlarms.

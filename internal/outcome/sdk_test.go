@@ -8,12 +8,16 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/awsapi/localtest"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
+	cwlocal "github.com/pushdeploy/pushdeploy/internal/localcloud/cloudwatch"
 	ecslocal "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
 	"github.com/pushdeploy/pushdeploy/internal/outcome"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
@@ -217,4 +221,45 @@ func poll(t *testing.T, clk *clock.Virtual, cond func(now time.Time) bool) {
 		}
 	}
 	t.Fatal("not decided in two hours of virtual time")
+}
+
+// TestAlarmsFromLocalCloudWatch reads alarm states with the real client
+// through DescribeAlarmsInput and AlarmsFrom.
+func TestAlarmsFromLocalCloudWatch(t *testing.T) {
+	c := localtest.New(t, func(clk *clock.Virtual) []localcloud.RPCService {
+		cw, err := cwlocal.New(clk, localtest.Account, bus.Discard{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []localcloud.RPCService{cw}
+	})
+	cw := cloudwatch.NewFromConfig(c.Config())
+	ctx := context.Background()
+	for _, name := range []string{"web-5xx", "web-latency"} {
+		if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+			AlarmName: aws.String(name), Namespace: aws.String("App"), MetricName: aws.String(name),
+			Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+			ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Clock.Advance(time.Minute)
+	if _, err := cw.SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{AlarmName: aws.String("web-5xx"), StateValue: cwtypes.StateValueAlarm, StateReason: aws.String("errors")}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cw.DescribeAlarms(ctx, outcome.DescribeAlarmsInput([]string{"web-5xx", "web-latency", "missing"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]outcome.Alarm{}
+	for _, a := range outcome.AlarmsFrom(out) {
+		got[a.Name] = a
+	}
+	if a := got["web-5xx"]; a.State != "ALARM" || a.Reason != "errors" || !a.UpdatedAt.Equal(localtest.Start.Add(time.Minute)) {
+		t.Errorf("web-5xx = %+v", a)
+	}
+	if a := got["web-latency"]; a.State == "ALARM" || len(got) != 2 {
+		t.Errorf("alarms = %+v", got)
+	}
 }
