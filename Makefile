@@ -52,3 +52,9 @@ build: FUNCTION_GOARCH = $(shell $(GO) env GOARCH)
 build:
 	@for f in $(FUNCTIONS); do id=$${f%%:*}; \
 	  $(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(CURDIR)/build/$$id FUNCTION_GOOS=$(FUNCTION_GOOS) FUNCTION_GOARCH=$(FUNCTION_GOARCH) || exit 1; done
+
+## tools-asl: the pinned Node tooling of tools/asl (asl-validator,
+## aws-local-stepfunctions, node@22) from its package-lock.json.
+.PHONY: tools-asl
+tools-asl:
+	cd tools/asl && npm ci --no-audit --no-fund
