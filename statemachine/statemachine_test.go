@@ -1,0 +1,265 @@
+package statemachine
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/samlocal"
+	"github.com/pushdeploy/pushdeploy/internal/states"
+)
+
+// substituted fills every ${Name} with a plausible function ARN.
+func substituted(t *testing.T) []byte {
+	t.Helper()
+	subs := map[string]string{}
+	for _, s := range Substitutions {
+		subs[s] = "arn:aws:lambda:us-east-1:123456789012:function:pushdeploy-" + strings.TrimSuffix(s, "Arn")
+	}
+	def, err := samlocal.Substitute(string(Deploy), subs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(def)
+}
+
+func TestParses(t *testing.T) {
+	if _, err := states.Parse(substituted(t)); err != nil {
+		t.Fatalf("states.Parse: %v", err)
+	}
+}
+
+// TestTemplateSubstitutions: every ${Name} in the definition is a
+// DefinitionSubstitution of the template's state machine, each is the ARN
+// of a function of the template, and none is unused.
+func TestTemplateSubstitutions(t *testing.T) {
+	tpl, err := samlocal.Load("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sm samlocal.Resource
+	for _, id := range tpl.ResourcesOfType("AWS::Serverless::StateMachine") {
+		sm = tpl.Resources[id]
+	}
+	if got := sm.Properties["DefinitionUri"]; got != "statemachine/deploy.asl.json" {
+		t.Fatalf("DefinitionUri %v", got)
+	}
+	subs, _ := sm.Properties["DefinitionSubstitutions"].(map[string]any)
+	used := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`).FindAllStringSubmatch(string(Deploy), -1) {
+		used[m[1]] = true
+	}
+	var usedNames []string
+	for name := range used {
+		usedNames = append(usedNames, name)
+		if _, ok := subs[name]; !ok {
+			t.Errorf("${%s} is not in the template's DefinitionSubstitutions", name)
+		}
+	}
+	sort.Strings(usedNames)
+	want := append([]string(nil), Substitutions...)
+	sort.Strings(want)
+	if !slices.Equal(usedNames, want) {
+		t.Errorf("definition uses %v, Substitutions lists %v", usedNames, want)
+	}
+	for name, v := range subs {
+		if !used[name] {
+			t.Errorf("substitution %s is not used by the definition", name)
+		}
+		getAtt, _ := v.(map[string]any)["Fn::GetAtt"].([]any)
+		if len(getAtt) != 2 || getAtt[1] != "Arn" || name != fmt.Sprint(getAtt[0])+"Arn" {
+			t.Errorf("%s = %v, want !GetAtt %sFunction.Arn", name, v, strings.TrimSuffix(name, "FunctionArn"))
+			continue
+		}
+		fn, ok := tpl.Resources[fmt.Sprint(getAtt[0])]
+		if !ok || fn.Type != "AWS::Serverless::Function" {
+			t.Errorf("%s names %v, not a function of the template", name, getAtt[0])
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", fmt.Sprint(fn.Properties["CodeUri"]), "main.go")); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+type node = map[string]any
+
+func definition(t *testing.T) node {
+	var d node
+	if err := json.Unmarshal(Deploy, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func sortedStates(d node) []string {
+	st := d["States"].(node)
+	names := make([]string, 0, len(st))
+	for n := range st {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// knownErrors are the names Retry and Catch may match: the Go error types
+// the handlers return, the States.* errors and the Lambda service's errors.
+func knownErrors() []string {
+	return append(contract.ErrorNames(),
+		"States.ALL", "States.Timeout", "States.TaskFailed", "States.HeartbeatTimeout",
+		"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+		"Lambda.TooManyRequestsException", "Lambda.Unknown")
+}
+
+// TestErrorNames: every ErrorEquals name is a real error, and every task
+// catches everything (no failure leaves the lease held or the service half
+// deployed without passing through Finish).
+func TestErrorNames(t *testing.T) {
+	d := definition(t)
+	known := knownErrors()
+	for _, name := range sortedStates(d) {
+		s := d["States"].(node)[name].(node)
+		if s["Type"] != "Task" {
+			continue
+		}
+		for _, key := range []string{"Retry", "Catch"} {
+			list, _ := s[key].([]any)
+			for _, r := range list {
+				for _, e := range r.(node)["ErrorEquals"].([]any) {
+					if !slices.Contains(known, e.(string)) {
+						t.Errorf("%s.%s matches %q, which no handler returns", name, key, e)
+					}
+				}
+			}
+		}
+		catches, _ := s["Catch"].([]any)
+		last := node{}
+		if len(catches) > 0 {
+			last = catches[len(catches)-1].(node)
+		}
+		if eq, _ := last["ErrorEquals"].([]any); len(eq) != 1 || eq[0] != "States.ALL" {
+			t.Errorf("%s has no final Catch of States.ALL", name)
+		}
+		if name != "Finish" && last["Next"] != "Finish" && last["Next"] != "Rollback" {
+			t.Errorf("%s's catch-all goes to %v, not Finish or Rollback", name, last["Next"])
+		}
+	}
+}
+
+// inputs maps each function to the payload it decodes.
+var inputs = map[string]any{
+	"${PlanFunctionArn}":     contract.PlanInput{},
+	"${RegisterFunctionArn}": contract.RegisterInput{},
+	"${UpdateFunctionArn}":   contract.UpdateInput{},
+	"${WatchFunctionArn}":    contract.WatchInput{},
+	"${CheckFunctionArn}":    contract.CheckInput{},
+}
+
+func jsonFields(v any) []string {
+	var out []string
+	ty := reflect.TypeOf(v)
+	for i := 0; i < ty.NumField(); i++ {
+		name, _, _ := strings.Cut(ty.Field(i).Tag.Get("json"), ",")
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestPayloadShapes: each Lambda task's Payload has exactly the fields of
+// its contract input; results land where FinishInput (the whole document,
+// Finish's payload) has a field for them.
+func TestPayloadShapes(t *testing.T) {
+	d := definition(t)
+	docFields := jsonFields(contract.FinishInput{})
+	for _, name := range sortedStates(d) {
+		s := d["States"].(node)[name].(node)
+		for _, key := range []string{"ResultPath"} {
+			if rp, ok := s[key].(string); ok && name != "Finish" && !slices.Contains(docFields, strings.TrimPrefix(rp, "$.")) {
+				t.Errorf("%s writes %s, which FinishInput does not have", name, rp)
+			}
+		}
+		catches, _ := s["Catch"].([]any)
+		for _, c := range catches {
+			if rp := c.(node)["ResultPath"].(string); name != "Finish" && !slices.Contains(docFields, strings.TrimPrefix(rp, "$.")) {
+				t.Errorf("%s's catch writes %s, which FinishInput does not have", name, rp)
+			}
+		}
+		if s["Type"] != "Task" {
+			continue
+		}
+		res := s["Resource"].(string)
+		if res != "arn:aws:states:::lambda:invoke" && res != "arn:aws:states:::lambda:invoke.waitForTaskToken" {
+			t.Errorf("%s: resource %s", name, res)
+			continue
+		}
+		params := s["Parameters"].(node)
+		fn := params["FunctionName"].(string)
+		if fn == "${FinishFunctionArn}" {
+			if params["Payload.$"] != "$" {
+				t.Errorf("Finish gets %v, want the whole document", params["Payload.$"])
+			}
+			continue
+		}
+		want, ok := inputs[fn]
+		if !ok {
+			t.Errorf("%s invokes %s", name, fn)
+			continue
+		}
+		var got []string
+		for k := range params["Payload"].(node) {
+			got = append(got, strings.TrimSuffix(k, ".$"))
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, jsonFields(want)) {
+			t.Errorf("%s payload fields %v, %T has %v", name, got, want, jsonFields(want))
+		}
+		if strings.HasSuffix(res, ".waitForTaskToken") {
+			if params["Payload"].(node)["token.$"] != "$$.Task.Token" {
+				t.Errorf("%s does not pass the task token", name)
+			}
+			if _, ok := s["TimeoutSecondsPath"]; !ok {
+				t.Errorf("%s waits with no timeout (the safety net)", name)
+			}
+		} else if sel, _ := s["ResultSelector"].(node); sel["Payload.$"] != "$.Payload" {
+			t.Errorf("%s: ResultSelector %v", name, s["ResultSelector"])
+		}
+	}
+}
+
+// TestChoiceValues: Choice rules compare fields against values the Go side
+// produces.
+func TestChoiceValues(t *testing.T) {
+	d := definition(t)
+	valid := map[string][]string{
+		"action": {string(contract.ActionDeploy), string(contract.ActionRollback), string(contract.ActionRedeploy), string(contract.ActionSkip)},
+		"status": {string(contract.StatusInProgress), string(contract.StatusCompleted), string(contract.StatusFailed), string(contract.StatusSuperseded),
+			string(contract.TerminalSucceeded), string(contract.TerminalRolledBack), string(contract.TerminalFailed), string(contract.TerminalSuperseded), string(contract.TerminalSkipped)},
+	}
+	for _, name := range sortedStates(d) {
+		s := d["States"].(node)[name].(node)
+		if s["Type"] != "Choice" {
+			continue
+		}
+		for _, c := range s["Choices"].([]any) {
+			rule := c.(node)
+			v, ok := rule["StringEquals"].(string)
+			if !ok {
+				continue
+			}
+			path := rule["Variable"].(string)
+			field := path[strings.LastIndex(path, ".")+1:]
+			if !slices.Contains(valid[field], v) {
+				t.Errorf("%s compares %s with %q, which Go never produces", name, path, v)
+			}
+		}
+	}
+}
