@@ -192,16 +192,18 @@ func (x *Execution) run(th *thread) {
 // finish moves the execution to its terminal status once; later calls are
 // ignored (a Stop racing a success, a timeout racing a failure).
 func (x *Execution) finish(th *thread, r Result) {
-	if x.finishLocked(th, r) {
+	x.mu.Lock()
+	ended := x.endLocked(th, r)
+	x.mu.Unlock()
+	if ended {
 		// Tokens of a finished execution are dead at once, not when its
 		// goroutines get round to unwinding.
 		x.engine.closeTokensOf(x)
 	}
 }
 
-func (x *Execution) finishLocked(th *thread, r Result) bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+// endLocked records the terminal status; x.mu is held.
+func (x *Execution) endLocked(th *thread, r Result) bool {
 	if x.status != StatusRunning {
 		return false
 	}
@@ -230,14 +232,30 @@ func (x *Execution) finishLocked(th *thread, r Result) bool {
 
 // record appends a history event while the execution runs; events from
 // branches still unwinding after the end are dropped, as on AWS.
+//
+// Like Step Functions, an execution whose history reaches 25,000 events
+// fails; this also bounds the memory of a machine that loops forever.
 func (x *Execution) record(th *thread, ev HistoryEvent) int64 {
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	if x.status != StatusRunning {
+		x.mu.Unlock()
 		return 0
 	}
-	return x.appendLocked(th, ev)
+	id := x.appendLocked(th, ev)
+	ended := false
+	if len(x.events) >= maxHistoryEvents-1 {
+		ended = x.endLocked(th, Result{Status: StatusFailed, Error: ErrRuntime,
+			Cause: fmt.Sprintf("The execution reached the maximum number of history events (%d).", maxHistoryEvents)})
+	}
+	x.mu.Unlock()
+	if ended {
+		x.engine.closeTokensOf(x)
+	}
+	return id
 }
+
+// maxHistoryEvents is Step Functions' quota of events per execution.
+const maxHistoryEvents = 25000
 
 func (x *Execution) appendLocked(th *thread, ev HistoryEvent) int64 {
 	ev.Timestamp = x.engine.clk.Now()

@@ -413,3 +413,11 @@ func TestResultWhileRunning(t *testing.T) {
 		t.Fatalf("Result after the end = %+v %v", r, ok)
 	}
 }
+
+func TestHistoryLimitStopsEndlessLoop(t *testing.T) {
+	res, x, _ := run(t, `{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"D"},"C":{"Type":"Succeed"},
+		"D":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"C"}],"Default":"A"}}}`, `{}`, nil)
+	if res.Status != StatusFailed || res.Error != ErrRuntime || len(x.History()) != maxHistoryEvents {
+		t.Fatalf("got %+v after %d events", res, len(x.History()))
+	}
+}
