@@ -427,3 +427,10 @@ func newTraceID(now time.Time) string {
 	h := hex.EncodeToString(b[:])
 	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", now.Unix(), h[:24], h[24:40])
 }
+
+// InvokeEvent delivers an EventBridge event to a function as an Event
+// invocation: queued, not awaited (eventbridge.Invoker).
+func (s *Service) InvokeEvent(ctx context.Context, functionARN string, payload []byte) error {
+	_, err := s.InvokeAsync(ctx, functionARN, Invocation{Payload: payload})
+	return err
+}
