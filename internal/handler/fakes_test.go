@@ -61,6 +61,9 @@ type fakeECS struct {
 	deregister []string
 	updateErr  error
 	now        func() time.Time
+	// onUpdate runs after each UpdateService (outside the lock): scenarios
+	// move the rollout along with it.
+	onUpdate func(in *ecs.UpdateServiceInput)
 }
 
 func (f *fakeECS) mutations() int {
@@ -135,6 +138,14 @@ func (f *fakeECS) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTask
 }
 
 func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	out, err := f.updateService(in)
+	if err == nil && f.onUpdate != nil {
+		f.onUpdate(in)
+	}
+	return out, err
+}
+
+func (f *fakeECS) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.updateErr != nil {
@@ -260,6 +271,8 @@ type fakeSFN struct {
 	started map[string]string // name -> input
 	sent    []sent
 	sendErr error
+	// onSend, when set, delivers task results (to the engine).
+	onSend func(token, output string) error
 }
 
 func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
@@ -275,11 +288,18 @@ func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput,
 
 func (f *fakeSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.sendErr != nil {
+		f.mu.Unlock()
 		return nil, f.sendErr
 	}
 	f.sent = append(f.sent, sent{aws.ToString(in.TaskToken), aws.ToString(in.Output)})
+	onSend := f.onSend
+	f.mu.Unlock()
+	if onSend != nil {
+		if err := onSend(aws.ToString(in.TaskToken), aws.ToString(in.Output)); err != nil {
+			return nil, err
+		}
+	}
 	return &sfn.SendTaskSuccessOutput{}, nil
 }
 func (f *fakeSFN) SendTaskFailure(context.Context, *sfn.SendTaskFailureInput, ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {

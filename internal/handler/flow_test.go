@@ -1,0 +1,332 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/states"
+	"github.com/pushdeploy/pushdeploy/statemachine"
+)
+
+// flow runs the real definition on the engine, on the virtual clock, with
+// the real handlers (strict JSON, as Lambda runs them) over the fakes.
+type flow struct {
+	*world
+	engine   *states.Engine
+	machine  *states.Machine
+	fns      map[string]lambda.Handler
+	events   *EventsHandler
+	mu       sync.Mutex
+	invokes  map[string]int
+	failures []string
+}
+
+func newFlow(t *testing.T, w *world) *flow {
+	t.Helper()
+	f := &flow{world: w, fns: map[string]lambda.Handler{}, invokes: map[string]int{}}
+	strict := lambda.WithDisallowUnknownFields(true)
+	ev, err := NewEvaluator(w.ecs, w.cw, w.clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := w.plan(t)
+	reg, _ := NewRegister(RegisterDeps{ECS: w.ecs, Leases: w.leases, Policy: w.settings.Policy, Log: w.log})
+	upd := w.update(t)
+	watch, _ := NewWatch(WatchDeps{Evaluator: ev, Leases: w.leases, SFN: w.sfn, Log: w.log})
+	check, _ := NewCheck(CheckDeps{Evaluator: ev, Leases: w.leases, Log: w.log})
+	fin := w.finish(t)
+	f.events, _ = NewEvents(EventsDeps{Resolver: w.resolver, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+	for name, fn := range map[string]any{"Plan": plan.Handle, "Register": reg.Handle, "Update": upd.Handle,
+		"Watch": watch.Handle, "Check": check.Handle, "Finish": fin.Handle} {
+		f.fns["arn:aws:lambda:us-east-1:123456789012:function:pushdeploy-"+name+"Function"] = lambda.NewHandlerWithOptions(fn, strict)
+	}
+	f.engine = states.NewEngine(states.EngineOptions{Clock: w.clk, Tasks: states.TaskRunnerFunc(f.run)})
+	w.sfn.onSend = func(token, output string) error {
+		err := f.engine.SendTaskSuccess(token, json.RawMessage(output))
+		var te *states.TaskTokenError
+		if errors.As(err, &te) {
+			return &apiErr{code: te.Reason}
+		}
+		return err
+	}
+	subs := map[string]string{}
+	for _, s := range statemachine.Substitutions {
+		subs[s] = "arn:aws:lambda:us-east-1:123456789012:function:pushdeploy-" + strings.TrimSuffix(s, "Arn")
+	}
+	def := string(statemachine.Deploy)
+	for k, v := range subs {
+		def = strings.ReplaceAll(def, "${"+k+"}", v)
+	}
+	if f.machine, err = states.Parse([]byte(def)); err != nil {
+		t.Fatal(err)
+	}
+	stop := w.clk.AutoAdvance(time.Millisecond)
+	t.Cleanup(stop)
+	return f
+}
+
+// run is the Lambda service: invoke the handler, wrap its response or
+// report its error by type name, as Step Functions sees them.
+func (f *flow) run(ctx context.Context, req states.TaskRequest) (json.RawMessage, error) {
+	fn, payload, err := states.LambdaRequest(req.Input)
+	if err != nil {
+		return nil, err
+	}
+	h, ok := f.fns[fn]
+	if !ok {
+		return nil, fmt.Errorf("no function %s", fn)
+	}
+	f.mu.Lock()
+	f.invokes[fn[strings.LastIndex(fn, "-")+1:]]++
+	f.mu.Unlock()
+	out, err := h.Invoke(ctx, payload)
+	if err != nil {
+		f.mu.Lock()
+		f.failures = append(f.failures, req.StateName+": "+errName(err)+": "+err.Error())
+		f.mu.Unlock()
+		return nil, states.LambdaFunctionError(errName(err), err.Error())
+	}
+	return states.LambdaResult(out), nil
+}
+
+func (f *flow) start(t *testing.T, input string) states.Result {
+	t.Helper()
+	return wait(t, f.startAs(execArn, input))
+}
+
+func (f *flow) startAs(id, input string) *states.Execution {
+	return f.engine.Start(context.Background(), f.machine, states.ExecutionInfo{
+		ID: id, Name: id[strings.LastIndex(id, ":")+1:], StateMachineID: smArn, StartTime: f.clk.Now(),
+	}, json.RawMessage(input))
+}
+
+func wait(t *testing.T, x *states.Execution) states.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := x.Wait(ctx)
+	if err != nil {
+		t.Fatalf("execution did not end: %v (status %s)", err, x.Status())
+	}
+	return res
+}
+
+// rollout makes ECS finish each UpdateService after d: on rev when given
+// (ECS rolled back), else on the new revision; then the ECS event fires.
+func (f *flow) rollout(d time.Duration, ecsRollsBackTo string, sendEvents bool) {
+	f.ecs.onUpdate = func(in *ecs.UpdateServiceInput) {
+		taskDef := tdPrefix + strings.TrimPrefix(aws.ToString(in.TaskDefinition), tdPrefix)
+		f.clk.AfterFunc(d, func() {
+			f.ecs.mu.Lock()
+			current := aws.ToString(f.ecs.svc("prod", "web").TaskDefinition)
+			f.ecs.mu.Unlock()
+			if current != taskDef {
+				return // a later update replaced this deployment
+			}
+			state := ecstypes.DeploymentRolloutStateCompleted
+			if ecsRollsBackTo != "" && taskDef != ecsRollsBackTo {
+				taskDef = ecsRollsBackTo
+			}
+			f.ecs.setPrimary("prod", "web", taskDef, state, "")
+			if sendEvents {
+				ev := contract.Event{Source: contract.SourceECS, DetailType: contract.DetailTypeECSDeployment, Resources: []string{webArn},
+					Detail: json.RawMessage(`{"eventName":"SERVICE_DEPLOYMENT_COMPLETED","deploymentId":"ecs-svc/1"}`)}
+				if _, err := f.events.Handle(context.Background(), ev); err != nil {
+					panic(err)
+				}
+			}
+		})
+	}
+}
+
+func pushInput() string { return pushOf(digestNew, t0) }
+
+func pushOf(digest string, at time.Time) string {
+	return `{"action":"deploy","cluster":"prod","service":"web","image":"` + registry + `/web@` + digest + `","digest":"` + digest +
+		`","trigger":"push","push":{"eventId":"e1","account":"` + account + `","region":"us-east-1","repository":"web","tag":"v42","digest":"` + digest + `","time":"` + at.Format(time.RFC3339) + `"}}`
+}
+
+func (f *flow) onlyRecord(t *testing.T) history.Record {
+	t.Helper()
+	if len(f.history.records) != 1 {
+		t.Fatalf("%d history records: %+v", len(f.history.records), f.history.records)
+	}
+	if st := f.leases.state[webArn]; st.Holder != "" {
+		t.Errorf("lease still held by %s", st.Holder)
+	}
+	return f.history.records[0]
+}
+
+func TestFlowDeploySucceeds(t *testing.T) {
+	for _, events := range []bool{true, false} {
+		t.Run(fmt.Sprintf("events %v", events), func(t *testing.T) {
+			f := newFlow(t, newWorld(t))
+			f.rollout(3*time.Minute, "", events)
+			res := f.start(t, pushInput())
+			if res.Status != states.StatusSucceeded {
+				t.Fatalf("status %s %s %s; failures %v", res.Status, res.Error, res.Cause, f.failures)
+			}
+			var out contract.FinishResult
+			if err := contract.DecodeStrict(res.Output, &out); err != nil || out.Status != contract.TerminalSucceeded {
+				t.Fatalf("output %s (%v)", res.Output, err)
+			}
+			r := f.onlyRecord(t)
+			if r.Outcome != history.Succeeded || r.ToRevision != td(42) || f.history.lastGood[webArn].Revision != td(42) {
+				t.Errorf("record %+v", r)
+			}
+			// Bake: 10m after the rollout was seen complete.
+			minEnd := t0.Add(3*time.Minute + 10*time.Minute)
+			if events && r.FinishedAt.Before(minEnd) {
+				t.Errorf("finished at %s, before the bake ended %s", r.FinishedAt, minEnd)
+			}
+			if !events && f.invokes["CheckFunction"] != 2 {
+				t.Errorf("without events: %d checks, want 2 (rollout and bake safety nets)", f.invokes["CheckFunction"])
+			}
+		})
+	}
+}
+
+func TestFlowCircuitBreakerRollsBack(t *testing.T) {
+	f := newFlow(t, newWorld(t))
+	f.rollout(2*time.Minute, td(41), true)
+	res := f.start(t, pushInput())
+	if res.Status != states.StatusFailed || res.Error != "RolledBack" {
+		t.Fatalf("status %s %s; failures %v", res.Status, res.Error, f.failures)
+	}
+	r := f.onlyRecord(t)
+	if r.Outcome != history.RolledBack || r.ToRevision != td(41) || !strings.Contains(r.Reason, "ecs-rollback") {
+		t.Errorf("record %+v", r)
+	}
+	if len(f.ecs.updates) != 1 {
+		t.Errorf("%d UpdateService calls; ECS already rolled back, want only the deploy's", len(f.ecs.updates))
+	}
+	if _, ok := f.history.lastGood[webArn]; ok {
+		t.Error("a rolled back revision became last good")
+	}
+}
+
+func TestFlowAlarmDuringBakeRollsBack(t *testing.T) {
+	w := newWorld(t)
+	w.history.lastGood[webArn] = history.LastGood{Revision: td(40)}
+	f := newFlow(t, w)
+	f.rollout(2*time.Minute, "", true)
+	// Five minutes into the bake the alarm fires.
+	w.clk.AfterFunc(7*time.Minute, func() {
+		w.cw.alarms[0].StateValue = cwtypes.StateValueAlarm
+		w.cw.alarms[0].StateReason = aws.String("5xx above 5%")
+		w.cw.alarms[0].StateUpdatedTimestamp = aws.Time(w.clk.Now())
+		ev := contract.Event{Source: contract.SourceCloudWatch, DetailType: contract.DetailTypeAlarmState,
+			Detail: json.RawMessage(`{"alarmName":"web-5xx","state":{"value":"ALARM"}}`)}
+		if _, err := f.events.Handle(context.Background(), ev); err != nil {
+			panic(err)
+		}
+	})
+	res := f.start(t, pushInput())
+	if res.Status != states.StatusFailed || res.Error != "RolledBack" {
+		t.Fatalf("status %s %s; failures %v", res.Status, res.Error, f.failures)
+	}
+	r := f.onlyRecord(t)
+	if r.Outcome != history.RolledBack || r.ToRevision != td(40) || !strings.Contains(r.Reason, "alarm") {
+		t.Errorf("record %+v", r)
+	}
+	if len(f.ecs.updates) != 2 || aws.ToString(f.ecs.updates[1].TaskDefinition) != td(40) {
+		t.Errorf("updates %+v", f.ecs.updates)
+	}
+	if !r.FinishedAt.Before(t0.Add(12 * time.Minute)) {
+		t.Errorf("finished at %s: the alarm did not cut the bake short", r.FinishedAt)
+	}
+}
+
+func TestFlowBadInputChangesNothing(t *testing.T) {
+	for _, in := range []string{
+		`{"action":"destroy","cluster":"prod","service":"web"}`,
+		`{"action":"deploy","cluster":"prod","service":"web","image":"nginx:latest"}`,
+		`{"action":"deploy","cluster":"prod","service":"web","digest":"` + digestNew + `","containers":["worker"]}`,
+		`{"action":"rollback","cluster":"prod","service":"web","revision":"api:3"}`,
+		`{"action":"redeploy","cluster":"prod","service":"gone"}`,
+		`"not an object"`,
+	} {
+		t.Run(in, func(t *testing.T) {
+			f := newFlow(t, newWorld(t))
+			res := f.start(t, in)
+			if res.Status != states.StatusFailed || res.Error != "DeploymentFailed" {
+				t.Fatalf("status %s %s", res.Status, res.Error)
+			}
+			r := f.onlyRecord(t)
+			if r.Outcome != history.Failed || f.ecs.mutations() != 0 || f.leases.acquires != 0 {
+				t.Errorf("record %+v, %d mutations", r, f.ecs.mutations())
+			}
+		})
+	}
+}
+
+func TestFlowManualRollback(t *testing.T) {
+	w := newWorld(t)
+	w.history.lastGood[webArn] = history.LastGood{Revision: td(40)}
+	f := newFlow(t, w)
+	f.rollout(time.Minute, "", true)
+	res := f.start(t, `{"action":"rollback","cluster":"prod","service":"web","requestedBy":"alice"}`)
+	if res.Status != states.StatusFailed || res.Error != "RolledBack" {
+		t.Fatalf("status %s %s; failures %v", res.Status, res.Error, f.failures)
+	}
+	r := f.onlyRecord(t)
+	if r.Outcome != history.RolledBack || r.ToRevision != td(40) || r.StartedBy != "alice" || r.Action != "rollback" {
+		t.Errorf("record %+v", r)
+	}
+}
+
+// TestFlowLatestPushWins: a second push while the first deploy waits takes
+// the lease; the first execution ends SUPERSEDED at once and never touches
+// the service again; the second deploys.
+func TestFlowLatestPushWins(t *testing.T) {
+	w := newWorld(t)
+	f := newFlow(t, w)
+	f.rollout(10*time.Minute, "", true)
+	first := f.startAs(execArn+"-a", pushInput())
+	digest3 := "sha256:" + strings.Repeat("3", 64)
+	var second *states.Execution
+	started := make(chan struct{})
+	w.clk.AfterFunc(2*time.Minute, func() {
+		second = f.startAs(execArn+"-b", pushOf(digest3, t0.Add(2*time.Minute)))
+		close(started)
+	})
+	r1 := wait(t, first)
+	<-started
+	r2 := wait(t, second)
+	if r1.Status != states.StatusSucceeded || r2.Status != states.StatusSucceeded {
+		t.Fatalf("first %s %s, second %s %s; failures %v", r1.Status, r1.Error, r2.Status, r2.Error, f.failures)
+	}
+	byExec := map[string]history.Record{}
+	for _, r := range w.history.records {
+		byExec[r.ExecutionARN] = r
+	}
+	if len(w.history.records) != 2 || byExec[execArn+"-a"].Outcome != history.Superseded || byExec[execArn+"-b"].Outcome != history.Succeeded {
+		t.Fatalf("records %+v", w.history.records)
+	}
+	if !byExec[execArn+"-a"].FinishedAt.Before(t0.Add(3 * time.Minute)) {
+		t.Errorf("first finished at %s: not woken by the takeover", byExec[execArn+"-a"].FinishedAt)
+	}
+	if len(w.ecs.updates) != 2 || aws.ToString(w.ecs.updates[1].TaskDefinition) != td(43) {
+		t.Errorf("updates %+v", w.ecs.updates)
+	}
+	if got := aws.ToString(w.ecs.svc("prod", "web").TaskDefinition); got != td(43) {
+		t.Errorf("service runs %s", got)
+	}
+	if st := w.leases.state[webArn]; st.Holder != "" {
+		t.Errorf("lease held by %s", st.Holder)
+	}
+}
