@@ -171,7 +171,7 @@ func (t *timeline) add(e sfntypes.HistoryEvent) []entry {
 		return mk("timeout", errText(aws.ToString(e.LambdaFunctionTimedOutEventDetails.Error), aws.ToString(e.LambdaFunctionTimedOutEventDetails.Cause)))
 	case e.ExecutionSucceededEventDetails != nil:
 		var fr contract.FinishResult
-		if json.Unmarshal([]byte(aws.ToString(e.ExecutionSucceededEventDetails.Output)), &fr) == nil && fr.Status != "" {
+		if t.finish == nil && json.Unmarshal([]byte(aws.ToString(e.ExecutionSucceededEventDetails.Output)), &fr) == nil && fr.Status != "" {
 			t.finish = &fr
 		}
 		return t.end(mk, "SUCCEEDED", "", "")

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/aws/smithy-go"
+)
+
+// operatorCommands are the subcommands this file's rules apply to.
+var operatorCommands = map[string]command{
+	"deploy": runDeploy, "rollback": runRollback, "redeploy": runRedeploy, "status": runStatus,
+	"history": runHistory, "watch": runWatch, "diff": runDiff, "graph": runGraph,
+}
+
+func TestHelpEverywhere(t *testing.T) {
+	for name, cmd := range operatorCommands {
+		for _, flag := range []string{"--help", "-h"} {
+			t.Run(name+flag, func(t *testing.T) {
+				var out, errb bytes.Buffer
+				code := cmd(context.Background(), []string{"--cluster", "c", flag}, &out, &errb)
+				if code != exitOK {
+					t.Errorf("exit %d, want 0", code)
+				}
+				for _, want := range []string{"usage: pushdeploy " + name, "Exit codes:", "3    the deploy failed and was rolled back", "5    AWS or connection error"} {
+					if !strings.Contains(out.String(), want) {
+						t.Errorf("help lacks %q:\n%s", want, out.String())
+					}
+				}
+				if errb.Len() != 0 {
+					t.Errorf("help wrote to stderr: %q", errb.String())
+				}
+			})
+		}
+	}
+	// The dispatcher's table has them all.
+	for name := range operatorCommands {
+		if _, ok := commands[name]; !ok {
+			t.Errorf("main's command table lacks %q", name)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Setenv(envStateMachine, "")
+	t.Setenv(envTable, "")
+	sm := "arn:aws:states:us-east-1:123456789012:stateMachine:pushdeploy"
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	cases := []struct {
+		cmd  string
+		args []string
+		err  string
+	}{
+		{"deploy", []string{"--cluster", "c", "--service", "s", "--state-machine", sm}, "give --image or --digest"},
+		{"deploy", []string{"--cluster", "c", "--service", "s", "--image", "r:1", "--digest", digest, "--state-machine", sm}, "not both"},
+		{"deploy", []string{"--cluster", "c", "--service", "s", "--digest", "sha256:abc", "--state-machine", sm}, "not sha256:<64 lowercase hex>"},
+		{"deploy", []string{"--cluster", "c", "--service", "s", "--image", "Bad Image!", "--state-machine", sm}, "--image"},
+		{"deploy", []string{"--service", "s", "--image", "r:1"}, "missing --cluster, --state-machine"},
+		{"deploy", []string{"--cluster", "c", "--service", "s", "--image", "r:1", "--state-machine", sm, "--interval", "0s"}, "--interval must be positive"},
+		{"deploy", []string{"--cluster", "c", "--service", "s", "--image", "r:1", "--output", "yaml"}, `want text or json, not "yaml"`},
+		{"rollback", []string{"--cluster", "c", "--service", "s", "--revision", "web:x", "--state-machine", sm}, "--revision"},
+		{"rollback", []string{"--cluster", "c", "--service", "s", "--revision", "0", "--state-machine", sm}, "--revision"},
+		{"rollback", []string{"--cluster", "c", "--service", "s", "--image", "r:1"}, "flag provided but not defined: -image"},
+		{"redeploy", []string{"--cluster", "c"}, "missing --service, --state-machine"},
+		{"redeploy", []string{"--cluster", "c", "--service", "s", "extra"}, "unexpected arguments"},
+		{"status", []string{"--cluster", "c", "--service", "s"}, "missing --table"},
+		{"history", []string{"--cluster", "c", "--service", "s", "--table", "t", "--limit", "0"}, "--limit must be at least 1"},
+		{"history", []string{"--cluster", "c"}, "missing --service, --table"},
+		{"watch", nil, "want one EXECUTION_ARN"},
+		{"watch", []string{"a", "b"}, "unexpected arguments"},
+		{"diff", []string{"--cluster", "c", "--service", "s"}, "missing --image"},
+		{"diff", []string{"--cluster", "c", "--service", "s", "--image", "::"}, "--image"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.cmd+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := operatorCommands[tc.cmd](context.Background(), tc.args, &out, &errb)
+			if code != exitBadInput {
+				t.Errorf("exit %d, want %d (stderr %q)", code, exitBadInput, errb.String())
+			}
+			if !strings.Contains(errb.String(), tc.err) {
+				t.Errorf("stderr %q lacks %q", errb.String(), tc.err)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout should be empty: %q", out.String())
+			}
+		})
+	}
+}
+
+// TestConnectionError: a dead endpoint is an AWS/connection error (5),
+// reported on stderr.
+func TestConnectionError(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	sm := "arn:aws:states:us-east-1:123456789012:stateMachine:pushdeploy"
+	cases := []struct {
+		cmd  string
+		args []string
+	}{
+		{"deploy", []string{"--cluster", "c", "--service", "s", "--image", "r:1", "--state-machine", sm}},
+		{"status", []string{"--cluster", "c", "--service", "s", "--table", "t"}},
+		{"history", []string{"--cluster", "c", "--service", "s", "--table", "t"}},
+		{"watch", []string{sm}},
+		{"diff", []string{"--cluster", "c", "--service", "s", "--image", "r@" + "sha256:" + strings.Repeat("0", 64)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.cmd, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := operatorCommands[tc.cmd](context.Background(), append(tc.args, "--endpoint-url", dead), &out, &errb)
+			if code != exitAWS {
+				t.Errorf("exit %d, want %d; stderr %q", code, exitAWS, errb.String())
+			}
+			if !strings.Contains(errb.String(), "pushdeploy "+tc.cmd+":") || !strings.Contains(errb.String(), "connect") {
+				t.Errorf("stderr %q should name the command and the connection problem", errb.String())
+			}
+		})
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	api := func(code string) error { return &smithy.GenericAPIError{Code: code, Message: "m"} }
+	cases := []struct {
+		err  error
+		want int
+	}{
+		{nil, exitOK},
+		{badInput("x"), exitBadInput},
+		{fmt.Errorf("wrapped: %w", badInput("x")), exitBadInput},
+		{fmt.Errorf("describe: %w", api("ExecutionDoesNotExist")), exitBadInput},
+		{fmt.Errorf("describe: %w", api("ClusterNotFoundException")), exitBadInput},
+		{fmt.Errorf("query: %w", api("ResourceNotFoundException")), exitAWS},
+		{api("ThrottlingException"), exitAWS},
+		{api("AccessDeniedException"), exitAWS},
+		{errors.New("dial tcp: connection refused"), exitAWS},
+		{fmt.Errorf("follow: %w", context.Canceled), exitInterrupted},
+	}
+	for _, tc := range cases {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestExecutionName(t *testing.T) {
+	now := mustTime(t, "2026-11-22T03:04:05Z")
+	a := executionName("deploy", "arn:aws:ecs:us-east-1:1:service/prod/web api", now)
+	b := executionName("deploy", "arn:aws:ecs:us-east-1:1:service/prod/web api", now)
+	if a == b {
+		t.Error("two names at the same second are equal")
+	}
+	if len(a) > 80 || nameUnsafe.MatchString(a) || !strings.HasPrefix(a, "cli-deploy-arn-aws-ecs") || !strings.Contains(a, "20261122T030405") {
+		t.Errorf("bad execution name %q", a)
+	}
+	long := executionName("rollback", strings.Repeat("s", 200), now)
+	if len(long) > 80 {
+		t.Errorf("name too long: %d", len(long))
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for url, want := range map[string]bool{
+		"http://127.0.0.1:4566": true, "http://localhost:8080": true, "http://[::1]:1": true,
+		"https://ecs.us-east-1.amazonaws.com": false, "": false, "http://10.0.0.1": false,
+	} {
+		if got := isLoopback(url); got != want {
+			t.Errorf("isLoopback(%q) = %v", url, got)
+		}
+	}
+}
