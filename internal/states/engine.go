@@ -126,6 +126,7 @@ type Execution struct {
 	input  json.RawMessage
 	// inputValue is the decoded input, for $$.Execution.Input.
 	inputValue any
+	sched      sched
 	ctx        context.Context
 	cancel     context.CancelFunc
 	done       chan struct{}
@@ -151,7 +152,7 @@ func (e *Engine) Start(ctx context.Context, m *Machine, info ExecutionInfo, inpu
 		ctx: xctx, cancel: cancel, done: make(chan struct{}),
 		status: StatusRunning,
 	}
-	th := &thread{x: x, busy: e.clk.Busy()}
+	th := newThread(x, 0, e.clk.Busy())
 	x.record(th, HistoryEvent{Type: "ExecutionStarted", ExecutionStartedEventDetails: &ExecutionStartedEventDetails{
 		Input: string(input), InputDetails: &HistoryDetails{}, RoleArn: info.RoleArn,
 	}})
@@ -166,6 +167,7 @@ func (e *Engine) Start(ctx context.Context, m *Machine, info ExecutionInfo, inpu
 }
 
 func (x *Execution) run(th *thread) {
+	th.adopt(nil)
 	defer th.release()
 	v, err := decodeJSON(x.input)
 	x.inputValue = v
@@ -332,45 +334,119 @@ func (x *Execution) StopTime() time.Time {
 }
 
 // thread is one line of execution (the machine, a Parallel branch, a Map
-// iteration). It owns a busy token on the clock while it computes.
+// iteration). It holds a busy token on the clock while it computes, and the
+// execution's baton: one thread of an execution computes at a time, handing
+// the baton on in FIFO order when it waits, so that branches interleave the
+// same way on every run (history order, which of two failing branches
+// fails first).
 type thread struct {
 	x    *Execution
 	prev int64 // id of this thread's last event
 
-	mu   sync.Mutex
-	busy func()
+	mu       sync.Mutex
+	cond     *sync.Cond // signals the end of an acquire in progress
+	busy     func()
+	baton    bool
+	acquring bool
+	ticket   chan struct{} // a child's place in the baton queue
 }
 
-// release gives up the busy token (before waiting).
+func newThread(x *Execution, prev int64, busy func()) *thread {
+	th := &thread{x: x, prev: prev, busy: busy}
+	th.cond = sync.NewCond(&th.mu)
+	return th
+}
+
+// release gives up the baton and the busy token (before waiting).
 func (th *thread) release() {
 	th.mu.Lock()
 	defer th.mu.Unlock()
+	if th.baton {
+		th.baton = false
+		th.x.sched.release()
+	}
 	if th.busy != nil {
 		th.busy()
 		th.busy = nil
 	}
 }
 
-// adopt takes over a busy token handed over by whoever woke the thread; the
-// hand-over keeps time from jumping between the wake-up and the work.
+// adopt takes over a busy token handed over by whoever woke the thread (the
+// hand-over keeps time from jumping between the wake-up and the work), then
+// waits for the baton.
 func (th *thread) adopt(done func()) {
-	if done == nil {
-		return
-	}
 	th.mu.Lock()
-	defer th.mu.Unlock()
-	if th.busy == nil {
-		th.busy = done
+	if done != nil {
+		if th.busy == nil {
+			th.busy = done
+		} else {
+			done()
+		}
+	}
+	for th.acquring {
+		th.cond.Wait()
+	}
+	if th.baton {
+		th.mu.Unlock()
 		return
 	}
-	done()
+	th.acquring = true
+	ticket := th.ticket
+	th.ticket = nil
+	th.mu.Unlock()
+	if ticket == nil {
+		ticket = th.x.sched.enqueue()
+	}
+	<-ticket
+	th.mu.Lock()
+	th.baton = true
+	th.acquring = false
+	th.cond.Broadcast()
+	th.mu.Unlock()
 }
 
 func (th *thread) clk() clock.Clock { return th.x.engine.clk }
 
-// child returns a new thread holding its own busy token, for a branch.
+// child returns a thread for a branch, holding its own busy token and a
+// place in the baton queue taken now, so that branches start in order.
 func (th *thread) child(prev int64) *thread {
-	return &thread{x: th.x, prev: prev, busy: th.clk().Busy()}
+	c := newThread(th.x, prev, th.clk().Busy())
+	c.ticket = th.x.sched.enqueue()
+	return c
+}
+
+// sched is an execution's baton: a FIFO lock.
+type sched struct {
+	mu    sync.Mutex
+	held  bool
+	queue []chan struct{}
+}
+
+// enqueue takes a place in line; the channel is closed when it is this
+// place's turn.
+func (s *sched) enqueue() chan struct{} {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.held {
+		s.held = true
+		close(ch)
+		return ch
+	}
+	s.queue = append(s.queue, ch)
+	return ch
+}
+
+func (s *sched) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		s.held = false
+		return
+	}
+	next := s.queue[0]
+	s.queue = s.queue[1:]
+	close(next)
 }
 
 // sleep waits d on the clock without holding the clock busy.

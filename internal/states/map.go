@@ -3,6 +3,7 @@ package states
 import (
 	"context"
 	"math/big"
+	"slices"
 )
 
 // mapAttempt runs a Map state once: ItemsPath selects the array from the
@@ -53,6 +54,7 @@ func (x *Execution) mapAttempt(ctx context.Context, th *thread, st *state, input
 	x.record(th, HistoryEvent{Type: "MapStateStarted", MapStateStartedEventDetails: &MapStateStartedEventDetails{Length: len(items)}})
 	results := make([]any, len(items))
 	failed := 0
+	var aborted []branchResult
 	ferr = x.fanOut(ctx, th, len(items), int(limit),
 		func(ctx context.Context, i int, child *thread) (any, *failure) {
 			det := &MapIterationEventDetails{Name: st.name, Index: i}
@@ -62,7 +64,8 @@ func (x *Execution) mapAttempt(ctx context.Context, th *thread, st *state, input
 			case f == nil:
 				x.record(child, HistoryEvent{Type: "MapIterationSucceeded", MapIterationSucceededEventDetails: det})
 			case f.aborted:
-				x.record(child, HistoryEvent{Type: "MapIterationAborted", MapIterationAbortedEventDetails: det})
+				// Recorded by the parent, in index order: cancelled
+				// iterations wake all at once.
 			default:
 				x.record(child, HistoryEvent{Type: "MapIterationFailed", MapIterationFailedEventDetails: det})
 			}
@@ -72,6 +75,9 @@ func (x *Execution) mapAttempt(ctx context.Context, th *thread, st *state, input
 			if r.err == nil {
 				results[r.index] = r.out
 				return nil
+			}
+			if r.err.aborted {
+				aborted = append(aborted, r)
 			}
 			if r.err.aborted || tol == nil {
 				return r.err
@@ -87,6 +93,11 @@ func (x *Execution) mapAttempt(ctx context.Context, th *thread, st *state, input
 			results[r.index] = errOut
 			return nil
 		})
+	slices.SortFunc(aborted, func(a, b branchResult) int { return a.index - b.index })
+	for _, r := range aborted {
+		x.record(&thread{x: x, prev: r.prev}, HistoryEvent{Type: "MapIterationAborted",
+			MapIterationAbortedEventDetails: &MapIterationEventDetails{Name: st.name, Index: r.index}})
+	}
 	if ferr != nil {
 		if !ferr.aborted {
 			x.record(th, HistoryEvent{Type: "MapStateFailed"})

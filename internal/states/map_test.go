@@ -174,3 +174,26 @@ func TestParallelHistory(t *testing.T) {
 		t.Errorf("branch event %d previous %d, want %d", h[3].ID, h[3].PreviousEventID, h[2].ID)
 	}
 }
+
+// TestBranchesAreDeterministic runs a Map whose iterations fail at the same
+// virtual instant, and a Parallel, many times: the baton makes the history
+// and the failure reported the same on every run.
+func TestBranchesAreDeterministic(t *testing.T) {
+	def := `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[
+		{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items","ItemProcessor":{"StartAt":"I","States":{
+			"I":{"Type":"Task","Resource":"arn:aws:states:::test:item","Next":"W"},"W":{"Type":"Wait","Seconds":1,"End":true}}},"End":true}}},
+		{"StartAt":"X","States":{"X":{"Type":"Pass","Next":"Y"},"Y":{"Type":"Wait","Seconds":1,"End":true}}}],"End":true}}}`
+	var first string
+	for i := range 20 {
+		res, x, _ := run(t, def, items(6, 3, 1, 5), failOn)
+		if res.Error != "Item.Failed" || res.Cause != "item 1" {
+			t.Fatalf("run %d: got %s %q, want the lowest failing item", i, res.Error, res.Cause)
+		}
+		h, _ := json.Marshal(x.History())
+		if i == 0 {
+			first = string(h)
+		} else if string(h) != first {
+			t.Fatalf("run %d: history differs:\n%s\n%s", i, first, h)
+		}
+	}
+}

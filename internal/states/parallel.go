@@ -8,6 +8,7 @@ type branchResult struct {
 	index int
 	out   any
 	err   *failure
+	prev  int64 // the branch's last event
 	busy  func()
 }
 
@@ -33,10 +34,11 @@ func (x *Execution) fanOut(ctx context.Context, th *thread, n, limit int,
 		running++
 		child := th.child(th.prev)
 		go func() {
+			child.adopt(nil) // wait for this branch's turn
 			out, err := run(cctx, i, child)
 			busy := clk.Busy()
 			child.release()
-			ch <- branchResult{index: i, out: out, err: err, busy: busy}
+			ch <- branchResult{index: i, out: out, err: err, prev: child.prev, busy: busy}
 		}()
 	}
 	for next < n && (limit <= 0 || running < limit) {

@@ -97,10 +97,11 @@ func positiveFromPath(p *jsonPath, data any, cobj *contextObj, field string) (in
 // taskOutcome is what wakes a task waiting on its runner, its timeout or its
 // token. busy, when set, is a clock hold handed to the woken thread.
 type taskOutcome struct {
-	output  json.RawMessage
-	err     error
-	timeout bool
-	busy    func()
+	output    json.RawMessage
+	err       error
+	timeout   bool
+	heartbeat bool // the timeout is a missed heartbeat
+	busy      func()
 }
 
 // runTask performs the work through the TaskRunner, recording the task's
@@ -142,17 +143,23 @@ func (x *Execution) runTask(ctx context.Context, th *thread, st *state, params a
 	// hold scopes the runner's call: outcomes that arrive once the attempt
 	// is over no longer take a hold on the clock, and Idle stops working.
 	hold := &runnerHold{th: th, active: true}
-	wake := make(chan taskOutcome, 2)
+	wake := make(chan taskOutcome, 3)
 	post := func(o taskOutcome, fromRunner bool) {
 		hold.mu.Lock()
 		defer hold.mu.Unlock()
 		if (fromRunner && hold.active) || (!fromRunner && !hold.over) {
 			o.busy = clk.Busy()
 		}
-		wake <- o // never blocks: one runner outcome and one timeout at most
+		wake <- o // never blocks: one runner outcome, one timeout, one heartbeat at most
 	}
 	if timeout > 0 {
 		timer := clk.AfterFunc(timeout, func() { post(taskOutcome{timeout: true}, false) })
+		defer timer.Stop()
+	}
+	if heartbeat > 0 && token == "" {
+		// Nothing can send heartbeats for a task without a token: a task that
+		// runs longer than HeartbeatSeconds has missed its heartbeat.
+		timer := clk.AfterFunc(heartbeat, func() { post(taskOutcome{timeout: true, heartbeat: true}, false) })
 		defer timer.Stop()
 	}
 	defer func() {
@@ -200,6 +207,9 @@ func (x *Execution) runTask(ctx context.Context, th *thread, st *state, params a
 		return nil, &failure{aborted: true}
 	}
 	if o.timeout {
+		if o.heartbeat {
+			return nil, ev.timedOut(ErrHeartbeatTimeout, "")
+		}
 		return nil, ev.timedOut(ErrTimeout, "")
 	}
 	if o.err != nil {
