@@ -17,6 +17,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/eventbridge"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/sfn"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/tagging"
 )
 
@@ -45,6 +46,7 @@ type Cloud struct {
 	lambda     *lambda.Service
 	tagging    *tagging.Service
 	dynamodb   *dynamodb.Service
+	sfn        *sfn.Service
 
 	mu   sync.Mutex
 	http *http.Server
@@ -89,6 +91,12 @@ func New(opts Options) (*Cloud, error) {
 		return nil, fmt.Errorf("local cloud: %w", err)
 	}
 	c.events.SetInvoker(c.lambda)
+	// Step Functions' tasks call the other services through the server, so
+	// their calls are logged and faults apply.
+	if c.sfn, err = sfn.New(sfn.Options{Clock: opts.Clock, Account: opts.Account, Region: opts.Region, Cloud: c.Server}); err != nil {
+		return nil, fmt.Errorf("local cloud: %w", err)
+	}
+	c.events.SetExecutionStarter(c.sfn)
 
 	c.Server.AddRPC(c.ecs)
 	c.Server.AddRPC(c.ecr)
@@ -97,6 +105,7 @@ func New(opts Options) (*Cloud, error) {
 	c.Server.AddRPC(c.events)
 	c.Server.AddRPC(c.dynamodb)
 	c.Server.AddREST(c.lambda)
+	c.Server.AddRPC(c.sfn)
 	return c, nil
 }
 
@@ -134,6 +143,7 @@ func (c *Cloud) Close() error {
 		}
 	}
 	c.ecs.Close()
+	c.sfn.Close()
 	if err := c.lambda.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("local cloud: lambda: %w", err))
 	}
@@ -163,3 +173,6 @@ func (c *Cloud) DynamoDB() *dynamodb.Service { return c.dynamodb }
 
 // Lambda is the Lambda service.
 func (c *Cloud) Lambda() *lambda.Service { return c.lambda }
+
+// StepFunctions is the Step Functions service and its engine.
+func (c *Cloud) StepFunctions() *sfn.Service { return c.sfn }

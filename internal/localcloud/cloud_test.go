@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
@@ -53,8 +54,8 @@ func (s *eventSink) names() []string {
 
 // TestCloudAlarmRollbackThroughEveryService wires the whole cloud: a
 // CloudWatch alarm set through the CloudWatch API fails an ECS deployment,
-// ECS rolls back, and its events reach a Lambda function through an
-// EventBridge rule.
+// ECS rolls back, and its events reach a Lambda function and a Step
+// Functions state machine through EventBridge rules.
 func TestCloudAlarmRollbackThroughEveryService(t *testing.T) {
 	clk := clock.NewVirtual(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
 	cloud, err := localcloud.New(localcloud.Options{Clock: clk})
@@ -85,6 +86,20 @@ func TestCloudAlarmRollbackThroughEveryService(t *testing.T) {
 	}
 	if _, err := ebc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("ecs"),
 		Targets: []ebtypes.Target{{Id: aws.String("sink"), Arn: aws.String(fn.Arn)}}}); err != nil {
+		t.Fatal(err)
+	}
+	sfc := sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) })
+	sm, err := sfc.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("on-failure"), RoleArn: aws.String("arn:aws:iam::123456789012:role/sfn"),
+		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ebc.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("ecs-failed"),
+		EventPattern: aws.String(`{"source":["aws.ecs"],"detail":{"eventName":["SERVICE_DEPLOYMENT_FAILED"]}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ebc.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("ecs-failed"),
+		Targets: []ebtypes.Target{{Id: aws.String("sm"), Arn: sm.StateMachineArn, RoleArn: aws.String("arn:aws:iam::123456789012:role/events")}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := cwc.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
@@ -161,6 +176,10 @@ func TestCloudAlarmRollbackThroughEveryService(t *testing.T) {
 			t.Fatalf("events at the function: %v, want %v", got, want)
 		}
 	}
+	waitFor("the failure started the state machine", func() bool {
+		out, err := sfc.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: sm.StateMachineArn})
+		return err == nil && len(out.Executions) == 1
+	})
 	if n := cloud.Log().Count("ecs", "UpdateService"); n != 1 {
 		t.Errorf("call log counts %d UpdateService calls, want 1", n)
 	}
