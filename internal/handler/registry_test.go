@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/samlocal"
 )
 
 type unusedDynamoDB struct{}
@@ -114,6 +117,9 @@ func TestSampleEvents(t *testing.T) {
 		t.Fatalf("%d sample events (%v)", len(files), err)
 	}
 	for _, f := range files {
+		if filepath.Base(f) == "env.json" {
+			continue // sam local invoke's environment, see TestEnvironment
+		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			data, err := os.ReadFile(f)
 			if err != nil {
@@ -150,5 +156,60 @@ func TestSampleEvents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEnvironment: the template sets exactly the variables Settings reads,
+// and events/env.json (for sam local invoke) is a valid environment.
+func TestEnvironment(t *testing.T) {
+	tpl, err := samlocal.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars, _ := tpl.Globals["Function"]["Environment"].(map[string]any)["Variables"].(map[string]any)
+	var got []string
+	for k := range vars {
+		got = append(got, k)
+	}
+	want := []string{EnvHistoryTable, EnvStateMachineArn, EnvAllowedRegistries, EnvAllowedAccounts, EnvDefaultBake,
+		EnvDeployTimeout, EnvRollbackWindow, EnvHistoryRetentionDays, EnvKeepRevisions, EnvEventBusName}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("template sets %v, Settings reads %v", got, want)
+	}
+	data, err := os.ReadFile("../../events/env.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct{ Parameters map[string]string }
+	if err := contract.DecodeStrict(data, &env); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range env.Parameters {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if !slices.Equal(keys, want) {
+		t.Errorf("env.json sets %v", keys)
+	}
+	if _, err := SettingsFromEnv(func(k string) string { return env.Parameters[k] }); err != nil {
+		t.Errorf("env.json: %v", err)
+	}
+	makefile, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Names {
+		id := strings.ToUpper(name[:1]) + name[1:] + "Function"
+		fn, ok := tpl.Resources[id]
+		if !ok || fn.Properties["CodeUri"] != "functions/"+name {
+			t.Errorf("template has no %s with CodeUri functions/%s", id, name)
+		}
+		// SAM's makefile build method runs build-<LogicalId>.
+		if !strings.Contains(string(makefile), "\nbuild-"+id+":\n\t$(BUILD_FUNCTION) ./functions/"+name+"\n") {
+			t.Errorf("Makefile has no build-%s target building ./functions/%s", id, name)
+		}
 	}
 }
