@@ -192,6 +192,9 @@ func TestResolveRevision(t *testing.T) {
 		{given: "0", err: new(*RevisionError)},
 		{given: "web", err: new(*RevisionError)},
 		{given: "web:x", err: new(*RevisionError)},
+		{given: "web:+3", err: new(*RevisionError)},
+		{given: "we b:3", err: new(*RevisionError)},
+		{given: "web:3:4", err: new(*RevisionError)},
 		{given: "arn:aws:ecs:us-east-1:123456789012:service/c/web", err: new(*RevisionError)},
 	}
 	for _, tt := range tests {

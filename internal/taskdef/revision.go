@@ -2,6 +2,7 @@ package taskdef
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -33,6 +34,10 @@ func (e *WrongFamilyError) Error() string {
 	return fmt.Sprintf("revision %s is not of family %s", e.Revision, e.Family)
 }
 
+// Task definition families: up to 255 letters, digits, hyphens and underscores.
+var familyRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+var digitsRE = regexp.MustCompile(`^[0-9]+$`)
+
 // ParseRevision reads a task definition ARN
 // (arn:aws:ecs:region:account:task-definition/family:7) or "family:7".
 func ParseRevision(s string) (Revision, error) {
@@ -45,11 +50,11 @@ func ParseRevision(s string) (Revision, error) {
 		v = v[i+len(":task-definition/"):]
 	}
 	fam, num, ok := strings.Cut(v, ":")
-	if !ok || fam == "" {
+	if !ok || !familyRE.MatchString(fam) {
 		return Revision{}, &RevisionError{Value: s, Reason: "want family:revision"}
 	}
 	n, err := strconv.Atoi(num)
-	if err != nil || n < 1 {
+	if err != nil || n < 1 || !digitsRE.MatchString(num) {
 		return Revision{}, &RevisionError{Value: s, Reason: "revision is not a positive number"}
 	}
 	return Revision{Family: fam, Revision: n}, nil
