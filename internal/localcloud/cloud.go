@@ -34,8 +34,11 @@ type Options struct {
 }
 
 // Cloud is the whole local cloud: one Server with every service wired to
-// the others (ECS reads CloudWatch alarms; ECS, ECR and CloudWatch publish to EventBridge's
-// default bus, EventBridge invokes Lambda functions).
+// the others. ECS reads deployment alarms from CloudWatch; ECS, ECR and
+// CloudWatch publish to EventBridge's default bus; EventBridge invokes
+// Lambda functions and starts Step Functions executions; Step Functions
+// tasks call services back through the Server (logged, faults applied);
+// the tagging API reads ECS and CloudWatch resources.
 type Cloud struct {
 	Server *Server
 
@@ -167,6 +170,10 @@ func (c *Cloud) CloudWatch() *cloudwatch.Service { return c.cloudwatch }
 
 // EventBridge is the EventBridge service, the default bus of every event.
 func (c *Cloud) EventBridge() *eventbridge.Service { return c.events }
+
+// Tagging is the Resource Groups Tagging service (GetResources over ECS and
+// CloudWatch).
+func (c *Cloud) Tagging() *tagging.Service { return c.tagging }
 
 // DynamoDB is the DynamoDB service.
 func (c *Cloud) DynamoDB() *dynamodb.Service { return c.dynamodb }
