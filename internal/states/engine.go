@@ -371,6 +371,17 @@ func (th *thread) release() {
 	}
 }
 
+// releaseBaton lets other threads of the execution run while this one keeps
+// the clock busy.
+func (th *thread) releaseBaton() {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	if th.baton {
+		th.baton = false
+		th.x.sched.release()
+	}
+}
+
 // adopt takes over a busy token handed over by whoever woke the thread (the
 // hand-over keeps time from jumping between the wake-up and the work), then
 // waits for the baton.

@@ -36,9 +36,10 @@ func (x *Execution) fanOut(ctx context.Context, th *thread, n, limit int,
 		go func() {
 			child.adopt(nil) // wait for this branch's turn
 			out, err := run(cctx, i, child)
-			busy := clk.Busy()
+			// Report before giving up the baton, so results arrive in the
+			// order the branches finished.
+			ch <- branchResult{index: i, out: out, err: err, prev: child.prev, busy: clk.Busy()}
 			child.release()
-			ch <- branchResult{index: i, out: out, err: err, prev: child.prev, busy: busy}
 		}()
 	}
 	for next < n && (limit <= 0 || running < limit) {
@@ -46,7 +47,14 @@ func (x *Execution) fanOut(ctx context.Context, th *thread, n, limit int,
 	}
 	var stop *failure
 	for running > 0 {
-		th.release()
+		if stop == nil {
+			th.release()
+		} else {
+			// Cancelled branches wake through their context, with no one
+			// handing them a hold on the clock: keep time still until they
+			// have all unwound.
+			th.releaseBaton()
+		}
 		r := <-ch
 		th.adopt(r.busy)
 		running--
