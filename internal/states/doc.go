@@ -39,4 +39,10 @@
 // it a hold taken beforehand (timer callbacks, SendTaskSuccess/Failure), so
 // time cannot jump between the wake-up and the work. A TaskRunner runs under
 // the execution's hold; one that waits on the clock calls Idle around it.
+//
+// Determinism: Parallel branches and Map iterations are goroutines, but one
+// thread of an execution computes at a time, taking turns in FIFO order
+// (branches in index order) whenever one waits. Outputs are in branch/item
+// order, and the history and the failure reported are the same on every
+// run. A RunTask call keeps the turn unless the runner calls Idle.
 package states
