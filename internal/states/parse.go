@@ -159,10 +159,26 @@ func (c *checker) fields(obj map[string]any, where string, allowed ...string) {
 		ok[a] = true
 	}
 	for _, k := range sortedKeys(obj) {
-		if !ok[k] {
+		switch {
+		case ok[k]:
+		case unsupported[k] != "":
+			c.addf("%s: field %q is not supported: %s", where, k, unsupported[k])
+		default:
 			c.addf("%s: unknown field %q", where, k)
 		}
 	}
+}
+
+// unsupported names real Step Functions fields this engine does not run,
+// so that a definition using them gets a reason rather than "unknown".
+var unsupported = map[string]string{
+	"ItemReader":   "distributed Map reads items from S3",
+	"ItemBatcher":  "distributed Map batches items",
+	"ResultWriter": "distributed Map writes results to S3",
+	"Assign":       "workflow variables are not implemented",
+	"Arguments":    "JSONata states are not implemented (JSONPath only)",
+	"Output":       "JSONata states are not implemented (JSONPath only)",
+	"Items":        "JSONata states are not implemented (JSONPath only)",
 }
 
 func (c *checker) optString(obj map[string]any, key, where string) string {

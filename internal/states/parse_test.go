@@ -70,7 +70,7 @@ func TestParseRejects(t *testing.T) {
 		{"map both selectors", `{"StartAt":"A","States":{"A":{"Type":"Map","ItemSelector":{},"Parameters":{},"ItemProcessor":{"StartAt":"B","States":{"B":` + pass + `}},"End":true}}}`, "both ItemSelector and Parameters"},
 		{"map distributed", `{"StartAt":"A","States":{"A":{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"B","States":{"B":` + pass + `}},"End":true}}}`, "only INLINE"},
 		{"map tolerance range", `{"StartAt":"A","States":{"A":{"Type":"Map","ToleratedFailurePercentage":120,"ItemProcessor":{"StartAt":"B","States":{"B":` + pass + `}},"End":true}}}`, "between 0 and 100"},
-		{"map item reader", `{"StartAt":"A","States":{"A":{"Type":"Map","ItemReader":{},"ItemProcessor":{"StartAt":"B","States":{"B":` + pass + `}},"End":true}}}`, `unknown field "ItemReader"`},
+		{"map item reader", `{"StartAt":"A","States":{"A":{"Type":"Map","ItemReader":{},"ItemProcessor":{"StartAt":"B","States":{"B":` + pass + `}},"End":true}}}`, `field "ItemReader" is not supported`},
 		{"map escapes processor", `{"StartAt":"A","States":{"A":{"Type":"Map","ItemProcessor":{"StartAt":"B","States":{"B":{"Type":"Pass","Next":"A"}}},"End":true}}}`, `transition to "A"`},
 		{"timeout not integer", `{"TimeoutSeconds":"10","StartAt":"A","States":{"A":` + pass + `}}`, "must be an integer"},
 	}
