@@ -296,7 +296,7 @@ func withLinked(c Config, linked map[string][]string, serviceARN string) Config 
 	}
 	alarms := append([]string(nil), c.Alarms...)
 	for _, a := range extra {
-		if !c.HasAlarm(a) {
+		if !slices.Contains(alarms, a) {
 			alarms = append(alarms, a)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -48,7 +49,9 @@ func (f *fakeCloud) GetResources(_ context.Context, in *resourcegroupstaggingapi
 	var all []tagtypes.ResourceTagMapping
 	switch {
 	case slices.Equal(in.ResourceTypeFilters, []string{"cloudwatch:alarm"}):
-		for name, tags := range f.alarms {
+		// Sorted: pages must see one order.
+		for _, name := range slices.Sorted(maps.Keys(f.alarms)) {
+			tags := f.alarms[name]
 			if !matches(in.TagFilters, tags) {
 				continue
 			}
