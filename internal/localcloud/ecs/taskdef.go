@@ -34,6 +34,16 @@ func (t *revision) setStatus(status string) {
 	t.body["status"] = mustJSON(status)
 }
 
+// snapshot copies body for an answer, which is encoded after the lock is
+// released: later changes (deregistration) must not race with it.
+func (t *revision) snapshot() map[string]json.RawMessage {
+	out := make(map[string]json.RawMessage, len(t.body))
+	for k, v := range t.body {
+		out[k] = v
+	}
+	return out
+}
+
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -137,7 +147,7 @@ func (s *Service) registerTaskDefinition(ctx context.Context, r *regionState, ra
 	body["requiresAttributes"] = mustJSON(requiresAttributes(in.ContainerDefinitions, in.NetworkMode, in.TaskRoleArn, in.ExecutionRoleArn))
 	td.setStatus("ACTIVE")
 	f.revisions = append(f.revisions, td)
-	return map[string]any{"taskDefinition": td.body, "tags": td.tags.list()}, nil
+	return map[string]any{"taskDefinition": td.snapshot(), "tags": td.tags.list()}, nil
 }
 
 func validateTaskDefinition(fam string, containers []containerDef, compat []string, networkMode, cpu, memory string) error {
@@ -309,7 +319,7 @@ func (s *Service) describeTaskDefinition(ctx context.Context, r *regionState, ra
 	if err := s.deny(ctx, "DescribeTaskDefinition", td.arn); err != nil {
 		return nil, err
 	}
-	out := map[string]any{"taskDefinition": td.body}
+	out := map[string]any{"taskDefinition": td.snapshot()}
 	if includes(in.Include, "TAGS") {
 		out["tags"] = td.tags.list()
 	}
@@ -338,7 +348,7 @@ func (s *Service) deregisterTaskDefinition(ctx context.Context, r *regionState, 
 		td.setStatus("INACTIVE")
 		td.body["deregisteredAt"] = mustJSON(epoch(s.clk.Now()))
 	}
-	return map[string]any{"taskDefinition": td.body}, nil
+	return map[string]any{"taskDefinition": td.snapshot()}, nil
 }
 
 func (s *Service) deleteTaskDefinitions(ctx context.Context, r *regionState, raw json.RawMessage) (any, error) {
@@ -368,7 +378,7 @@ func (s *Service) deleteTaskDefinitions(ctx context.Context, r *regionState, raw
 			continue
 		}
 		td.setStatus("DELETE_IN_PROGRESS")
-		out = append(out, td.body)
+		out = append(out, td.snapshot())
 	}
 	return map[string]any{"taskDefinitions": out, "failures": failures}, nil
 }
