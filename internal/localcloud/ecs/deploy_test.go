@@ -107,3 +107,26 @@ func TestCloseStopsRollouts(t *testing.T) {
 		t.Errorf("the rollout moved after Close: %+v", s.Deployments[0])
 	}
 }
+
+func TestScaleDownDuringRollout(t *testing.T) {
+	e := newEnv(t)
+	e.mustCluster("default")
+	e.register("web", "web:1")
+	if _, err := e.client.CreateService(e.ctx(), createInput("web", 6)); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("half way", func() bool { return e.service("default", "web").Deployments[0].RunningCount >= 3 })
+	if _, err := e.client.UpdateService(e.ctx(), &ecs.UpdateServiceInput{Service: aws.String("web"), DesiredCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFor("completed", func() bool {
+		d := e.service("default", "web").Deployments[0]
+		if d.PendingCount < 0 || d.RunningCount > d.DesiredCount && d.RolloutState == types.DeploymentRolloutStateCompleted {
+			t.Fatalf("counts went wrong: %+v", d)
+		}
+		return d.RolloutState == types.DeploymentRolloutStateCompleted
+	})
+	if s := e.service("default", "web"); s.RunningCount != 1 || s.PendingCount != 0 {
+		t.Errorf("after scale down: running %d pending %d", s.RunningCount, s.PendingCount)
+	}
+}

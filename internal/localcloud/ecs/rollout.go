@@ -169,6 +169,7 @@ func (s *Service) rollForward(ctx context.Context, svc *service, p *deployment) 
 			s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s. Reason: %s (exit code %d).",
 				svc.name, len(failed), taskList(failed), fault.Reason, fault.ExitCode)
 		}
+		p.running = min(p.running, p.desired) // desiredCount may have dropped
 		p.pending = p.desired - p.running
 		threshold := circuitBreakerThreshold(p.desired)
 		if p.failed < threshold {
@@ -198,6 +199,10 @@ func (s *Service) rollForward(ctx context.Context, svc *service, p *deployment) 
 	if target > p.running {
 		s.serviceEvent(svc, "(service %s) has started %d tasks: %s.", svc.name, target-p.running, taskList(taskIDs(target-p.running)))
 		p.running = target
+	}
+	if p.running > p.desired { // desiredCount dropped during the rollout
+		s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s.", svc.name, p.running-p.desired, taskList(taskIDs(p.running-p.desired)))
+		p.running = p.desired
 	}
 	p.pending = p.desired - p.running
 	var stopped int
