@@ -51,13 +51,6 @@ func jsonNumber(s string) json.Number { return json.Number(s) }
 
 func numberOf(n int64) json.Number { return json.Number(strconv.FormatInt(n, 10)) }
 
-func floatNumber(f float64) json.Number {
-	if f == float64(int64(f)) && f < 1e15 && f > -1e15 {
-		return numberOf(int64(f))
-	}
-	return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
-}
-
 // toRat reads a JSON number exactly.
 func toRat(v any) (*big.Rat, bool) {
 	n, ok := v.(json.Number)
