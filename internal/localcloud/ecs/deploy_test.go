@@ -130,3 +130,37 @@ func TestScaleDownDuringRollout(t *testing.T) {
 		t.Errorf("after scale down: running %d pending %d", s.RunningCount, s.PendingCount)
 	}
 }
+
+func TestNetworkConfigurationChangeRedeploys(t *testing.T) {
+	e := newEnv(t)
+	e.mustCluster("default")
+	_, err := e.client.RegisterTaskDefinition(e.ctx(), &ecs.RegisterTaskDefinitionInput{Family: aws.String("web"), NetworkMode: types.NetworkModeAwsvpc,
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("a"), Image: aws.String("b"), Memory: aws.Int32(1)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := func(subnet string) *types.NetworkConfiguration {
+		return &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{subnet}}}
+	}
+	if _, err := e.client.CreateService(e.ctx(), &ecs.CreateServiceInput{ServiceName: aws.String("web"), TaskDefinition: aws.String("web"),
+		DesiredCount: aws.Int32(1), NetworkConfiguration: net("subnet-a")}); err != nil {
+		t.Fatal(err)
+	}
+	hold := e.clk.Busy()
+	defer hold()
+	for _, tt := range []struct {
+		subnet string
+		want   int
+	}{{"subnet-a", 1}, {"subnet-b", 2}} {
+		out, err := e.client.UpdateService(e.ctx(), &ecs.UpdateServiceInput{Service: aws.String("web"), NetworkConfiguration: net(tt.subnet)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(out.Service.Deployments); n != tt.want {
+			t.Errorf("%s: %d deployments, want %d", tt.subnet, n, tt.want)
+		}
+		if got := out.Service.Deployments[0].NetworkConfiguration.AwsvpcConfiguration.Subnets[0]; got != tt.subnet {
+			t.Errorf("primary deployment runs in %s", got)
+		}
+	}
+}

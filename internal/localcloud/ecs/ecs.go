@@ -151,23 +151,6 @@ func New(opts Options) (*Service, error) {
 	}, nil
 }
 
-// SetBus changes where events go, for wiring after construction.
-func (s *Service) SetBus(p bus.Publisher) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p == nil {
-		p = bus.Discard{}
-	}
-	s.bus = p
-}
-
-// SetAlarms changes where deployment alarm states are read.
-func (s *Service) SetAlarms(a AlarmStates) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.alarms = a
-}
-
 // Close stops every rollout timer, so that nothing runs on the clock
 // afterwards. The API keeps answering; rollouts no longer move.
 func (s *Service) Close() {
