@@ -27,7 +27,7 @@ func TestHelpEverywhere(t *testing.T) {
 				if code != exitOK {
 					t.Errorf("exit %d, want 0", code)
 				}
-				for _, want := range []string{"usage: pushdeploy " + name, "Exit codes:", "3    the deploy failed and was rolled back", "5    AWS or connection error"} {
+				for _, want := range []string{"usage: pushdeploy " + name, "Exit codes:", "3    the deploy (or redeploy) failed and was rolled back", "5    AWS or connection error"} {
 					if !strings.Contains(out.String(), want) {
 						t.Errorf("help lacks %q:\n%s", want, out.String())
 					}

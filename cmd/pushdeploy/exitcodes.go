@@ -13,6 +13,11 @@ import (
 // history, watch, diff, graph). Scripts may rely on them; they are printed
 // by every subcommand's --help.
 //
+// A rollback execution (pushdeploy rollback, or an alarm's) that completes
+// is recorded ROLLED_BACK and its Step Functions execution fails with
+// RolledBack, but it did what was asked: it exits 0. Exit 3 is for deploys
+// and redeploys that failed and were rolled back.
+//
 // SKIPPED exits 0: the state machine decided nothing needed to change (the
 // service already runs the image, is already on its last good revision...),
 // so the service is in a state the caller can build on; the reason is
@@ -23,7 +28,7 @@ const (
 	exitOK          = 0   // succeeded, or skipped with a reason; a read-only command worked
 	exitFailed      = 1   // the execution failed (not rolled back, timed out, aborted, finish failed)
 	exitBadInput    = 2   // usage error or input rejected (by the CLI or the state machine's plan): nothing changed
-	exitRolledBack  = 3   // the deploy failed and was rolled back: the service runs the previous revision
+	exitRolledBack  = 3   // a deploy or redeploy failed and was rolled back: the service runs the previous revision
 	exitSuperseded  = 4   // a newer execution took over the service; this one stopped
 	exitAWS         = 5   // AWS or connection error: credentials, endpoint, throttling, missing table or state machine
 	exitInterrupted = 130 // interrupted while following; the execution goes on (see `pushdeploy watch`)
@@ -31,10 +36,10 @@ const (
 
 // exitCodesHelp is appended to every subcommand's usage.
 const exitCodesHelp = `Exit codes:
-  0    succeeded, or skipped (nothing needed to change; the reason is printed)
+  0    succeeded (a rollback: rolled back), or skipped (nothing needed to change; the reason is printed)
   1    the execution failed (and was not rolled back), timed out or was aborted
   2    usage error or bad input (rejected by the CLI or by the state machine before anything changed)
-  3    the deploy failed and was rolled back
+  3    the deploy (or redeploy) failed and was rolled back
   4    superseded: a newer execution took over the service
   5    AWS or connection error (credentials, endpoint, throttling, missing table or state machine)
   130  interrupted while following (the execution goes on)

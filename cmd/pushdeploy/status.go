@@ -58,7 +58,11 @@ type deploymentState struct {
 type leaseStatus struct {
 	Holder string    `json:"holder,omitempty"`
 	Until  time.Time `json:"until,omitempty"`
-	// Held: a holder whose lease has not expired by this machine's clock.
+	// HolderStatus is the holder execution's status (RUNNING...), when
+	// Step Functions knows it.
+	HolderStatus string `json:"holderStatus,omitempty"`
+	// Held: a holder whose execution is running, or whose lease has not
+	// expired by this machine's clock (the local cloud's clock may differ).
 	Held       bool   `json:"held"`
 	LastHolder string `json:"lastHolder,omitempty"`
 }
@@ -172,6 +176,14 @@ func collectStatus(ctx context.Context, cfg aws.Config, cluster, service, table,
 	}
 	if l.Holder != "" || l.LastHolder != "" {
 		st.Lease = &leaseStatus{Holder: l.Holder, Until: l.Until, Held: l.Held(time.Now()), LastHolder: l.LastHolder}
+		if strings.HasPrefix(l.Holder, "arn:") {
+			// Best effort: a holder that is not an execution we can see
+			// keeps the clock's verdict.
+			if d, err := sfn.NewFromConfig(cfg).DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(l.Holder)}); err == nil {
+				st.Lease.HolderStatus = string(d.Status)
+				st.Lease.Held = st.Lease.Held || d.Status == sfntypes.ExecutionStatusRunning
+			}
+		}
 	}
 	if stateMachine != "" {
 		if st.InFlight, err = runningFor(ctx, sfn.NewFromConfig(cfg), stateMachine, st); err != nil {
@@ -252,7 +264,11 @@ func writeStatus(w io.Writer, st *serviceStatus, knowsExecutions bool) {
 	case l == nil || l.Holder == "":
 		fmt.Fprintf(tw, "lease\tfree\n")
 	case l.Held:
-		fmt.Fprintf(tw, "lease\theld by %s until %s\n", l.Holder, l.Until.UTC().Format(time.RFC3339))
+		fmt.Fprintf(tw, "lease\theld by %s until %s", l.Holder, l.Until.UTC().Format(time.RFC3339))
+		if l.HolderStatus != "" {
+			fmt.Fprintf(tw, " (%s)", l.HolderStatus)
+		}
+		fmt.Fprintln(tw)
 	default:
 		fmt.Fprintf(tw, "lease\texpired (%s, until %s)\n", l.Holder, l.Until.UTC().Format(time.RFC3339))
 	}

@@ -75,7 +75,8 @@ type entry struct {
 // result is how an execution ended.
 type result struct {
 	ExecutionArn    string `json:"executionArn"`
-	ExecutionStatus string `json:"executionStatus"` // Step Functions' status
+	Action          string `json:"action,omitempty"` // deploy, rollback, redeploy`
+	ExecutionStatus string `json:"executionStatus"`  // Step Functions' status
 	// Status is pushdeploy's outcome: SUCCEEDED, SKIPPED, SUPERSEDED,
 	// ROLLED_BACK, FAILED, or the execution status when it ended otherwise.
 	Status string `json:"status"`
@@ -105,6 +106,7 @@ type timeline struct {
 	updated   bool // an Update task succeeded: the service was touched
 	res       *result
 	arn       string
+	action    string // from the execution input
 	sinceWait time.Time
 }
 
@@ -123,7 +125,14 @@ func (t *timeline) add(e sfntypes.HistoryEvent) []entry {
 	typ := string(e.Type)
 	switch {
 	case e.ExecutionStartedEventDetails != nil:
-		return mk("started", describeInput(aws.ToString(e.ExecutionStartedEventDetails.Input)))
+		raw := aws.ToString(e.ExecutionStartedEventDetails.Input)
+		var in struct {
+			Action string `json:"action"`
+		}
+		if json.Unmarshal([]byte(raw), &in) == nil {
+			t.action = in.Action
+		}
+		return mk("started", describeInput(raw))
 	case e.StateEnteredEventDetails != nil:
 		d := e.StateEnteredEventDetails
 		t.state, t.attempts, t.waiting = aws.ToString(d.Name), 0, false
@@ -243,7 +252,7 @@ func (t *timeline) succeeded(mk func(string, string) []entry, output string) []e
 }
 
 func (t *timeline) end(mk func(string, string) []entry, execStatus, errName, cause string) []entry {
-	r := &result{ExecutionArn: t.arn, ExecutionStatus: execStatus, Status: execStatus, Error: errName, Cause: cause}
+	r := &result{ExecutionArn: t.arn, Action: t.action, ExecutionStatus: execStatus, Status: execStatus, Error: errName, Cause: cause}
 	if t.finish != nil {
 		r.Status, r.Reason = string(t.finish.Status), t.finish.Reason
 		r.From, r.To = t.finish.FromTaskDefinitionArn, t.finish.ToTaskDefinitionArn
@@ -276,6 +285,9 @@ func outcomeExit(r *result, updated bool) int {
 		return exitOK
 	case "FAILED":
 		if r.Error == "RolledBack" || r.Status == string(contract.TerminalRolledBack) {
+			if r.Action == string(contract.ActionRollback) {
+				return exitOK // a rollback execution that rolled back did its job
+			}
 			return exitRolledBack
 		}
 		if !updated && slices.Contains(badInputErrors, r.FirstError) {

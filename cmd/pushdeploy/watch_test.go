@@ -192,6 +192,8 @@ func TestTimelineOutcomes(t *testing.T) {
 		{"skipped", base().finish("", "SKIPPED", "service already runs it").succeeded("SKIPPED"), "SKIPPED", exitOK},
 		{"superseded", base().finish("Superseded", "SUPERSEDED", "newer push").succeeded("SUPERSEDED"), "SUPERSEDED", exitSuperseded},
 		{"rolled back", base().finish("", "ROLLED_BACK", "alarm").execFailed("RolledBack"), "ROLLED_BACK", exitRolledBack},
+		{"rollback execution rolled back", (&hist{t0: mustTime(t, "2026-11-22T03:00:00Z")}).started(`{"action":"rollback","cluster":"prod","service":"web"}`).
+			finish("", "ROLLED_BACK", "rolled back to web:1").execFailed("RolledBack"), "ROLLED_BACK", exitOK},
 		{"bad input", base().enter("Task", "Plan", nil).task("invoke", nil, 0).failed("WrongFamily", "x").finish("WrongFamily", "FAILED", "wrong family").execFailed("DeploymentFailed"), "FAILED", exitBadInput},
 		{"failed after update", base().enter("Task", "Update", nil).task("invoke", nil, 0).ok(time.Second, map[string]any{"previousTaskDefinitionArn": "a", "taskDefinitionArn": "b"}).finish("ContainerNotFound", "FAILED", "x").execFailed("DeploymentFailed"), "FAILED", exitFailed},
 		{"internal failure", base().finish("Internal", "FAILED", "boom").execFailed("DeploymentFailed"), "FAILED", exitFailed},

@@ -1,0 +1,371 @@
+//go:build lead
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/history"
+	lcecr "github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
+	lcecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
+	"github.com/pushdeploy/pushdeploy/internal/localrun"
+)
+
+// e2e is a local world (real definition, handlers in-process, local cloud,
+// virtual clock) with one service "web" in cluster "prod" that follows the
+// repository "web" but only its "latest" tag, so the CLI's executions are
+// the only ones.
+type e2e struct {
+	*localrun.World
+	t     *testing.T
+	ctx   context.Context
+	clk   *clock.Virtual
+	stop  func()
+	repo  string
+	svc   string
+	first string // the service's first revision
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	clk := clock.NewVirtual(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+	e := &e2e{t: t, ctx: ctx, clk: clk, stop: clk.AutoAdvance(0)}
+	t.Cleanup(func() { e.stop() })
+	w, err := localrun.Start(ctx, localrun.Options{Clock: clk, InProcess: true})
+	if err != nil {
+		t.Fatalf("start local world: %v", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	e.World = w
+	if e.repo, err = w.CreateRepository(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	d0 := e.push("v0", "web v0")
+	e.svc = e.createService(d0)
+	e.first, _ = e.running()
+	var table string
+	for _, name := range w.Installed.Tables {
+		table = name
+	}
+	t.Setenv(envStateMachine, w.StateMachineARN)
+	t.Setenv(envTable, table)
+	t.Setenv(envEndpoint, "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("USER", "alice")
+	return e
+}
+
+// createService registers web:1 running the image d0 and creates the
+// service, as a team opting in would (localrun.CreateService predates the
+// local ECS's awsvpc checks).
+func (e *e2e) createService(d0 string) string {
+	e.t.Helper()
+	client := ecs.NewFromConfig(e.Config)
+	if _, err := client.CreateCluster(e.ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
+		e.t.Fatal(err)
+	}
+	td, err := client.RegisterTaskDefinition(e.ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("web"), Cpu: aws.String("256"), Memory: aws.String("512"),
+		NetworkMode: ecstypes.NetworkModeAwsvpc, RequiresCompatibilities: []ecstypes.Compatibility{ecstypes.CompatibilityFargate},
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(e.repo + "@" + d0), Essential: aws.Bool(true), Memory: aws.Int32(256)}},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var tags []ecstypes.Tag
+	for k, v := range map[string]string{"pushdeploy:repository": "web", "pushdeploy:tags": "latest", "pushdeploy:bake": "5m", "pushdeploy:timeout": "20m"} {
+		tags = append(tags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	out, err := client.CreateService(e.ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("prod"), ServiceName: aws.String("web"), TaskDefinition: td.TaskDefinition.TaskDefinitionArn,
+		DesiredCount: aws.Int32(2), LaunchType: ecstypes.LaunchTypeFargate, Tags: tags,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: []string{"subnet-1"}}},
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
+			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true},
+			MaximumPercent:           aws.Int32(200), MinimumHealthyPercent: aws.Int32(100),
+		},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return aws.ToString(out.Service.ServiceArn)
+}
+
+func (e *e2e) push(tag, seed string) string {
+	e.t.Helper()
+	d, err := e.Push(e.ctx, "web", tag, seed)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+// cli runs a subcommand against the world, as an operator would.
+func (e *e2e) cli(cmd command, args ...string) (int, string, string) {
+	e.t.Helper()
+	var out, errb bytes.Buffer
+	code := cmd(e.ctx, append(args, "--endpoint-url", e.URL), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func (e *e2e) running() (string, map[string]string) {
+	e.t.Helper()
+	td, images, err := e.Running(e.ctx, "prod", "web")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return td, images
+}
+
+func (e *e2e) revisions() int {
+	e.t.Helper()
+	out, err := ecs.NewFromConfig(e.Config).ListTaskDefinitions(e.ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web")})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return len(out.TaskDefinitionArns)
+}
+
+func (e *e2e) history() []history.Record {
+	e.t.Helper()
+	code, out, errs := e.cli(runHistory, "--cluster", "prod", "--service", "web", "--output", "json")
+	if code != exitOK {
+		e.t.Fatalf("history: exit %d: %s", code, errs)
+	}
+	var recs []history.Record
+	if err := json.Unmarshal([]byte(out), &recs); err != nil {
+		e.t.Fatalf("history JSON: %v\n%s", err, out)
+	}
+	return recs
+}
+
+func (e *e2e) status() serviceStatus {
+	e.t.Helper()
+	code, out, errs := e.cli(runStatus, "--cluster", "prod", "--service", "web", "--output", "json")
+	if code != exitOK {
+		e.t.Fatalf("status: exit %d: %s", code, errs)
+	}
+	var st serviceStatus
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		e.t.Fatalf("status JSON: %v\n%s", err, out)
+	}
+	return st
+}
+
+func executionOf(t *testing.T, out string) string {
+	t.Helper()
+	first, _, _ := strings.Cut(out, "\n")
+	arn, ok := strings.CutPrefix(first, "execution ")
+	if !ok {
+		t.Fatalf("no execution line in:\n%s", out)
+	}
+	return arn
+}
+
+func TestCLIManualActions(t *testing.T) {
+	e := newE2E(t)
+	d1 := e.push("v1", "web v1")
+
+	// deploy by tag
+	code, out, errs := e.cli(runDeploy, "--cluster", "prod", "--service", "web", "--image", e.repo+":v1", "--reason", "hotfix", "--interval", "5ms")
+	if code != exitOK || !strings.Contains(out, "== SUCCEEDED") {
+		t.Fatalf("deploy: exit %d\n%s\n%s", code, out, errs)
+	}
+	deployARN := executionOf(t, out)
+	td2, images := e.running()
+	if images["app"] != e.repo+"@"+d1 || td2 == e.first {
+		t.Fatalf("after deploy: %s %v", td2, images)
+	}
+	recs := e.history()
+	if len(recs) != 1 || recs[0].ExecutionARN != deployARN || recs[0].Action != "deploy" || recs[0].Trigger != "manual" ||
+		recs[0].StartedBy != "alice" || recs[0].Outcome != history.Succeeded || recs[0].ToRevision != td2 ||
+		len(recs[0].Images) != 1 || recs[0].Images[0].Digest != d1 {
+		t.Fatalf("deploy record: %+v", recs)
+	}
+
+	// redeploy: new tasks, same revision
+	code, out, errs = e.cli(runRedeploy, "--cluster", "prod", "--service", "web", "--interval", "5ms")
+	if code != exitOK {
+		t.Fatalf("redeploy: exit %d\n%s\n%s", code, out, errs)
+	}
+	if td, _ := e.running(); td != td2 {
+		t.Fatalf("redeploy changed the revision to %s", td)
+	}
+
+	// deploy by digest of the followed repository
+	d2 := e.push("v2", "web v2")
+	code, out, errs = e.cli(runDeploy, "--cluster", "prod", "--service", "web", "--digest", d2, "--interval", "5ms")
+	if code != exitOK {
+		t.Fatalf("deploy --digest: exit %d\n%s\n%s", code, out, errs)
+	}
+	td3, images := e.running()
+	if images["app"] != e.repo+"@"+d2 {
+		t.Fatalf("after deploy --digest: %v", images)
+	}
+
+	// rollback with no revision: already on the last good one -> SKIPPED, exit 0
+	code, out, errs = e.cli(runRollback, "--cluster", "prod", "--service", "web", "--interval", "5ms")
+	if code != exitOK || !strings.Contains(out, "== SKIPPED") {
+		t.Fatalf("rollback to last good: exit %d\n%s\n%s", code, out, errs)
+	}
+	if td, _ := e.running(); td != td3 {
+		t.Fatalf("skipped rollback moved the service to %s", td)
+	}
+
+	// rollback to a given revision
+	code, out, errs = e.cli(runRollback, "--cluster", "prod", "--service", "web", "--revision", shortRevision(td2), "--interval", "5ms")
+	if code != exitOK {
+		t.Fatalf("rollback --revision: exit %d\n%s\n%s", code, out, errs)
+	}
+	if td, _ := e.running(); td != td2 {
+		t.Fatalf("after rollback: %s, want %s", td, td2)
+	}
+
+	recs = e.history()
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Action+" "+string(r.Outcome))
+	}
+	if want := "rollback ROLLED_BACK,rollback SKIPPED,deploy SUCCEEDED,redeploy SUCCEEDED,deploy SUCCEEDED"; strings.Join(got, ",") != want {
+		t.Fatalf("history %v, want %s", got, want)
+	}
+
+	st := e.status()
+	if st.TaskDefinition != td2 || st.Images[0].Image != e.repo+"@"+d1 || st.LastGood == nil ||
+		(st.Lease != nil && st.Lease.Held) || len(st.InFlight) != 0 || st.LastRecord == nil || st.LastRecord.Action != "rollback" {
+		t.Fatalf("status: %+v (last good %+v, lease %+v)", st, st.LastGood, st.Lease)
+	}
+
+	// watch of a finished execution replays its timeline and exits with its outcome.
+	code, out, errs = e.cli(runWatch, deployARN, "--output", "json", "--interval", "5ms")
+	if code != exitOK {
+		t.Fatalf("watch: exit %d: %s", code, errs)
+	}
+	kinds := map[string]int{}
+	var last map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		last = nil
+		if err := json.Unmarshal([]byte(l), &last); err != nil {
+			t.Fatalf("watch line not JSON: %q", l)
+		}
+		kinds[last["kind"].(string)]++
+	}
+	if kinds["started"] != 1 || kinds["wait"] < 2 || kinds["state"] < 8 || kinds["outcome"] != 1 ||
+		last["kind"] != "result" || last["status"] != "SUCCEEDED" || last["exitCode"] != float64(0) {
+		t.Fatalf("watch JSON: kinds %v, last %v\n%s", kinds, last, out)
+	}
+}
+
+// TestCLIBadInput: each bad manual input ends in its named error, exit 2,
+// and the service is untouched.
+func TestCLIBadInput(t *testing.T) {
+	e := newE2E(t)
+	e.push("v1", "web v1")
+	absent := lcecr.Digest(lcecr.Manifest("never pushed"))
+	cases := []struct {
+		name string
+		cmd  command
+		args []string
+		err  string // the named error, in the finish reason on stderr
+	}{
+		{"revision of another family", runRollback, []string{"--service", "web", "--revision", "api:1"}, "api:1"},
+		{"digest not in the repository", runDeploy, []string{"--service", "web", "--digest", absent}, "not found"},
+		{"unknown container", runDeploy, []string{"--service", "web", "--image", e.repo + ":v1", "--containers", "db"}, `"db"`},
+		{"registry not allowed", runDeploy, []string{"--service", "web", "--image", "docker.io/library/nginx@" + absent}, "not allowed"},
+		{"no such service", runRedeploy, []string{"--service", "nope"}, "nope"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before, revs, records := e.first, e.revisions(), len(e.history())
+			code, out, errs := e.cli(tc.cmd, append([]string{"--cluster", "prod", "--interval", "5ms"}, tc.args...)...)
+			if code != exitBadInput {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, exitBadInput, out, errs)
+			}
+			if !strings.Contains(errs, "FAILED") || !strings.Contains(errs, tc.err) {
+				t.Errorf("stderr %q should say FAILED and %q", errs, tc.err)
+			}
+			if td, _ := e.running(); td != before || e.revisions() != revs {
+				t.Errorf("service changed: runs %s (was %s), %d revisions (was %d)", td, before, e.revisions(), revs)
+			}
+			if tc.name != "no such service" && len(e.history()) != records+1 {
+				t.Errorf("want one more FAILED record")
+			}
+		})
+	}
+}
+
+func TestCLIRolledBack(t *testing.T) {
+	e := newE2E(t)
+	e.Cloud.ECS().Faults().FailImage(lcecs.ImageFault{Image: lcecr.Digest(lcecr.Manifest("web crash")), Mode: lcecs.FailToStart})
+	e.push("crash", "web crash")
+	code, out, errs := e.cli(runDeploy, "--cluster", "prod", "--service", "web", "--image", e.repo+":crash", "--interval", "5ms")
+	if code != exitRolledBack || !strings.Contains(out, "== ROLLED_BACK") || !strings.Contains(errs, "ROLLED_BACK") {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitRolledBack, out, errs)
+	}
+	if td, _ := e.running(); td != e.first {
+		t.Fatalf("service runs %s after the rollback, want %s", td, e.first)
+	}
+}
+
+// TestCLIInFlight: with the clock stopped a deploy stays in its rollout
+// wait; status shows it in flight holding the lease; watch follows it to
+// the end once time moves again.
+func TestCLIInFlight(t *testing.T) {
+	e := newE2E(t)
+	e.push("v1", "web v1")
+	e.stop()
+	code, out, errs := e.cli(runDeploy, "--cluster", "prod", "--service", "web", "--image", e.repo+":v1", "--no-wait", "--output", "json")
+	if code != exitOK {
+		t.Fatalf("deploy --no-wait: exit %d: %s", code, errs)
+	}
+	var started struct {
+		ExecutionArn string `json:"executionArn"`
+	}
+	if err := json.Unmarshal([]byte(out), &started); err != nil || started.ExecutionArn == "" {
+		t.Fatalf("deploy --no-wait output %q: %v", out, err)
+	}
+	var st serviceStatus
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st = e.status()
+		if st.Lease != nil && st.Lease.Holder == started.ExecutionArn {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deploy never took the lease: %+v", st.Lease)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !st.Lease.Held || st.Lease.HolderStatus != "RUNNING" {
+		t.Errorf("lease %+v", st.Lease)
+	}
+	if len(st.InFlight) != 1 || st.InFlight[0].ExecutionArn != started.ExecutionArn || st.InFlight[0].Action != "deploy" || st.InFlight[0].Trigger != "manual" {
+		t.Fatalf("in flight: %+v", st.InFlight)
+	}
+	code, out, _ = e.cli(runStatus, "--cluster", "prod", "--service", "web")
+	if flat := strings.Join(strings.Fields(out), " "); code != exitOK || !strings.Contains(flat, "in flight deploy manual since") ||
+		!strings.Contains(flat, "lease held by "+started.ExecutionArn) || !strings.Contains(flat, "(RUNNING)") {
+		t.Errorf("text status:\n%s", out)
+	}
+	e.stop = e.clk.AutoAdvance(0)
+	code, out, errs = e.cli(runWatch, started.ExecutionArn, "--interval", "5ms")
+	if code != exitOK || !strings.Contains(out, "== SUCCEEDED") || !strings.Contains(out, "wait: waiting for the rollout outcome") {
+		t.Fatalf("watch: exit %d\n%s\n%s", code, out, errs)
+	}
+	if st := e.status(); len(st.InFlight) != 0 {
+		t.Errorf("still in flight: %+v", st.InFlight)
+	}
+}
