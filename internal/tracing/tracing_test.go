@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	"github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/aws/aws-xray-sdk-go/v2/xraylog"
 )
@@ -66,15 +67,27 @@ func TestNoSegmentIsQuiet(t *testing.T) {
 // With a segment, each call is a subsegment whose trace id goes downstream.
 func TestSegmentTraced(t *testing.T) {
 	c, traces := client(t)
-	ctx, seg := xray.BeginSegment(context.Background(), "test")
+	// Sample every request: the default rules sample one a second, which
+	// repeated runs exhaust.
+	all, err := sampling.NewLocalizedStrategyFromJSONBytes([]byte(`{"version": 2, "default": {"fixed_target": 0, "rate": 1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, err := xray.ContextWithConfig(context.Background(), xray.Config{SamplingStrategy: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, seg := xray.BeginSegment(ctx, "test")
 	if _, err := c.ListClusters(ctx, &ecs.ListClustersInput{}); err != nil {
 		t.Fatal(err)
 	}
-	seg.Close(nil)
-	if got := (*traces)[0]; !bytes.Contains([]byte(got), []byte("Root="+seg.TraceID)) {
+	defer seg.Close(nil)
+	got := (*traces)[0]
+	if !bytes.Contains([]byte(got), []byte("Root="+seg.TraceID)) {
 		t.Errorf("trace header %q does not carry the segment's trace %s", got, seg.TraceID)
 	}
-	if len(seg.Subsegments) != 1 {
-		t.Errorf("subsegments = %d, want 1", len(seg.Subsegments))
+	// The call's own subsegment is the downstream parent, not the segment.
+	if !bytes.Contains([]byte(got), []byte("Parent=")) || bytes.Contains([]byte(got), []byte("Parent="+seg.ID)) {
+		t.Errorf("trace header %q: want a subsegment of %s as parent", got, seg.ID)
 	}
 }
