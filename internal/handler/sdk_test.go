@@ -25,6 +25,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
+	"github.com/pushdeploy/pushdeploy/internal/samlocal"
 	localecr "github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
 )
 
@@ -64,13 +65,22 @@ func TestSDKTier(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	allowed := templateActions(t)
 	invoke := func(name string, in, out any) error {
 		t.Helper()
 		payload, err := json.Marshal(in)
 		if err != nil {
 			t.Fatal(err)
 		}
+		before := len(cloud.Log().Calls())
 		res, err := fns[name].Invoke(ctx, payload)
+		// Least privilege, checked against what the function really called.
+		for _, c := range cloud.Log().Calls()[before:] {
+			action := iamPrefix[c.Service] + ":" + c.Operation
+			if !allowed[name][action] {
+				t.Errorf("%s called %s, which template.yaml does not allow it", name, action)
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -107,6 +117,25 @@ func TestSDKTier(t *testing.T) {
 	}
 	if upd.PreviousTaskDefinitionArn != td(1) || upd.DeploymentID == "" || !upd.StartedAt.Equal(clk.Now()) {
 		t.Fatalf("update %+v (now %s)", upd, clk.Now())
+	}
+	// The wait: watch stores the token (undecided yet); the ECS event's
+	// wake-up finds it. The token is not one the local Step Functions
+	// issued, so SendTaskSuccess fails as for a wait that already ended.
+	var wr contract.WatchResult
+	if err := invoke("watch", contract.WatchInput{Token: "token-1", Phase: contract.PhaseRollout, Plan: p, Update: upd, Since: upd.StartedAt}, &wr); err != nil {
+		t.Fatal(err)
+	}
+	if !wr.Stored || wr.Decided {
+		t.Fatalf("watch %+v", wr)
+	}
+	var er contract.EventsResult
+	ecsEvent := contract.Event{Source: contract.SourceECS, DetailType: contract.DetailTypeECSDeployment, Resources: []string{webArn},
+		Detail: json.RawMessage(`{"eventName":"SERVICE_DEPLOYMENT_COMPLETED","deploymentId":"` + upd.DeploymentID + `"}`)}
+	if err := invoke("events", ecsEvent, &er); err != nil {
+		t.Fatal(err)
+	}
+	if n := cloud.Log().Count("sfn", "SendTaskSuccess"); n != 1 {
+		t.Errorf("%d SendTaskSuccess calls, want 1", n)
 	}
 	var o contract.Outcome
 	for i := 0; i < 60 && o.Status != contract.StatusCompleted; i++ {
@@ -206,4 +235,33 @@ func setupCloud(t *testing.T, ctx context.Context, cfg aws.Config, table string)
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// iamPrefix maps the local cloud's service names to IAM action prefixes.
+var iamPrefix = map[string]string{"ecs": "ecs", "ecr": "ecr", "dynamodb": "dynamodb", "cloudwatch": "cloudwatch",
+	"events": "events", "tagging": "tag", "sfn": "states", "lambda": "lambda"}
+
+// templateActions reads the IAM actions each function's policies allow.
+func templateActions(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	tpl, err := samlocal.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]bool{}
+	for _, name := range Names {
+		id := strings.ToUpper(name[:1]) + name[1:] + "Function"
+		out[name] = map[string]bool{}
+		policies, _ := tpl.Resources[id].Properties["Policies"].([]any)
+		for _, p := range policies {
+			stmts, _ := p.(map[string]any)["Statement"].([]any)
+			for _, st := range stmts {
+				acts, _ := st.(map[string]any)["Action"].([]any)
+				for _, a := range acts {
+					out[name][a.(string)] = true
+				}
+			}
+		}
+	}
+	return out
 }
