@@ -25,8 +25,8 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
-	"github.com/pushdeploy/pushdeploy/internal/samlocal"
 	localecr "github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
+	"github.com/pushdeploy/pushdeploy/internal/samlocal"
 )
 
 // TestSDKTier runs the handlers built by New, with the real SDK clients and
