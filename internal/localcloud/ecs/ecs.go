@@ -36,8 +36,11 @@
 // (deploymentConfiguration.alarms) are read through AlarmStates on every tick
 // of an in-progress rollout, including its bake: with alarms enabled, a
 // rollout whose tasks all run stays IN_PROGRESS for bakeTimeInMinutes
-// (Options.AlarmBakeTime when unset) before it is COMPLETED. Either failure sets rolloutState FAILED and, with
-// rollback on, starts a new deployment of the last COMPLETED task definition.
+// (Options.AlarmBakeTime when unset) before it is COMPLETED. Either failure
+// sets rolloutState FAILED and, with rollback on, starts a new deployment of
+// the last COMPLETED task definition. A rollback is neither watched by the
+// alarms nor rolled back itself. Fault changes apply from the next tick; a
+// rollout duration is fixed when its deployment starts.
 package ecs
 
 import (
