@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,12 +31,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if _, code, done := c.parse(args, 0); done {
 		return code
 	}
-	in := contract.ExecutionInput{Action: contract.ActionDeploy, Image: *image, Digest: *digest}
-	for _, n := range strings.Split(*containers, ",") {
-		if n = strings.TrimSpace(n); n != "" {
-			in.Containers = append(in.Containers, n)
-		}
-	}
+	in := contract.ExecutionInput{Action: contract.ActionDeploy, Image: *image, Digest: *digest, Containers: splitList(*containers)}
 	switch {
 	case *image == "" && *digest == "":
 		return c.usageError("give --image or --digest")

@@ -312,3 +312,45 @@ func (f *fakeSFN) GetExecutionHistory(ctx context.Context, in *sfn.GetExecutionH
 	}
 	return out, nil
 }
+
+// TestFollowProgress: on a terminal a spinner line shows the current state
+// between polls; it is erased before each timeline line, so removing the
+// progress writes leaves exactly the piped output.
+func TestFollowProgress(t *testing.T) {
+	h := deployHistory(t).finish("", "SUCCEEDED", "ok").succeeded("SUCCEEDED")
+	var tty, piped bytes.Buffer
+	f := &follower{api: &fakeSFN{events: h.events, visible: 3, grow: 3}, out: &tty, tty: true, interval: time.Millisecond}
+	if _, err := f.follow(context.Background(), "arn:exec"); err != nil {
+		t.Fatal(err)
+	}
+	f = &follower{api: &fakeSFN{events: h.events}, out: &piped, interval: time.Millisecond}
+	if _, err := f.follow(context.Background(), "arn:exec"); err != nil {
+		t.Fatal(err)
+	}
+	out := tty.String()
+	if !strings.Contains(out, "\r\033[K"+spinner[0]+" ") || !strings.Contains(out, " Plan") {
+		t.Fatalf("no progress line in %q", out)
+	}
+	if strings.Contains(piped.String(), "\033") {
+		t.Fatal("piped output has terminal codes")
+	}
+	// Strip "\r\033[K<spinner> <state>" segments.
+	var clean strings.Builder
+	for i, seg := range strings.Split(out, "\r\033[K") {
+		if i > 0 {
+			for _, s := range spinner {
+				if strings.HasPrefix(seg, s+" ") {
+					if nl := strings.Index(seg, "\n"); nl >= 0 {
+						t.Fatalf("a progress segment holds a newline: %q", seg)
+					}
+					seg = ""
+					break
+				}
+			}
+		}
+		clean.WriteString(seg)
+	}
+	if d := cmp.Diff(piped.String(), clean.String()); d != "" {
+		t.Errorf("terminal output minus progress differs from piped (-piped +tty):\n%s", d)
+	}
+}
