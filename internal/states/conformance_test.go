@@ -127,8 +127,9 @@ func runConformanceCase(t *testing.T, c conformanceCase) {
 	clk := clock.NewVirtual(conformanceStart)
 	stop := clk.AutoAdvance(0)
 	defer stop()
-	runner := &scriptedTasks{t: t, scripts: c.Tasks, calls: map[string]int{}}
+	runner := &scriptedTasks{t: t, clk: clk, scripts: c.Tasks, calls: map[string]int{}}
 	eng := states.NewEngine(states.EngineOptions{Clock: clk, Tasks: runner})
+	runner.engine = eng
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	x := eng.Start(ctx, m, conformanceInfo, c.Input)
@@ -187,9 +188,13 @@ func decodeJSON(t *testing.T, raw []byte) any {
 }
 
 // scriptedTasks runs the case's task scripts; see tools/asl/cases.mjs, which
-// implements the same scripts for the reference run.
+// implements the same scripts for the reference run. A ".waitForTaskToken"
+// task gets its script's outcome through SendTaskSuccess/SendTaskFailure on
+// the token instead of the return value.
 type scriptedTasks struct {
 	t       *testing.T
+	clk     clock.Clock
+	engine  *states.Engine
 	scripts map[string]json.RawMessage
 
 	mu    sync.Mutex
@@ -207,6 +212,13 @@ func (s *scriptedTasks) RunTask(ctx context.Context, req states.TaskRequest) (js
 	k := s.calls[req.StateName]
 	s.mu.Unlock()
 	out, hang, err := runTaskScript(script, req.Input, k)
+	if req.TaskToken != "" {
+		if hang {
+			return nil, nil // never answer on the token
+		}
+		s.answer(req.TaskToken, out, err)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +231,27 @@ func (s *scriptedTasks) RunTask(ctx context.Context, req states.TaskRequest) (js
 		return nil, ctx.Err()
 	}
 	return out, nil
+}
+
+// answer completes a task token after RunTask has returned, as an outside
+// caller of SendTaskSuccess/SendTaskFailure would.
+func (s *scriptedTasks) answer(token string, out json.RawMessage, scriptErr error) {
+	s.clk.AfterFunc(0, func() {
+		var err error
+		var tf *states.TaskFailure
+		switch {
+		case errors.As(scriptErr, &tf):
+			err = s.engine.SendTaskFailure(token, tf.ErrorName, tf.Cause)
+		case scriptErr != nil:
+			s.t.Errorf("task script: %v", scriptErr)
+			err = s.engine.SendTaskFailure(token, "Conformance.BadScript", scriptErr.Error())
+		default:
+			err = s.engine.SendTaskSuccess(token, out)
+		}
+		if err != nil {
+			s.t.Errorf("answering task token: %v", err)
+		}
+	})
 }
 
 // runTaskScript returns the task's result, or hang, or a *TaskFailure; a
