@@ -193,6 +193,9 @@ func TestPayloadShapes(t *testing.T) {
 				t.Errorf("%s's catch writes %s, which FinishInput does not have", name, rp)
 			}
 		}
+		if s["Type"] == "Pass" {
+			checkPassPayload(t, name, s)
+		}
 		if s["Type"] != "Task" {
 			continue
 		}
@@ -260,6 +263,36 @@ func TestChoiceValues(t *testing.T) {
 			if !slices.Contains(valid[field], v) {
 				t.Errorf("%s compares %s with %q, which Go never produces", name, path, v)
 			}
+		}
+	}
+}
+
+// results maps the document keys Pass states write to the type read there.
+var results = map[string]any{
+	"$.register":        contract.RegisterResult{},
+	"$.outcome":         contract.Outcome{},
+	"$.bake":            contract.Outcome{},
+	"$.rollbackOutcome": contract.Outcome{},
+}
+
+// checkPassPayload: a Pass state that writes a step's result writes fields
+// of that step's type only (the document is decoded strictly by Finish).
+func checkPassPayload(t *testing.T, name string, s node) {
+	params, _ := s["Parameters"].(node)
+	payload, ok := params["Payload"].(node)
+	if !ok {
+		return
+	}
+	rp, _ := s["ResultPath"].(string)
+	want, ok := results[rp]
+	if !ok {
+		t.Errorf("%s writes a Payload to %s", name, rp)
+		return
+	}
+	fields := jsonFields(want)
+	for k := range payload {
+		if !slices.Contains(fields, strings.TrimSuffix(k, ".$")) {
+			t.Errorf("%s writes %s, which %T does not have", name, k, want)
 		}
 	}
 }

@@ -299,7 +299,8 @@ const (
 type Outcome struct {
 	Status Status `json:"status"`
 	// Cause is a short machine-readable word (package outcome's causes, plus
-	// "event" for a wake-up sent by the events function).
+	// "event" for a wake-up sent by the events function and "armed" for the
+	// state machine's placeholder before a wait).
 	Cause  string `json:"cause"`
 	Reason string `json:"reason"`
 	// TaskDefinitionArn is the service's primary revision when decided.
@@ -308,6 +309,11 @@ type Outcome struct {
 	Alarm             string    `json:"alarm,omitempty"`
 	FailedTasks       int       `json:"failedTasks,omitempty"`
 	CheckedAt         time.Time `json:"checkedAt"`
+	// RemainingSeconds is, for IN_PROGRESS from check, the time left until
+	// the phase's deadline (at least 1): the next wait's TimeoutSecondsPath,
+	// so a wake-up does not restart the deploy timeout or the bake window.
+	// The Arm* states set it to the whole window before the first wait.
+	RemainingSeconds int `json:"remainingSeconds,omitempty"`
 }
 
 // Decided reports whether the outcome ends a wait.

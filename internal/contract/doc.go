@@ -25,6 +25,11 @@
 //	  "finish":          Result[FinishResult]
 //	}
 //
+// Before each wait an Arm state writes an IN_PROGRESS Outcome whose
+// remainingSeconds is the whole window (deploy timeout or bake); the wait's
+// TimeoutSecondsPath reads it, and check updates it after a wake-up, so an
+// event that wakes a wait early never restarts the window.
+//
 // FinishInput is that document; every key but execution and input may be
 // missing, depending on where the execution left the happy path.
 //

@@ -93,6 +93,11 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 		o.Status = contract.StatusCompleted
 	case r.Status == outcome.InProgress:
 		o.Status = contract.StatusInProgress
+		end := in.Deadline
+		if phase == contract.PhaseBake {
+			end = in.BakeUntil
+		}
+		o.RemainingSeconds = max(1, seconds(end.Sub(now)))
 	case r.Cause == outcome.CauseSuperseded:
 		o.Status = contract.StatusSuperseded
 	default:

@@ -330,3 +330,43 @@ func TestFlowLatestPushWins(t *testing.T) {
 		t.Errorf("lease held by %s", st.Holder)
 	}
 }
+
+// TestFlowWakeKeepsTheDeadline: an event that wakes the wait before the
+// rollout is decided does not restart the deploy timeout: the timeout
+// still ends the rollout 20 minutes after the update, and rolls it back.
+func TestFlowWakeKeepsTheDeadline(t *testing.T) {
+	w := newWorld(t)
+	f := newFlow(t, w)
+	// The deploy never completes; the rollback to 41 does, in a minute.
+	f.ecs.onUpdate = func(in *ecs.UpdateServiceInput) {
+		if aws.ToString(in.TaskDefinition) != td(41) {
+			return
+		}
+		w.clk.AfterFunc(time.Minute, func() {
+			w.ecs.setPrimary("prod", "web", td(41), ecstypes.DeploymentRolloutStateCompleted, "")
+		})
+	}
+	w.clk.AfterFunc(5*time.Minute, func() {
+		ev := contract.Event{Source: contract.SourceECS, DetailType: contract.DetailTypeECSDeployment, Resources: []string{webArn},
+			Detail: json.RawMessage(`{"eventName":"SERVICE_DEPLOYMENT_IN_PROGRESS","deploymentId":"ecs-svc/1"}`)}
+		if _, err := f.events.Handle(context.Background(), ev); err != nil {
+			panic(err)
+		}
+	})
+	res := f.start(t, pushInput())
+	if res.Status != states.StatusFailed || res.Error != "RolledBack" {
+		t.Fatalf("status %s %s; failures %v", res.Status, res.Error, f.failures)
+	}
+	r := f.onlyRecord(t)
+	if !strings.Contains(r.Reason, "timeout") || r.ToRevision != td(41) {
+		t.Errorf("record %+v", r)
+	}
+	// Update at 0, timeout at 20m, rollback stable at 21m (the rollback's
+	// wait ends on its check at its own timeout at the latest: 41m).
+	if r.FinishedAt.Before(t0.Add(20*time.Minute)) || r.FinishedAt.After(t0.Add(41*time.Minute)) {
+		t.Errorf("finished at %s", r.FinishedAt.Sub(t0))
+	}
+	if got := f.invokes["CheckFunction"]; got != 3 {
+		t.Errorf("%d checks, want 3 (after the wake, at the timeout, rollback's safety net)", got)
+	}
+}

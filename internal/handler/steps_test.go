@@ -306,6 +306,9 @@ func TestCheck(t *testing.T) {
 			if o.Status != tt.status || o.Cause != tt.cause {
 				t.Errorf("got %s/%s (%s), want %s/%s", o.Status, o.Cause, o.Reason, tt.status, tt.cause)
 			}
+			if o.Status == contract.StatusInProgress && o.RemainingSeconds != 1200-int(tt.advance.Seconds()) {
+				t.Errorf("remaining %ds, want %ds", o.RemainingSeconds, 1200-int(tt.advance.Seconds()))
+			}
 			if !o.CheckedAt.Equal(w.clk.Now()) {
 				t.Errorf("checkedAt %s", o.CheckedAt)
 			}
