@@ -60,7 +60,9 @@ type fakeECS struct {
 	updates    []*ecs.UpdateServiceInput
 	deregister []string
 	updateErr  error
-	now        func() time.Time
+	// throttleUpdates fails that many UpdateService calls with throttling.
+	throttleUpdates int
+	now             func() time.Time
 	// onUpdate runs after each UpdateService (outside the lock): scenarios
 	// move the rollout along with it.
 	onUpdate func(in *ecs.UpdateServiceInput)
@@ -150,6 +152,10 @@ func (f *fakeECS) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceO
 	defer f.mu.Unlock()
 	if f.updateErr != nil {
 		return nil, f.updateErr
+	}
+	if f.throttleUpdates > 0 {
+		f.throttleUpdates--
+		return nil, throttleErr{}
 	}
 	f.updates = append(f.updates, in)
 	s := f.svc(aws.ToString(in.Cluster), aws.ToString(in.Service))

@@ -19,6 +19,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/states"
+	"github.com/pushdeploy/pushdeploy/internal/target"
 	"github.com/pushdeploy/pushdeploy/statemachine"
 )
 
@@ -368,5 +369,48 @@ func TestFlowWakeKeepsTheDeadline(t *testing.T) {
 	}
 	if got := f.invokes["CheckFunction"]; got != 3 {
 		t.Errorf("%d checks, want 3 (after the wake, at the timeout, rollback's safety net)", got)
+	}
+}
+
+// TestFlowCostDoesNotGrowWithRollout: the Lambda invocations of a deploy
+// are the same for a 2, 10 or 30 minute rollout: waits are event driven.
+func TestFlowCostDoesNotGrowWithRollout(t *testing.T) {
+	var counts []int
+	for _, d := range []time.Duration{2 * time.Minute, 10 * time.Minute, 30 * time.Minute} {
+		w := newWorld(t)
+		w.ecs.services["prod/web"].Tags = nil
+		w.addService("web", td(41), map[string]string{target.TagRepository: "web", target.TagTags: "v*",
+			target.TagContainers: "app", target.TagAlarms: "web-5xx", target.TagBake: "10m", target.TagTimeout: "1h"})
+		f := newFlow(t, w)
+		f.rollout(d, "", true)
+		if res := f.start(t, pushInput()); res.Status != states.StatusSucceeded {
+			t.Fatalf("%s: %s %s", d, res.Status, res.Error)
+		}
+		total := 0
+		for _, n := range f.invokes {
+			total += n
+		}
+		counts = append(counts, total)
+	}
+	if counts[0] != counts[1] || counts[1] != counts[2] {
+		t.Errorf("invocations for 2, 10, 30 minute rollouts: %v", counts)
+	}
+}
+
+// TestFlowThrottledUpdateRetried: a throttled UpdateService is retried by
+// the state machine's backoff and the deploy succeeds.
+func TestFlowThrottledUpdateRetried(t *testing.T) {
+	w := newWorld(t)
+	w.ecs.throttleUpdates = 2
+	f := newFlow(t, w)
+	f.rollout(2*time.Minute, "", true)
+	if res := f.start(t, pushInput()); res.Status != states.StatusSucceeded {
+		t.Fatalf("%s %s; failures %v", res.Status, res.Error, f.failures)
+	}
+	if f.invokes["UpdateFunction"] != 3 || len(w.ecs.updates) != 1 {
+		t.Errorf("%d update invocations, %d updates", f.invokes["UpdateFunction"], len(w.ecs.updates))
+	}
+	if r := f.onlyRecord(t); r.Outcome != history.Succeeded {
+		t.Errorf("record %+v", r)
 	}
 }
