@@ -392,6 +392,7 @@ func TestFlowCostDoesNotGrowWithRollout(t *testing.T) {
 		}
 		counts = append(counts, total)
 	}
+	t.Logf("Lambda invocations per deploy (2, 10, 30 minute rollouts): %v", counts)
 	if counts[0] != counts[1] || counts[1] != counts[2] {
 		t.Errorf("invocations for 2, 10, 30 minute rollouts: %v", counts)
 	}
