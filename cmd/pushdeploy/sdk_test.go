@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go/logging"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
@@ -345,5 +346,29 @@ func TestDiffCommand(t *testing.T) {
 	list, err := ecs.NewFromConfig(c.cfg).ListTaskDefinitions(context.Background(), &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String("web")})
 	if err != nil || len(list.TaskDefinitionArns) != 1 {
 		t.Errorf("diff registered something: %v %v", list.TaskDefinitionArns, err)
+	}
+}
+
+// TestNoSDKWarnings: the CLI's clients talk to the local cloud without the
+// SDK complaining (DynamoDB checks a CRC32 header on every response).
+func TestNoSDKWarnings(t *testing.T) {
+	c := newCloud(t)
+	c.records(t)
+	af := awsFlags{endpoint: c.url}
+	cfg, err := af.config(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cfg.Logger = logging.NewStandardLogger(&logs)
+	hs, err := history.New(dynamodb.NewFromConfig(cfg), testTable, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hs.List(context.Background(), c.serviceARN, 10, ""); err != nil {
+		t.Fatal(err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("SDK warnings: %s", logs.String())
 	}
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
@@ -149,6 +151,9 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target string
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-RequestId", requestID())
+	// DynamoDB sends the body's CRC32 and its SDK checks it (errors too),
+	// warning on every response without one; other services ignore it.
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(payload)), 10))
 	w.Write(payload)
 }
 
@@ -175,15 +180,18 @@ func WriteRESTError(w http.ResponseWriter, e *awsproto.Error) {
 }
 
 func writeJSONError(w http.ResponseWriter, contentType string, e *awsproto.Error) {
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("X-Amzn-ErrorType", e.Type)
-	w.Header().Set("X-Amzn-RequestId", requestID())
-	w.WriteHeader(e.HTTPStatus())
 	body := map[string]any{"__type": e.Type, "message": e.Message, "Message": e.Message}
 	for k, v := range e.Fields {
 		body[k] = v
 	}
-	json.NewEncoder(w).Encode(body)
+	payload, _ := json.Marshal(body)
+	payload = append(payload, '\n')
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Amzn-ErrorType", e.Type)
+	w.Header().Set("X-Amzn-RequestId", requestID())
+	w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(payload)), 10))
+	w.WriteHeader(e.HTTPStatus())
+	w.Write(payload)
 }
 
 // asAWSError turns any error into an AWS exception; errors that are not
