@@ -20,7 +20,8 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	c := newCLICommand("deploy", "--cluster C --service S (--image URI | --digest sha256:...) [flags]",
 		"Deploys an image to one service: starts a manual execution of the deploy state machine\n"+
 			"(register a copy of the current task definition with the image pinned by digest,\n"+
-			"update, wait for the rollout, bake, roll back on failure) and follows it like watch.\n"+
+			"update, wait for the rollout, bake, roll back on failure) and follows it like watch\n"+
+			"(--output json: the timeline as JSON lines, the last one the result).\n"+
 			"--image takes repository:tag or repository@sha256:...; --digest an image of the\n"+
 			"repository the service follows (its pushdeploy:repository tag).",
 		stdout, stderr)

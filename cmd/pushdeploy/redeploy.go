@@ -11,7 +11,8 @@ import (
 func runRedeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLICommand("redeploy", "--cluster C --service S [flags]",
 		"Starts new tasks of the service's current revision (e.g. to pick up new secrets)\n"+
-			"through a manual execution of the deploy state machine, and follows it like watch.",
+			"through a manual execution of the deploy state machine, and follows it like watch\n"+
+			"(--output json: the timeline as JSON lines, the last one the result).",
 		stdout, stderr)
 	m := newManual(c)
 	if _, code, done := c.parse(args, 0); done {

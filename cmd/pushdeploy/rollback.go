@@ -14,7 +14,8 @@ func runRollback(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	c := newCLICommand("rollback", "--cluster C --service S [--revision family:N] [flags]",
 		"Rolls a service back to its last good revision (the last one that passed its bake),\n"+
 			"or to --revision (a task definition ARN, family:N, or N of the service's family),\n"+
-			"through a manual execution of the deploy state machine, and follows it like watch.\n"+
+			"through a manual execution of the deploy state machine, and follows it like watch\n"+
+			"(--output json: the timeline as JSON lines, the last one the result).\n"+
 			"Nothing is rolled back past the last good revision unless --revision says so.",
 		stdout, stderr)
 	m := newManual(c)

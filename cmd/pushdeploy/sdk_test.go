@@ -163,8 +163,14 @@ func (c *testCloud) records(t *testing.T) []history.Record {
 
 func TestHistoryCommand(t *testing.T) {
 	c := newCloud(t)
-	recs := c.records(t)
 	base := []string{"--cluster", "prod", "--service", "web", "--table", testTable}
+	if code, out, _ := c.run(t, runHistory, append(base, "--output", "json")...); code != exitOK || out != "[]\n" {
+		t.Errorf("no records, JSON: exit %d %q", code, out)
+	}
+	if code, out, _ := c.run(t, runHistory, base...); code != exitOK || out != "no deployment records\n" {
+		t.Errorf("no records, text: exit %d %q", code, out)
+	}
+	recs := c.records(t)
 
 	code, out, errs := c.run(t, runHistory, append(base, "--output", "json")...)
 	if code != exitOK {
