@@ -13,7 +13,7 @@ test:
 tools: tools-asl
 
 ## demo: a push that deploys, a crash that rolls back, an alarm that rolls back.
-demo:
+demo: build
 	$(GO) run ./cmd/pushdeploy demo
 
 ## bench: cost of a deploy against rollout length, and engine throughput.

@@ -18,6 +18,7 @@ type command func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 var commands = map[string]command{
 	"localcloud": runLocalCloud,
 	"states":     runStates,
+	"demo":       runDemo,
 	"deploy":     runDeploy,
 	"rollback":   runRollback,
 	"redeploy":   runRedeploy,

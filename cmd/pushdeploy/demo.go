@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/localrun"
+)
+
+// runDemo is `pushdeploy demo`: the main job on this machine, no AWS.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "repository root holding template.yaml (default: this checkout)")
+	bin := fs.String("bin", "", "directory of built functions, <LogicalId>/bootstrap (default: ROOT/build, from `make build`)")
+	inProcess := fs.Bool("in-process", false, "run the handlers in this process instead of the built bootstrap binaries")
+	verbose := fs.Bool("v", false, "print every API call of the local cloud and the functions' logs")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: pushdeploy demo [flags]\n\nStarts the local cloud on a virtual clock, installs pushdeploy from template.yaml,\nand runs three pushes: one that deploys, one whose tasks crash, one whose alarm fires in the bake.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	clk := clock.NewVirtual(time.Now().UTC().Truncate(time.Second))
+	stop := clk.AutoAdvance(0)
+	defer stop()
+	opts := localrun.Options{Clock: clk, Root: *root, BinDir: *bin, InProcess: *inProcess}
+	if *verbose {
+		opts.Log, opts.FunctionLogs = stderr, stderr
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	started, virtualStart := time.Now(), clk.Now()
+	w, err := localrun.Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "pushdeploy demo: %v\n", err)
+		return 1
+	}
+	defer w.Close()
+	if err := w.Demo(ctx, stdout); err != nil {
+		fmt.Fprintf(stderr, "pushdeploy demo: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\n%s of virtual time in %s of real time; %d API calls\n",
+		clk.Now().Sub(virtualStart).Round(time.Second), time.Since(started).Round(time.Millisecond), w.Cloud.Log().Count("", ""))
+	return 0
+}

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/pushdeploy/pushdeploy/internal/history"
+)
+
+// untouched asserts the service still runs what it ran before.
+func (w *world) untouched(cluster, service, before string) {
+	w.t.Helper()
+	if after, _ := w.running(cluster, service); after != before {
+		w.t.Fatalf("%s/%s changed from %s to %s", cluster, service, before, after)
+	}
+}
+
+// failedWith asserts the service's only record is FAILED with a reason
+// naming the error.
+func (w *world) failedWith(serviceARN, errorName string) {
+	w.t.Helper()
+	rec := w.expectOutcomes(serviceARN, history.Failed)[0]
+	if !strings.Contains(rec.Reason, errorName) {
+		w.t.Fatalf("reason %q does not name %s", rec.Reason, errorName)
+	}
+}
+
+func TestMalformedEventIsRejected(t *testing.T) {
+	w := newWorld(t)
+	w.service("prod", "web", nil)
+	for _, payload := range []string{
+		`{"detail-type":"ECR Image Action","source":"aws.ecr","detail":"not an object"}`,
+		`{"version":"0","detail-type":"ECR Image Action","source":"aws.ecr","detail":{"action-type":"PUSH","result":"SUCCESS","repository-name":"web","image-tag":"latest","image-digest":"sha256:zz"}}`,
+		`[1,2,3]`,
+	} {
+		out := w.invokeDispatch([]byte(payload))
+		if out.FunctionError == nil || !strings.Contains(string(out.Payload), "BadInput") {
+			t.Errorf("dispatch(%s) = %s (function error %v), want a BadInput error", payload, out.Payload, aws.ToString(out.FunctionError))
+		}
+	}
+	if execs, _ := w.Executions(w.ctx); len(execs) != 0 {
+		t.Fatalf("%d executions started from malformed events", len(execs))
+	}
+}
+
+func TestRepositoryNoServiceFollowsStartsNothing(t *testing.T) {
+	w := newWorld(t)
+	w.service("prod", "web", nil)
+	if _, err := w.CreateRepository(w.ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	digest, err := w.Push(w.ctx, "other", "latest", "other v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Deliver the event synchronously to see dispatch's answer.
+	out := w.invokeDispatch(w.ecrPushEvent("e-other", "other", "latest", digest))
+	if out.FunctionError != nil {
+		t.Fatalf("dispatch failed: %s", out.Payload)
+	}
+	if execs, _ := w.Executions(w.ctx); len(execs) != 0 {
+		t.Fatalf("%d executions for a repository no service follows", len(execs))
+	}
+}
+
+func TestUnknownContainerFailsUntouched(t *testing.T) {
+	w := newWorld(t)
+	svc := w.service("prod", "web", map[string]string{"pushdeploy:containers": "nope"})
+	before, _ := w.running("prod", "web")
+	w.push("latest", "web v1")
+	w.wait(1)
+	w.failedWith(svc, "ContainerNotFound")
+	w.untouched("prod", "web", before)
+}
+
+func TestManualBadInputFailsUntouched(t *testing.T) {
+	cases := []struct {
+		name  string
+		input map[string]any
+		error string
+	}{
+		{"registry-not-allowed", map[string]any{"action": "deploy", "cluster": "prod", "service": "web", "image": "docker.io/library/nginx:latest"}, "RegistryNotAllowed"},
+		{"unknown-action", map[string]any{"action": "explode", "cluster": "prod", "service": "web"}, "BadInput"},
+		{"missing-service", map[string]any{"action": "deploy", "cluster": "prod", "image": "x"}, "BadInput"},
+		{"unknown-field", map[string]any{"action": "redeploy", "cluster": "prod", "service": "web", "colour": "blue"}, "BadInput"},
+		{"wrong-family", map[string]any{"action": "rollback", "cluster": "prod", "service": "web", "revision": "api:1"}, "WrongFamily"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			svc := w.service("prod", "web", nil)
+			w.service("prod", "api", nil)
+			before, _ := w.running("prod", "web")
+			arn := w.start("manual-"+tc.name, tc.input)
+			w.wait(1)
+			_, desc, err := w.Output(w.ctx, arn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if desc.Status != sfntypes.ExecutionStatusFailed {
+				t.Fatalf("status %s, want FAILED", desc.Status)
+			}
+			w.failedWith(svc, tc.error)
+			w.untouched("prod", "web", before)
+		})
+	}
+}
+
+func TestServiceGoneFails(t *testing.T) {
+	w := newWorld(t)
+	w.service("prod", "web", nil)
+	arn := w.start("manual-ghost", map[string]any{"action": "redeploy", "cluster": "prod", "service": "ghost"})
+	w.wait(1)
+	_, desc, err := w.Output(w.ctx, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Status != sfntypes.ExecutionStatusFailed {
+		t.Fatalf("status %s, want FAILED", desc.Status)
+	}
+	w.failedWith("arn:aws:ecs:us-east-1:123456789012:service/prod/ghost", "ServiceNotFound")
+}

@@ -1,0 +1,131 @@
+package localrun
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/pushdeploy/pushdeploy/internal/history"
+	lcecr "github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
+)
+
+// The demo's service: one cluster, one service following repository "web"
+// and tag "latest", with one alarm, a four-minute rollout and a five-minute bake.
+const (
+	DemoCluster  = "demo"
+	DemoService  = "web"
+	DemoRepo     = "web"
+	DemoAlarm    = "web-5xx"
+	demoRollout  = 4 * time.Minute
+	demoBake     = 5 * time.Minute
+	demoBakeTag  = "5m"
+	demoTimeout  = "20m"
+	demoFirstTag = "v0"
+)
+
+// Demo runs the main job end to end and tells the story on out: a push
+// that deploys, an image whose tasks crash (rolled back by the circuit
+// breaker), and a good-looking image whose alarm fires during the bake
+// (rolled back by pushdeploy).
+func (w *World) Demo(ctx context.Context, out io.Writer) error {
+	repoURI, err := w.CreateRepository(ctx, DemoRepo)
+	if err != nil {
+		return err
+	}
+	if err := w.CreateAlarm(ctx, DemoAlarm, nil); err != nil {
+		return err
+	}
+	first, err := w.Push(ctx, DemoRepo, demoFirstTag, "web v0")
+	if err != nil {
+		return err
+	}
+	serviceARN, err := w.CreateService(ctx, ServiceSpec{
+		Cluster: DemoCluster, Name: DemoService, Family: "web",
+		Containers: []Container{{Name: "app", Image: repoURI + "@" + first}, {Name: "envoy", Image: "public.ecr.aws/envoy:v1.31"}},
+		Tags: map[string]string{
+			"pushdeploy:repository": DemoRepo, "pushdeploy:tags": "latest", "pushdeploy:containers": "app",
+			"pushdeploy:alarms": DemoAlarm, "pushdeploy:bake": demoBakeTag, "pushdeploy:timeout": demoTimeout,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	w.Cloud.ECS().Faults().SetRolloutDuration("", demoRollout)
+	fmt.Fprintf(out, "local cloud at %s; pushdeploy installed from template.yaml (%d functions, %d rules)\n",
+		w.URL, len(w.Installed.Functions), len(w.Installed.Rules))
+	fmt.Fprintf(out, "service %s/%s follows %s:latest; rollout %s, bake %s, alarm %s\n\n", DemoCluster, DemoService, DemoRepo, demoRollout, demoBake, DemoAlarm)
+
+	steps := []struct {
+		title string
+		seed  string
+		setup func(digest string) error
+	}{
+		{"1. push web:latest (a good image)", "web v1", nil},
+		{"2. push web:latest whose tasks crash on start", "web v2 crashes", func(digest string) error {
+			w.Cloud.ECS().Faults().FailImage(ecs.ImageFault{Image: digest, Mode: ecs.FailToStart, Reason: "Essential container in task exited (exit code 137)"})
+			return nil
+		}},
+		{"3. push web:latest whose 5xx alarm fires two minutes into the bake", "web v3 bad", func(string) error {
+			at := w.Clock.Now().Add(demoRollout + 2*time.Minute)
+			_, err := w.Cloud.CloudWatch().SetStateAt(ctx, DemoAlarm, string(cwtypes.StateValueAlarm), at)
+			return err
+		}},
+	}
+	for i, step := range steps {
+		fmt.Fprintln(out, step.title)
+		digest := lcecr.Digest(lcecr.Manifest(step.seed))
+		if step.setup != nil {
+			if err := step.setup(digest); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Push(ctx, DemoRepo, "latest", step.seed); err != nil {
+			return err
+		}
+		execs, err := w.WaitIdle(ctx, i+1)
+		if err != nil {
+			return err
+		}
+		last := execs[len(execs)-1]
+		if err := w.PrintTimeline(ctx, out, *last.ExecutionArn); err != nil {
+			return err
+		}
+		records, err := w.History(ctx, serviceARN)
+		if err != nil {
+			return err
+		}
+		if len(records) == 0 {
+			return fmt.Errorf("no history record after step %d", i+1)
+		}
+		printRecord(out, records[0])
+		// Put the alarm back to OK so that the next step starts clean.
+		if err := w.SetAlarm(ctx, DemoAlarm, cwtypes.StateValueOk); err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+	}
+	td, images, err := w.Running(ctx, DemoCluster, DemoService)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "the service runs %s with app=%s\n", td, images["app"])
+	return nil
+}
+
+func printRecord(out io.Writer, r history.Record) {
+	fmt.Fprintf(out, "  outcome %s: %s\n", r.Outcome, r.Reason)
+	fmt.Fprintf(out, "  revision %s -> %s (%s virtual)\n", shortRevision(r.FromRevision), shortRevision(r.ToRevision), r.FinishedAt.Sub(r.StartedAt).Round(time.Second))
+}
+
+func shortRevision(arn string) string {
+	for i := len(arn) - 1; i >= 0; i-- {
+		if arn[i] == '/' {
+			return arn[i+1:]
+		}
+	}
+	return arn
+}
