@@ -46,9 +46,9 @@ build-FinishFunction:
 	$(BUILD_FUNCTION) ./functions/finish
 
 ## build: every function into build/<LogicalId>/bootstrap for this machine
-## (the local cloud runs them here); `make build FUNCTION_GOARCH=arm64` for Lambda.
-build: FUNCTION_GOOS = $(shell $(GO) env GOOS)
-build: FUNCTION_GOARCH = $(shell $(GO) env GOARCH)
+## (the local cloud runs them here); `make build GOARCH=arm64` for Lambda.
+build: FUNCTION_GOOS = $(or $(GOOS),$(shell $(GO) env GOOS))
+build: FUNCTION_GOARCH = $(or $(GOARCH),$(shell $(GO) env GOARCH))
 build:
 	@for f in $(FUNCTIONS); do id=$${f%%:*}; \
 	  $(MAKE) --no-print-directory build-$$id ARTIFACTS_DIR=$(CURDIR)/build/$$id FUNCTION_GOOS=$(FUNCTION_GOOS) FUNCTION_GOARCH=$(FUNCTION_GOARCH) || exit 1; done
