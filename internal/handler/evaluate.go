@@ -66,8 +66,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 	if timedOut {
 		in.Deadline, in.BakeUntil = now, now
 	}
-	// A rollback goes back whatever the alarms say: judge only its rollout.
-	if phase != contract.PhaseRollback && len(p.Alarms) > 0 {
+	// A rollback (undoing a failed deploy, or a rollback execution) goes
+	// back whatever the alarms say: judge only its rollout.
+	if phase != contract.PhaseRollback && p.Action != contract.ActionRollback && len(p.Alarms) > 0 {
 		names := p.Alarms
 		if len(names) > maxAlarmNames {
 			names = names[:maxAlarmNames]

@@ -25,6 +25,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
 	"github.com/pushdeploy/pushdeploy/internal/target"
@@ -483,6 +484,7 @@ type world struct {
 	settings Settings
 	logs     *bytes.Buffer
 	log      *slog.Logger
+	planEdit func(*contract.Plan) // a test's change to the plan under check
 }
 
 func newWorld(t *testing.T) *world {

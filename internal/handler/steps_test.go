@@ -285,6 +285,11 @@ func TestCheck(t *testing.T) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
 			alarmed(w)
 		}, contract.StatusFailed, "alarm"},
+		{"a rollback execution ignores alarms", contract.PhaseRollout, false, time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
+			alarmed(w)
+			w.planEdit = func(p *contract.Plan) { p.Action = contract.ActionRollback }
+		}, contract.StatusCompleted, "completed"},
 		{"rollback ignores alarms", contract.PhaseRollback, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
 			alarmed(w)
@@ -297,6 +302,9 @@ func TestCheck(t *testing.T) {
 			w.clk.Advance(tt.advance)
 			if tt.setup != nil {
 				tt.setup(w)
+			}
+			if w.planEdit != nil {
+				w.planEdit(&p)
 			}
 			h, _ := NewCheck(CheckDeps{Evaluator: w.evaluator(t), Leases: w.leases, Log: w.log})
 			o, err := h.Handle(context.Background(), contract.CheckInput{Phase: tt.phase, Plan: p, Update: u, Since: u.StartedAt, TimedOut: tt.timedOut})
