@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -37,7 +38,7 @@ type e2e struct {
 	first string // the service's first revision
 }
 
-func newE2E(t *testing.T) *e2e {
+func newE2E(t *testing.T, extraTags ...string) *e2e {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -54,7 +55,7 @@ func newE2E(t *testing.T) *e2e {
 		t.Fatal(err)
 	}
 	d0 := e.push("v0", "web v0")
-	e.svc = e.createService(d0)
+	e.svc = e.createService(d0, extraTags...)
 	e.first, _ = e.running()
 	var table string
 	for _, name := range w.Installed.Tables {
@@ -72,7 +73,7 @@ func newE2E(t *testing.T) *e2e {
 // createService registers web:1 running the image d0 and creates the
 // service, as a team opting in would (localrun.CreateService predates the
 // local ECS's awsvpc checks).
-func (e *e2e) createService(d0 string) string {
+func (e *e2e) createService(d0 string, extraTags ...string) string {
 	e.t.Helper()
 	client := ecs.NewFromConfig(e.Config)
 	if _, err := client.CreateCluster(e.ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
@@ -86,8 +87,12 @@ func (e *e2e) createService(d0 string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	all := map[string]string{"pushdeploy:repository": "web", "pushdeploy:tags": "latest", "pushdeploy:bake": "5m", "pushdeploy:timeout": "20m"}
+	for i := 0; i+1 < len(extraTags); i += 2 {
+		all[extraTags[i]] = extraTags[i+1]
+	}
 	var tags []ecstypes.Tag
-	for k, v := range map[string]string{"pushdeploy:repository": "web", "pushdeploy:tags": "latest", "pushdeploy:bake": "5m", "pushdeploy:timeout": "20m"} {
+	for k, v := range all {
 		tags = append(tags, ecstypes.Tag{Key: aws.String(k), Value: aws.String(v)})
 	}
 	out, err := client.CreateService(e.ctx, &ecs.CreateServiceInput{
@@ -374,5 +379,38 @@ func TestCLIInFlight(t *testing.T) {
 	}
 	if st := e.status(); len(st.InFlight) != 0 {
 		t.Errorf("still in flight: %+v", st.InFlight)
+	}
+}
+
+// TestCLIWatchAlarmRollback: an alarm after a CLI deploy's bake starts a
+// rollback execution; watch shows the alarm and exits 0 (the rollback did
+// its job), history and status show where the service is.
+func TestCLIWatchAlarmRollback(t *testing.T) {
+	e := newE2E(t, "pushdeploy:alarms", "web-5xx", "pushdeploy:rollback-window", "30m")
+	if err := e.CreateAlarm(e.ctx, "web-5xx", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.push("v1", "web v1")
+	if code, out, errs := e.cli(runDeploy, "--cluster", "prod", "--service", "web", "--image", e.repo+":v1", "--interval", "5ms"); code != exitOK {
+		t.Fatalf("deploy: exit %d\n%s\n%s", code, out, errs)
+	}
+	if err := e.SetAlarm(e.ctx, "web-5xx", cwtypes.StateValueAlarm); err != nil {
+		t.Fatal(err)
+	}
+	execs, err := e.WaitIdle(e.ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alarmARN := aws.ToString(execs[len(execs)-1].ExecutionArn)
+	code, out, errs := e.cli(runWatch, alarmARN, "--interval", "5ms")
+	if code != exitOK || !strings.Contains(out, "started: rollback web in prod (alarm web-5xx)") || !strings.Contains(out, "== ROLLED_BACK") {
+		t.Fatalf("watch: exit %d\n%s\n%s", code, out, errs)
+	}
+	if td, _ := e.running(); td != e.first {
+		t.Fatalf("service runs %s, want %s", td, e.first)
+	}
+	recs := e.history()
+	if len(recs) != 2 || recs[0].Action != "rollback" || recs[0].Trigger != "alarm" || recs[0].Outcome != history.RolledBack {
+		t.Fatalf("history: %+v", recs)
 	}
 }

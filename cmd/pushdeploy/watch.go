@@ -363,12 +363,12 @@ func describeInput(raw string) string {
 	if trig == "" {
 		trig = string(contract.TriggerManual)
 	}
+	if in.Alarm != nil {
+		trig = "alarm " + in.Alarm.AlarmName
+	}
 	d += " (" + trig
 	if in.RequestedBy != "" {
 		d += " by " + in.RequestedBy
-	}
-	if in.Alarm != nil {
-		d += " alarm " + in.Alarm.AlarmName
 	}
 	return d + ")"
 }
