@@ -66,9 +66,8 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 	if timedOut {
 		in.Deadline, in.BakeUntil = now, now
 	}
-	// A rollback goes back whatever the alarms say (they still fire about
-	// the revision it replaces): judge only its rollout, both the undo of a
-	// failed deploy and a rollback execution's own rollout.
+	// A rollback (undoing a failed deploy, or a rollback execution) goes
+	// back whatever the alarms say: judge only its rollout.
 	if phase != contract.PhaseRollback && p.Action != contract.ActionRollback && len(p.Alarms) > 0 {
 		names := p.Alarms
 		if len(names) > maxAlarmNames {
