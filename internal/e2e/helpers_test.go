@@ -60,7 +60,7 @@ func newWorld(t testing.TB) *world {
 // returns its ARN. Its first revision runs the image pushed as "web v0".
 func (w *world) service(cluster, name string, tags map[string]string, containers ...localrun.Container) string {
 	w.t.Helper()
-	first, err := w.Push(w.ctx, "web", "v0-"+name, "web v0 "+name)
+	first, err := w.Push(w.ctx, "web", "v0-"+cluster+"-"+name, "web v0 "+cluster+"/"+name)
 	if err != nil {
 		w.t.Fatal(err)
 	}

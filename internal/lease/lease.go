@@ -88,8 +88,9 @@ func (e *NotHolderError) Error() string {
 type Mode int
 
 const (
-	// Preempt takes the lease from an older holder: deploys, where the
-	// latest push wins.
+	// Preempt takes the lease from an older or equally old holder: deploys,
+	// where the latest push wins, and of two pushes the sequence cannot
+	// order, the one that arrived last.
 	Preempt Mode = iota
 	// IfFree takes the lease only if nobody holds it (or the lease expired):
 	// alarm-triggered rollbacks, which must not fight a deploy in flight.
@@ -189,7 +190,7 @@ func (s *Store) Acquire(ctx context.Context, r Request) (Acquired, error) {
 	// Free: no holder, or expired. Ours: renewing. Newer: we outrank the holder.
 	cond := "attribute_not_exists(pk) OR (seq <= :seq AND (attribute_not_exists(holder) OR leaseUntil < :now OR holder = :h))"
 	if r.Mode == Preempt {
-		cond += " OR seq < :seq"
+		cond += " OR seq <= :seq"
 	}
 	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.table),
