@@ -54,7 +54,11 @@ func (s *Server) serveCBOR(w http.ResponseWriter, r *http.Request) {
 			"missing header smithy-protocol: rpc-v2-cbor (got %q)", r.Header.Get("Smithy-Protocol")))
 		return
 	}
-	done := s.Clock.Busy()
+	done, ferr := s.arrive(r, svc.Name(), op)
+	if ferr != nil {
+		writeCBORError(w, r, svc, ferr)
+		return
+	}
 	defer done()
 	ctx, logCall, ferr := s.begin(r, svc.Name(), op)
 	if ferr != nil {

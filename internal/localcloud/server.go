@@ -81,16 +81,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Message: fmt.Sprintf("the local cloud serves no API at %s %s", r.Method, r.URL.Path)})
 }
 
-// begin is what every protocol does before the service runs: latency, the
-// request record, throttling. It returns the context for the service and a
+// arrive applies the injected latency, then marks the request as work in
+// progress. The wait comes first: holding the clock busy across a wait on
+// it would stop time for good.
+func (s *Server) arrive(r *http.Request, service, op string) (done func(), err *awsproto.Error) {
+	if d := s.Faults.latency(service, op); d > 0 {
+		if err := s.Clock.Sleep(r.Context(), d); err != nil {
+			return nil, &awsproto.Error{Type: "RequestCanceled", Message: err.Error()}
+		}
+	}
+	return s.Clock.Busy(), nil
+}
+
+// begin is what every protocol does before the service runs (after
+// arrive): the request record, throttling. It returns the context for the service and a
 // func that logs the outcome.
 func (s *Server) begin(r *http.Request, service, op string) (context.Context, func(error), *awsproto.Error) {
 	ctx := r.Context()
-	if d := s.Faults.latency(service, op); d > 0 {
-		if err := s.Clock.Sleep(ctx, d); err != nil {
-			return nil, nil, &awsproto.Error{Type: "RequestCanceled", Message: err.Error()}
-		}
-	}
 	req := &awsproto.Request{Service: service, Operation: op, Region: regionOf(r, s.Region), Account: s.Account}
 	ctx = awsproto.WithRequest(ctx, req)
 	log := func(err error) {
@@ -119,7 +126,11 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target string
 		writeJSONError(w, contentType, &awsproto.Error{Type: "UnknownOperationException", Message: "the local cloud does not serve " + target})
 		return
 	}
-	done := s.Clock.Busy()
+	done, ferr := s.arrive(r, svc.Name(), op)
+	if ferr != nil {
+		writeJSONError(w, contentType, ferr)
+		return
+	}
 	defer done()
 	ctx, logCall, ferr := s.begin(r, svc.Name(), op)
 	if ferr != nil {
@@ -158,7 +169,11 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target string
 }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, svc RESTService, op string) {
-	done := s.Clock.Busy()
+	done, ferr := s.arrive(r, svc.Name(), op)
+	if ferr != nil {
+		WriteRESTError(w, ferr)
+		return
+	}
 	defer done()
 	ctx, logCall, ferr := s.begin(r, svc.Name(), op)
 	if ferr != nil {

@@ -610,3 +610,19 @@ func TestIntegrations(t *testing.T) {
 		}
 	})
 }
+
+func TestLatencyFault(t *testing.T) {
+	e := setup(t)
+	arn := e.machine(t, "slow", `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+	e.server.Faults.AddLatency(localcloud.Latency{Service: "sfn", Operation: "StartExecution", Delay: 5 * time.Second})
+	before := e.clk.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := e.client.StartExecution(ctx, &awssfn.StartExecutionInput{StateMachineArn: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := out.StartDate.Sub(before); d < 5*time.Second {
+		t.Errorf("started %s after the call, want the injected 5s", d)
+	}
+}
