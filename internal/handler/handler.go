@@ -213,38 +213,63 @@ func New(ctx context.Context, name string, cfg aws.Config, env func(string) stri
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
-	log := o.log.With("function", name)
-	strict := lambda.WithDisallowUnknownFields(true)
+	fn, err := build(name, c, s, d, o.clk, o.log.With("function", name))
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", name, err)
+	}
+	return lambda.NewHandlerWithOptions(fn, lambda.WithDisallowUnknownFields(true)), nil
+}
+
+// build returns the Handle method of function name's handler.
+func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *slog.Logger) (any, error) {
 	switch name {
 	case "dispatch":
-		h, err := NewDispatch(DispatchDeps{Resolver: d.resolver, SFN: c.SFN, Leases: d.leases, Clock: o.clk, Log: log, Settings: s})
-		return handlerOf(h, err, h.Handle, strict)
+		h, err := NewDispatch(DispatchDeps{Resolver: d.resolver, SFN: c.SFN, Leases: d.leases, Clock: clk, Log: log, Settings: s})
+		if err != nil {
+			return nil, err
+		}
+		return h.Handle, nil
 	case "plan":
-		h, err := NewPlan(PlanDeps{Resolver: d.resolver, ECS: c.ECS, ECR: c.ECR, History: d.history, Leases: d.leases, SFN: c.SFN, Clock: o.clk, Log: log, Settings: s})
-		return handlerOf(h, err, h.Handle, strict)
+		h, err := NewPlan(PlanDeps{Resolver: d.resolver, ECS: c.ECS, ECR: c.ECR, History: d.history, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log, Settings: s})
+		if err != nil {
+			return nil, err
+		}
+		return h.Handle, nil
 	case "register":
 		h, err := NewRegister(RegisterDeps{ECS: c.ECS, Leases: d.leases, Policy: s.Policy, Log: log})
-		return handlerOf(h, err, h.Handle, strict)
-	case "update":
-		h, err := NewUpdate(UpdateDeps{ECS: c.ECS, Leases: d.leases, Clock: o.clk, Log: log})
-		return handlerOf(h, err, h.Handle, strict)
-	case "watch":
-		ev, err := NewEvaluator(c.ECS, c.CloudWatch, o.clk)
 		if err != nil {
 			return nil, err
 		}
-		h, err := NewWatch(WatchDeps{Evaluator: ev, Leases: d.leases, SFN: c.SFN, Log: log})
-		return handlerOf(h, err, h.Handle, strict)
-	case "check":
-		ev, err := NewEvaluator(c.ECS, c.CloudWatch, o.clk)
+		return h.Handle, nil
+	case "update":
+		h, err := NewUpdate(UpdateDeps{ECS: c.ECS, Leases: d.leases, Clock: clk, Log: log})
 		if err != nil {
 			return nil, err
+		}
+		return h.Handle, nil
+	case "watch", "check":
+		ev, err := NewEvaluator(c.ECS, c.CloudWatch, clk)
+		if err != nil {
+			return nil, err
+		}
+		if name == "watch" {
+			h, err := NewWatch(WatchDeps{Evaluator: ev, Leases: d.leases, SFN: c.SFN, Log: log})
+			if err != nil {
+				return nil, err
+			}
+			return h.Handle, nil
 		}
 		h, err := NewCheck(CheckDeps{Evaluator: ev, Leases: d.leases, Log: log})
-		return handlerOf(h, err, h.Handle, strict)
+		if err != nil {
+			return nil, err
+		}
+		return h.Handle, nil
 	case "events":
-		h, err := NewEvents(EventsDeps{Resolver: d.resolver, Leases: d.leases, SFN: c.SFN, Clock: o.clk, Log: log})
-		return handlerOf(h, err, h.Handle, strict)
+		h, err := NewEvents(EventsDeps{Resolver: d.resolver, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		return h.Handle, nil
 	case "finish":
 		pub, err := notify.New(c.EventBridge, s.EventBus)
 		if err != nil {
@@ -254,19 +279,13 @@ func New(ctx context.Context, name string, cfg aws.Config, env func(string) stri
 		if err != nil {
 			return nil, err
 		}
-		h, err := NewFinish(FinishDeps{History: d.history, Leases: d.leases, Notifier: pub, Cleaner: cl, Clock: o.clk, Log: log, KeepRevisions: s.KeepRevisions})
-		return handlerOf(h, err, h.Handle, strict)
+		h, err := NewFinish(FinishDeps{History: d.history, Leases: d.leases, Notifier: pub, Cleaner: cl, Clock: clk, Log: log, KeepRevisions: s.KeepRevisions})
+		if err != nil {
+			return nil, err
+		}
+		return h.Handle, nil
 	}
-	return nil, fmt.Errorf("unknown function %q (have %s)", name, strings.Join(Names, ", "))
-}
-
-// handlerOf wraps a constructor's result; fn is the handler's method value
-// (taking it from a nil pointer is fine: it is not called on error).
-func handlerOf(_ any, err error, fn any, opts ...lambda.Option) (lambda.Handler, error) {
-	if err != nil {
-		return nil, err
-	}
-	return lambda.NewHandlerWithOptions(fn, opts...), nil
+	return nil, fmt.Errorf("unknown function (have %s)", strings.Join(Names, ", "))
 }
 
 // domain holds the domain services shared by several handlers.
