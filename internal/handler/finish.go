@@ -140,6 +140,11 @@ func Verdict(in contract.FinishInput) (contract.Terminal, string) {
 		return contract.TerminalFailed, "rollback did not complete: " + outcomeReason(payload(in.Outcome), in.Timeout)
 	}
 	cause := failureCause(in)
+	if in.Update == nil && in.Rollback != nil && in.Rollback.Payload.Unchanged && in.RollbackError == nil {
+		// Update failed before changing the service, and the rollback
+		// found it as it was: nothing was deployed, nothing rolled back.
+		return contract.TerminalFailed, cause + "; the service was left unchanged on " + in.Rollback.Payload.TaskDefinitionArn
+	}
 	if in.Rollback != nil || in.RollbackError != nil {
 		if o := payload(in.RollbackOutcome); o != nil && o.Status == contract.StatusCompleted && in.RollbackError == nil {
 			return contract.TerminalRolledBack, cause + "; rolled back to " + o.TaskDefinitionArn

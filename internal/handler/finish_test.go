@@ -88,6 +88,12 @@ func TestVerdict(t *testing.T) {
 			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(40)}}
 			in.RollbackOutcome = outcomeOf(contract.StatusCompleted, "completed", td(40))
 		}, contract.TerminalRolledBack, "Internal: describe alarms: boom"},
+		{"update rejected, service unchanged", func(in *contract.FinishInput) {
+			in.Update = nil
+			in.Error = lambdaError("Internal", "update service web: InvalidParameterException")
+			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41), Unchanged: true}}
+			in.RollbackOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
+		}, contract.TerminalFailed, "left unchanged"},
 		{"superseded at update", func(in *contract.FinishInput) {
 			in.Update = nil
 			in.Error = lambdaError("Superseded", "lease taken over")
