@@ -375,7 +375,7 @@ func TestFlowWakeKeepsTheDeadline(t *testing.T) {
 // TestFlowCostDoesNotGrowWithRollout: the Lambda invocations of a deploy
 // are the same for a 2, 10 or 30 minute rollout: waits are event driven.
 func TestFlowCostDoesNotGrowWithRollout(t *testing.T) {
-	var counts []int
+	var counts, transitions []int
 	for _, d := range []time.Duration{2 * time.Minute, 10 * time.Minute, 30 * time.Minute} {
 		w := newWorld(t)
 		w.ecs.services["prod/web"].Tags = nil
@@ -383,18 +383,26 @@ func TestFlowCostDoesNotGrowWithRollout(t *testing.T) {
 			target.TagContainers: "app", target.TagAlarms: "web-5xx", target.TagBake: "10m", target.TagTimeout: "1h"})
 		f := newFlow(t, w)
 		f.rollout(d, "", true)
-		if res := f.start(t, pushInput()); res.Status != states.StatusSucceeded {
+		x := f.startAs(execArn, pushInput())
+		if res := wait(t, x); res.Status != states.StatusSucceeded {
 			t.Fatalf("%s: %s %s", d, res.Status, res.Error)
 		}
 		total := 0
 		for _, n := range f.invokes {
 			total += n
 		}
+		entered := 0
+		for _, ev := range x.History() {
+			if strings.HasSuffix(ev.Type, "StateEntered") {
+				entered++
+			}
+		}
 		counts = append(counts, total)
+		transitions = append(transitions, entered)
 	}
-	t.Logf("Lambda invocations per deploy (2, 10, 30 minute rollouts): %v", counts)
-	if counts[0] != counts[1] || counts[1] != counts[2] {
-		t.Errorf("invocations for 2, 10, 30 minute rollouts: %v", counts)
+	t.Logf("per deploy, for 2, 10, 30 minute rollouts: Lambda invocations %v, states entered %v", counts, transitions)
+	if counts[0] != counts[1] || counts[1] != counts[2] || transitions[0] != transitions[1] || transitions[1] != transitions[2] {
+		t.Errorf("cost grows with the rollout: invocations %v, states entered %v", counts, transitions)
 	}
 }
 
