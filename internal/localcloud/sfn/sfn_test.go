@@ -626,3 +626,17 @@ func TestLatencyFault(t *testing.T) {
 		t.Errorf("started %s after the call, want the injected 5s", d)
 	}
 }
+
+func TestTaskLatency(t *testing.T) {
+	e := setup(t)
+	e.function(t, "fn", awslambda.NewHandler(func() (string, error) { return "ok", nil }))
+	arn := e.machine(t, "slowtask", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:fn","End":true}}}`)
+	e.server.Faults.AddLatency(localcloud.Latency{Service: "lambda", Operation: "Invoke", Delay: 30 * time.Second})
+	d := e.run(t, arn, "", `{}`)
+	if aws.ToString(d.Output) != `"ok"` {
+		t.Fatalf("%s %s", d.Status, aws.ToString(d.Cause))
+	}
+	if took := d.StopDate.Sub(*d.StartDate); took < 30*time.Second {
+		t.Errorf("task took %s on the clock, want the injected 30s", took)
+	}
+}

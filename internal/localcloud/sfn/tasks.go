@@ -88,7 +88,11 @@ func (s *Service) serve(ctx context.Context, method, path string, header http.He
 	// The region rides in the SigV4 scope, as from any SDK.
 	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=states/20060102/"+s.region+"/states/aws4_request, SignedHeaders=host, Signature=0")
 	rec := httptest.NewRecorder()
+	// The server holds the clock busy itself once the request arrives; the
+	// task lets go of it so that injected latency can pass on the clock.
+	resume := states.Idle(ctx)
 	cloud.ServeHTTP(rec, r)
+	resume()
 	return rec, nil
 }
 
