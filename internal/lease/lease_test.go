@@ -113,7 +113,9 @@ func TestLatestPushWins(t *testing.T) {
 			return nil
 		}, nil},
 		{"expired: not held", holderIs(""), nil},
-		{"D stores a token", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.SetToken(ctx, svc, "D", "tokD") }, nil},
+		{"D stores a token", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+			return s.SetToken(ctx, svc, "D", "tokD")
+		}, nil},
 		{"E takes the expired lease and learns D's token", acquire("E", 400, lease.IfFree, previous("D", "tokD")), nil},
 		{"D checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "D") }, superseded},
 		{"F, newer, preempts E", acquire("F", 500, lease.Preempt, previous("E", "")), nil},

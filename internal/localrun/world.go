@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -59,6 +60,8 @@ type World struct {
 	Config          aws.Config // SDK config pointing at the local cloud
 	Installed       *samlocal.Installed
 	StateMachineARN string
+
+	functionLogs io.Writer
 }
 
 // Start brings a world up. Close it when done.
@@ -72,7 +75,7 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	if opts.BinDir == "" {
 		opts.BinDir = filepath.Join(opts.Root, "build")
 	}
-	w := &World{Clock: opts.Clock}
+	w := &World{Clock: opts.Clock, functionLogs: opts.FunctionLogs}
 	lambdaOpts := lclambda.Options{InProcess: opts.InProcess, Logs: opts.FunctionLogs, Factory: w.handlerFactory}
 	cloud, err := localcloud.New(localcloud.Options{Clock: opts.Clock, Log: opts.Log, Account: Account, Region: Region, Lambda: lambdaOpts})
 	if err != nil {
@@ -123,7 +126,12 @@ func (w *World) handlerFactory(ctx context.Context, fn lclambda.FunctionConfig) 
 	if codeURI == "" {
 		return nil, fmt.Errorf("function %s has no %s tag", fn.Name, CodeURITag)
 	}
-	return handler.New(ctx, path.Base(codeURI), w.Config, fn.Getenv, handler.WithClock(w.Clock))
+	logs := w.functionLogs
+	if logs == nil {
+		logs = io.Discard
+	}
+	logger := slog.New(slog.NewJSONHandler(logs, nil)).With("function", fn.Name)
+	return handler.New(ctx, path.Base(codeURI), w.Config, fn.Getenv, handler.WithClock(w.Clock), handler.WithLogger(logger))
 }
 
 // repoRoot is the directory holding template.yaml, found from this file.

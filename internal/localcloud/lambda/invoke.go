@@ -196,6 +196,7 @@ func (s *Service) invoke(f *function, inv Invocation, id string) (Result, error)
 	}
 	f.active++
 	f.mu.Unlock()
+	s.invocations.Add(1)
 	defer func() {
 		f.mu.Lock()
 		f.active--

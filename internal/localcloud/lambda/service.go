@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
@@ -105,7 +106,13 @@ type Service struct {
 	tmpDirs   []string
 	closed    bool
 	async     sync.WaitGroup
+
+	invocations atomic.Int64 // every invocation run, for cost figures
 }
+
+// Invocations counts the invocations run so far, of every function, however
+// they came (API, EventBridge, Step Functions), retries included.
+func (s *Service) Invocations() int { return int(s.invocations.Load()) }
 
 // New returns a Lambda service with no functions.
 func New(opts Options) (*Service, error) {
