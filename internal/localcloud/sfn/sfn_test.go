@@ -640,3 +640,46 @@ func TestTaskLatency(t *testing.T) {
 		t.Errorf("task took %s on the clock, want the injected 30s", took)
 	}
 }
+
+func TestTaskTokenTimedOut(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	tokens := make(chan string, 1)
+	e.function(t, "store", awslambda.NewHandler(func(in struct{ Token string }) error {
+		tokens <- in.Token
+		return nil
+	}))
+	arn := e.machine(t, "timeout", `{"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
+		"Parameters":{"FunctionName":"store","Payload":{"Token.$":"$$.Task.Token"}},"TimeoutSeconds":900,"End":true}}}`)
+	d := e.run(t, arn, "", `{}`)
+	if d.Status != types.ExecutionStatusFailed || aws.ToString(d.Error) != "States.Timeout" {
+		t.Fatalf("%s %s", d.Status, aws.ToString(d.Error))
+	}
+	if took := d.StopDate.Sub(*d.StartDate); took != 15*time.Minute {
+		t.Errorf("timed out after %s, want 15m", took)
+	}
+	tok := <-tokens
+	for name, call := range map[string]func() error{
+		"success": func() error {
+			_, err := e.client.SendTaskSuccess(ctx, &awssfn.SendTaskSuccessInput{TaskToken: aws.String(tok), Output: aws.String(`{}`)})
+			return err
+		},
+		"failure": func() error {
+			_, err := e.client.SendTaskFailure(ctx, &awssfn.SendTaskFailureInput{TaskToken: aws.String(tok)})
+			return err
+		},
+		"heartbeat": func() error {
+			_, err := e.client.SendTaskHeartbeat(ctx, &awssfn.SendTaskHeartbeatInput{TaskToken: aws.String(tok)})
+			return err
+		},
+	} {
+		var timedOut *types.TaskTimedOut
+		if err := call(); !errors.As(err, &timedOut) {
+			t.Errorf("%s after the timeout: %v", name, err)
+		}
+	}
+	_, err := e.client.SendTaskSuccess(ctx, &awssfn.SendTaskSuccessInput{TaskToken: aws.String(tok), Output: aws.String(`{nope`)})
+	if errorCode(err) != "InvalidOutput" {
+		t.Errorf("output that is not JSON: %v", err)
+	}
+}
