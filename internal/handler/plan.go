@@ -104,7 +104,6 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		}
 	case contract.ActionRollback:
 		p.BakeSeconds = 0
-		p.RollbackTaskDefinitionArn = t.TaskDefinition
 		if in.Trigger == contract.TriggerAlarm {
 			mode = lease.IfFree
 			if err := h.planAlarm(ctx, in, t, lg.Revision, &p); err != nil {
@@ -113,6 +112,9 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		} else if err := h.planRollback(ctx, in, t, lg.Revision, &p); err != nil {
 			return contract.Plan{}, err
 		}
+		// A rollback is never undone: if its wait fails, the state
+		// machine's Rollback step stays on the target.
+		p.RollbackTaskDefinitionArn = p.TargetTaskDefinitionArn
 	}
 	if p.Action == contract.ActionSkip {
 		log.InfoContext(ctx, "skip", "reason", p.Reason)

@@ -202,11 +202,11 @@ func TestPlanRollbackAndRedeploy(t *testing.T) {
 		target, rollbackTo, why string
 	}{
 		{name: "rollback to last good", input: `{"action":"rollback","cluster":"prod","service":"web"}`, lastGood: td(40),
-			action: contract.ActionRollback, target: td(40), rollbackTo: td(41)},
+			action: contract.ActionRollback, target: td(40), rollbackTo: td(40)},
 		{name: "rollback to a revision number", input: `{"action":"rollback","cluster":"prod","service":"web","revision":"40"}`,
-			action: contract.ActionRollback, target: td(40), rollbackTo: td(41)},
+			action: contract.ActionRollback, target: td(40), rollbackTo: td(40)},
 		{name: "rollback to family:revision", input: `{"action":"rollback","cluster":"prod","service":"web","revision":"web:40"}`,
-			action: contract.ActionRollback, target: td(40), rollbackTo: td(41)},
+			action: contract.ActionRollback, target: td(40), rollbackTo: td(40)},
 		{name: "rollback with no last good", input: `{"action":"rollback","cluster":"prod","service":"web"}`,
 			action: contract.ActionSkip, why: "no-rollback-target"},
 		{name: "rollback when already on last good", input: `{"action":"rollback","cluster":"prod","service":"web"}`, lastGood: td(41),
