@@ -515,3 +515,46 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestAWSCLI drives the local Lambda with the AWS CLI on the machine, an
+// independent client (botocore's REST-JSON).
+func TestAWSCLI(t *testing.T) {
+	cli, err := exec.LookPath("aws")
+	if err != nil || testing.Short() {
+		t.Skip("no AWS CLI")
+	}
+	bin := buildFunction(t)
+	e := setup(t, lambda.Options{})
+	dir := t.TempDir()
+	zipPath := filepath.Join(dir, "fn.zip")
+	if err := os.WriteFile(zipPath, zipOf(t, bin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(cli, append(args, "--output", "json")...)
+		cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+e.url, "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
+			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	run("lambda", "create-function", "--function-name", "cli", "--runtime", "provided.al2023", "--handler", "bootstrap",
+		"--role", "arn:aws:iam::123456789012:role/r", "--zip-file", "fileb://"+zipPath)
+	outFile := filepath.Join(dir, "out.json")
+	for _, tc := range []struct{ payload, meta, body string }{
+		{`{"op":"env","key":"STAGE"}`, `"StatusCode": 200`, `"op":"env"`},
+		{`{"op":"fail","key":"cli"}`, `"FunctionError": "Unhandled"`, `{"errorMessage":"deploy failed: cli","errorType":"DeployError"}`},
+	} {
+		meta := run("lambda", "invoke", "--function-name", "cli", "--payload", tc.payload, outFile)
+		body, _ := os.ReadFile(outFile)
+		if !strings.Contains(meta, tc.meta) || !strings.Contains(string(body), tc.body) {
+			t.Errorf("invoke %s: %s %s", tc.payload, meta, body)
+		}
+	}
+	if out := run("lambda", "list-functions"); !strings.Contains(out, `"FunctionName": "cli"`) {
+		t.Errorf("list-functions: %s", out)
+	}
+}

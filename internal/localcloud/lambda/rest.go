@@ -377,7 +377,9 @@ func (s *Service) httpInvoke(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	inv := Invocation{Payload: payload, ClientContext: r.Header.Get("X-Amz-Client-Context"), TraceID: r.Header.Get("X-Amzn-Trace-Id")}
 	typ := r.Header.Get("X-Amz-Invocation-Type")
-	awsproto.Note(ctx, "type", typ)
+	if typ != "" {
+		awsproto.Note(ctx, "type", typ)
+	}
 	switch typ {
 	case "", "RequestResponse":
 		res, err := s.Invoke(ctx, name, inv)
