@@ -39,7 +39,9 @@ type env struct {
 	url    string
 }
 
-func setup(t *testing.T, opts lambda.Options) *env {
+func setup(t *testing.T, opts lambda.Options) *env { return setupB(t, opts) }
+
+func setupB(t testing.TB, opts lambda.Options) *env {
 	t.Helper()
 	clk := clock.NewVirtual(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	opts.Clock = clk
@@ -556,5 +558,46 @@ func TestAWSCLI(t *testing.T) {
 	}
 	if out := run("lambda", "list-functions"); !strings.Contains(out, `"FunctionName": "cli"`) {
 		t.Errorf("list-functions: %s", out)
+	}
+}
+
+// BenchmarkInvoke measures a synchronous Invoke through the SDK and the
+// local cloud's server: in-process, and a warm bootstrap process.
+func BenchmarkInvoke(b *testing.B) {
+	ctx := context.Background()
+	b.Run("in-process", func(b *testing.B) {
+		e := setupB(b, lambda.Options{})
+		e.svc.RegisterInProcess("fn", awslambda.NewHandler(func(in map[string]any) (map[string]any, error) { return in, nil }))
+		if _, err := e.svc.CreateFunction(ctx, lambda.CreateInput{Name: "fn"}); err != nil {
+			b.Fatal(err)
+		}
+		benchInvoke(b, e, "fn", `{"op":"echo"}`)
+	})
+	b.Run("binary-warm", func(b *testing.B) {
+		dir := b.TempDir()
+		bin := filepath.Join(dir, "bootstrap")
+		if out, err := exec.Command("go", "build", "-o", bin, "./testdata/fn").CombinedOutput(); err != nil {
+			b.Fatalf("%v\n%s", err, out)
+		}
+		e := setupB(b, lambda.Options{})
+		if _, err := e.svc.CreateFunction(ctx, lambda.CreateInput{Name: "fn", Binary: bin}); err != nil {
+			b.Fatal(err)
+		}
+		benchInvoke(b, e, "fn", `{"op":"echo"}`)
+	})
+}
+
+func benchInvoke(b *testing.B, e *env, fn, payload string) {
+	ctx := context.Background()
+	in := &awsl.InvokeInput{FunctionName: aws.String(fn), Payload: []byte(payload)}
+	if _, err := e.client.Invoke(ctx, in); err != nil { // cold start outside the timing
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, err := e.client.Invoke(ctx, in)
+		if err != nil || out.FunctionError != nil {
+			b.Fatalf("%v %s", err, out.Payload)
+		}
 	}
 }
