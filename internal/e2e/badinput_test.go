@@ -100,10 +100,14 @@ func TestManualBadInputFailsUntouched(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if desc.Status != sfntypes.ExecutionStatusFailed {
-				t.Fatalf("status %s, want FAILED", desc.Status)
+			if desc.Status != sfntypes.ExecutionStatusFailed || !strings.Contains(aws.ToString(desc.Cause), tc.error) {
+				t.Fatalf("status %s, cause %q: want FAILED naming %s", desc.Status, aws.ToString(desc.Cause), tc.error)
 			}
-			w.failedWith(svc, tc.error)
+			if tc.input["service"] != nil {
+				// The record lives with the service; an input naming none has
+				// only the execution's failure to say why.
+				w.failedWith(svc, tc.error)
+			}
 			w.untouched("prod", "web", before)
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -217,7 +218,32 @@ func New(ctx context.Context, name string, cfg aws.Config, env func(string) stri
 	if err != nil {
 		return nil, fmt.Errorf("function %s: %w", name, err)
 	}
-	return lambda.NewHandlerWithOptions(fn, lambda.WithDisallowUnknownFields(true)), nil
+	return newStrictHandler(fn), nil
+}
+
+// strictHandler checks the payload against the handler's input type before
+// the runtime decodes it, so that a malformed payload fails as BadInput, the
+// error callers and the state machine route on, and not as the json
+// package's UnmarshalTypeError or SyntaxError.
+type strictHandler struct {
+	input reflect.Type
+	next  lambda.Handler
+}
+
+func newStrictHandler(fn any) lambda.Handler {
+	next := lambda.NewHandlerWithOptions(fn, lambda.WithDisallowUnknownFields(true))
+	t := reflect.TypeOf(fn)
+	if t.Kind() != reflect.Func || t.NumIn() != 2 {
+		return next
+	}
+	return strictHandler{input: t.In(1), next: next}
+}
+
+func (h strictHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if err := contract.DecodeStrict(payload, reflect.New(h.input).Interface()); err != nil {
+		return nil, &contract.BadInput{Field: "payload", Reason: err.Error()}
+	}
+	return h.next.Invoke(ctx, payload)
 }
 
 // build returns the Handle method of function name's handler.
