@@ -49,6 +49,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "pushdeploy demo: %v\n", err)
 		return 1
 	}
+	// What an operator sees afterwards: the same history, through the CLI.
+	fmt.Fprintf(stdout, "\n$ pushdeploy history --cluster %s --service %s\n", localrun.DemoCluster, localrun.DemoService)
+	for _, table := range w.Installed.Tables {
+		runHistory(ctx, []string{"--cluster", localrun.DemoCluster, "--service", localrun.DemoService,
+			"--endpoint-url", w.URL, "--region", localrun.Region, "--table", table}, stdout, stderr)
+	}
 	fmt.Fprintf(stdout, "\n%s of virtual time in %s of real time; %d API calls\n",
 		clk.Now().Sub(virtualStart).Round(time.Second), time.Since(started).Round(time.Millisecond), w.Cloud.Log().Count("", ""))
 	return 0

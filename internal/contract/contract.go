@@ -334,6 +334,15 @@ type FinishInput struct {
 	// Timeout is the last wait that timed out (its Catch keeps the document).
 	Timeout       *TaskError `json:"timeout,omitempty"`
 	RollbackError *TaskError `json:"rollbackError,omitempty"`
+	// Clock is stamped by the StampFinish state from Step Functions' clock.
+	Clock *FinishClock `json:"clock,omitempty"`
+}
+
+// FinishClock is when the execution reached finish, on the clock that also
+// gave its start time ($$.State.EnteredTime), so a record's duration never
+// mixes the orchestrator's and a function's clocks.
+type FinishClock struct {
+	FinishedAt time.Time `json:"finishedAt"`
 }
 
 // Terminal is an execution's terminal status, written once to the history.

@@ -48,6 +48,9 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	status, reason := Verdict(in)
 	rec := record(in, status, reason)
 	rec.FinishedAt = h.d.Clock.Now().UTC()
+	if in.Clock != nil && !in.Clock.FinishedAt.IsZero() {
+		rec.FinishedAt = in.Clock.FinishedAt.UTC()
+	}
 	res := contract.FinishResult{
 		Status: status, Reason: reason, Cluster: rec.Cluster, Service: rec.ServiceName,
 		FromTaskDefinitionArn: rec.FromRevision, ToTaskDefinitionArn: rec.ToRevision,

@@ -26,6 +26,8 @@ const (
 	demoBakeTag  = "5m"
 	demoTimeout  = "20m"
 	demoFirstTag = "v0"
+	// An alarm up to 30 minutes after a deploy's bake still rolls it back.
+	demoWindowTag = "30m"
 )
 
 // Demo runs the main job end to end and tells the story on out: a push
@@ -50,6 +52,7 @@ func (w *World) Demo(ctx context.Context, out io.Writer) error {
 		Tags: map[string]string{
 			"pushdeploy:repository": DemoRepo, "pushdeploy:tags": "latest", "pushdeploy:containers": "app",
 			"pushdeploy:alarms": DemoAlarm, "pushdeploy:bake": demoBakeTag, "pushdeploy:timeout": demoTimeout,
+			"pushdeploy:rollback-window": demoWindowTag,
 		},
 	})
 	if err != nil {
@@ -64,18 +67,27 @@ func (w *World) Demo(ctx context.Context, out io.Writer) error {
 		title string
 		seed  string
 		setup func(digest string) error
+		// executions the step starts: the deploy, and for an alarm after
+		// the bake, the rollback it triggers.
+		executions int
 	}{
-		{"1. push web:latest (a good image)", "web v1", nil},
+		{"1. push web:latest (a good image)", "web v1", nil, 1},
 		{"2. push web:latest whose tasks crash on start", "web v2 crashes", func(digest string) error {
 			w.Cloud.ECS().Faults().FailImage(ecs.ImageFault{Image: digest, Mode: ecs.FailToStart, Reason: "Essential container in task exited (exit code 137)"})
 			return nil
-		}},
+		}, 1},
 		{"3. push web:latest whose 5xx alarm fires two minutes into the bake", "web v3 bad", func(string) error {
 			at := w.Clock.Now().Add(demoRollout + 2*time.Minute)
 			_, err := w.Cloud.CloudWatch().SetStateAt(ctx, DemoAlarm, string(cwtypes.StateValueAlarm), at)
 			return err
-		}},
+		}, 1},
+		{"4. push web:latest that passes its bake; its alarm fires ten minutes later", "web v4 slow leak", func(string) error {
+			at := w.Clock.Now().Add(demoRollout + demoBake + 10*time.Minute)
+			_, err := w.Cloud.CloudWatch().SetStateAt(ctx, DemoAlarm, string(cwtypes.StateValueAlarm), at)
+			return err
+		}, 2},
 	}
+	total := 0
 	for i, step := range steps {
 		fmt.Fprintln(out, step.title)
 		digest := lcecr.Digest(lcecr.Manifest(step.seed))
@@ -87,26 +99,31 @@ func (w *World) Demo(ctx context.Context, out io.Writer) error {
 		if _, err := w.Push(ctx, DemoRepo, "latest", step.seed); err != nil {
 			return err
 		}
-		execs, err := w.WaitIdle(ctx, i+1)
+		total += step.executions
+		execs, err := w.WaitIdle(ctx, total)
 		if err != nil {
-			return err
-		}
-		last := execs[len(execs)-1]
-		if err := w.PrintTimeline(ctx, out, *last.ExecutionArn); err != nil {
 			return err
 		}
 		records, err := w.History(ctx, serviceARN)
 		if err != nil {
 			return err
 		}
-		if len(records) == 0 {
-			return fmt.Errorf("no history record after step %d", i+1)
+		if len(records) < total {
+			return fmt.Errorf("%d history records after step %d, want %d", len(records), i+1, total)
 		}
-		_, desc, err := w.Output(ctx, *last.ExecutionArn)
-		if err != nil {
-			return err
+		for j, e := range execs[total-step.executions:] {
+			if j > 0 {
+				fmt.Fprintf(out, "  then execution %s, started by the alarm:\n", aws.ToString(e.Name))
+			}
+			if err := w.PrintTimeline(ctx, out, *e.ExecutionArn); err != nil {
+				return err
+			}
+			_, desc, err := w.Output(ctx, *e.ExecutionArn)
+			if err != nil {
+				return err
+			}
+			printRecord(out, records[step.executions-1-j], aws.ToTime(desc.StopDate).Sub(aws.ToTime(desc.StartDate)))
 		}
-		printRecord(out, records[0], aws.ToTime(desc.StopDate).Sub(aws.ToTime(desc.StartDate)))
 		// Put the alarm back to OK so that the next step starts clean.
 		if err := w.SetAlarm(ctx, DemoAlarm, cwtypes.StateValueOk); err != nil {
 			return err
