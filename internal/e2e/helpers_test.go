@@ -35,12 +35,18 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
+	return newWorldWith(t, nil)
+}
+
+// newWorldWith starts a world with template parameters overridden.
+func newWorldWith(t testing.TB, params map[string]string) *world {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	clk := clock.NewVirtual(epoch)
 	stop := clk.AutoAdvance(0)
 	t.Cleanup(stop)
-	opts := localrun.Options{Clock: clk, InProcess: true}
+	opts := localrun.Options{Clock: clk, InProcess: true, Parameters: params}
 	if os.Getenv("E2E_VERBOSE") != "" {
 		opts.Log, opts.FunctionLogs = os.Stderr, os.Stderr
 	}
