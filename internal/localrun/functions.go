@@ -22,13 +22,16 @@ const CodeURITag = "localcloud:code-uri"
 // `make build` and `sam build` produce).
 type lambdaFunctions struct {
 	client *lambda.Client
-	binDir string
+	binDir string // "" when the handlers run in-process: no binary is needed
 }
 
 var _ samlocal.FunctionInstaller = (*lambdaFunctions)(nil)
 
 func (f *lambdaFunctions) InstallFunction(ctx context.Context, fn samlocal.Function) error {
-	env := map[string]string{lclambda.BinaryEnv: filepath.Join(f.binDir, fn.LogicalID, "bootstrap")}
+	env := map[string]string{}
+	if f.binDir != "" {
+		env[lclambda.BinaryEnv] = filepath.Join(f.binDir, fn.LogicalID, "bootstrap")
+	}
 	for k, v := range fn.Env {
 		env[k] = v
 	}

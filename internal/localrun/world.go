@@ -40,9 +40,11 @@ type Options struct {
 	// Root is the repository root holding template.yaml; default: found
 	// from this source file.
 	Root string
-	// InProcess runs each function as its handler inside this process;
-	// otherwise the built bootstrap binaries under BinDir run through the
-	// Lambda Runtime API.
+	// InProcess runs each function as its handler inside this process, on
+	// Clock; otherwise the built bootstrap binaries under BinDir run through
+	// the Lambda Runtime API, and read the wall clock like any process: a
+	// virtual Clock must then start at the current time, so that the
+	// deadlines they compute and the engine's waits agree.
 	InProcess bool
 	// BinDir holds <LogicalId>/bootstrap; default Root/build.
 	BinDir string
@@ -91,9 +93,13 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		w.Close()
 		return nil, err
 	}
+	binDir := opts.BinDir
+	if opts.InProcess {
+		binDir = ""
+	}
 	w.Installed, err = samlocal.Install(ctx, w.Config, tmpl, samlocal.Options{
 		StackName: "pushdeploy", Region: Region, Account: Account, Parameters: opts.Parameters, Dir: opts.Root,
-		Functions: &lambdaFunctions{client: lambda.NewFromConfig(w.Config), binDir: opts.BinDir},
+		Functions: &lambdaFunctions{client: lambda.NewFromConfig(w.Config), binDir: binDir},
 	})
 	if err != nil {
 		w.Close()
