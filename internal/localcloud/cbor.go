@@ -54,13 +54,13 @@ func (s *Server) serveCBOR(w http.ResponseWriter, r *http.Request) {
 			"missing header smithy-protocol: rpc-v2-cbor (got %q)", r.Header.Get("Smithy-Protocol")))
 		return
 	}
-	done, ferr := s.arrive(r, svc.Name(), op)
+	hold, done, ferr := s.arrive(r, svc.Name(), op)
 	if ferr != nil {
 		writeCBORError(w, r, svc, ferr)
 		return
 	}
 	defer done()
-	ctx, logCall, ferr := s.begin(r, svc.Name(), op)
+	ctx, logCall, ferr := s.begin(r, svc.Name(), op, hold)
 	if ferr != nil {
 		writeCBORError(w, r, svc, ferr)
 		return

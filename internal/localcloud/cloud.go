@@ -94,6 +94,7 @@ func New(opts Options) (*Cloud, error) {
 		return nil, fmt.Errorf("local cloud: %w", err)
 	}
 	c.events.SetInvoker(c.lambda)
+	c.Server.Lend = c.lambda.Lend // a function's calls lend its hold on the clock
 	// Step Functions' tasks call the other services through the server, so
 	// their calls are logged and faults apply.
 	if c.sfn, err = sfn.New(sfn.Options{Clock: opts.Clock, Account: opts.Account, Region: opts.Region, Cloud: c.Server}); err != nil {

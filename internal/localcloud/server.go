@@ -44,6 +44,10 @@ type Server struct {
 	Log     *CallLog
 	Faults  *Faults
 
+	// Lend, when set, is called as a request arrives: a caller that holds
+	// the clock busy (a function's invocation) lets go until leave is called.
+	Lend func(r *http.Request) (leave func())
+
 	rpc  map[string]RPCService
 	rest []RESTService
 }
@@ -81,24 +85,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Message: fmt.Sprintf("the local cloud serves no API at %s %s", r.Method, r.URL.Path)})
 }
 
-// arrive applies the injected latency, then marks the request as work in
-// progress. The wait comes first: holding the clock busy across a wait on
-// it would stop time for good.
-func (s *Server) arrive(r *http.Request, service, op string) (done func(), err *awsproto.Error) {
-	if d := s.Faults.latency(service, op); d > 0 {
-		if err := s.Clock.Sleep(r.Context(), d); err != nil {
-			return nil, &awsproto.Error{Type: "RequestCanceled", Message: err.Error()}
-		}
+// arrive marks the request as work in progress and applies the injected
+// latency, with the hold let go during the wait: holding the clock busy
+// across a wait on it would stop time for good. A caller that holds the
+// clock itself (a Lambda function calling back) lends its hold through Lend
+// while it waits for the answer. done ends the request.
+func (s *Server) arrive(r *http.Request, service, op string) (hold *awsproto.Hold, done func(), err *awsproto.Error) {
+	busy := s.Clock.Busy()
+	leave := func() {}
+	if s.Lend != nil {
+		leave = s.Lend(r)
 	}
-	return s.Clock.Busy(), nil
+	if d := s.Faults.latency(service, op); d > 0 {
+		busy()
+		if err := s.Clock.Sleep(r.Context(), d); err != nil {
+			leave()
+			return nil, nil, &awsproto.Error{Type: "RequestCanceled", Message: err.Error()}
+		}
+		busy = s.Clock.Busy()
+	}
+	hold = awsproto.NewHold(busy)
+	return hold, func() { leave(); hold.Release() }, nil
 }
 
 // begin is what every protocol does before the service runs (after
 // arrive): the request record, throttling. It returns the context for the service and a
 // func that logs the outcome.
-func (s *Server) begin(r *http.Request, service, op string) (context.Context, func(error), *awsproto.Error) {
+func (s *Server) begin(r *http.Request, service, op string, hold *awsproto.Hold) (context.Context, func(error), *awsproto.Error) {
 	ctx := r.Context()
-	req := &awsproto.Request{Service: service, Operation: op, Region: regionOf(r, s.Region), Account: s.Account}
+	req := &awsproto.Request{Service: service, Operation: op, Region: regionOf(r, s.Region), Account: s.Account, Hold: hold}
 	ctx = awsproto.WithRequest(ctx, req)
 	log := func(err error) {
 		c := Call{Time: s.Clock.Now(), Service: service, Operation: op, Fields: req.Fields()}
@@ -126,13 +141,13 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target string
 		writeJSONError(w, contentType, &awsproto.Error{Type: "UnknownOperationException", Message: "the local cloud does not serve " + target})
 		return
 	}
-	done, ferr := s.arrive(r, svc.Name(), op)
+	hold, done, ferr := s.arrive(r, svc.Name(), op)
 	if ferr != nil {
 		writeJSONError(w, contentType, ferr)
 		return
 	}
 	defer done()
-	ctx, logCall, ferr := s.begin(r, svc.Name(), op)
+	ctx, logCall, ferr := s.begin(r, svc.Name(), op, hold)
 	if ferr != nil {
 		writeJSONError(w, contentType, ferr)
 		return
@@ -169,13 +184,13 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, target string
 }
 
 func (s *Server) serveREST(w http.ResponseWriter, r *http.Request, svc RESTService, op string) {
-	done, ferr := s.arrive(r, svc.Name(), op)
+	hold, done, ferr := s.arrive(r, svc.Name(), op)
 	if ferr != nil {
 		WriteRESTError(w, ferr)
 		return
 	}
 	defer done()
-	ctx, logCall, ferr := s.begin(r, svc.Name(), op)
+	ctx, logCall, ferr := s.begin(r, svc.Name(), op, hold)
 	if ferr != nil {
 		WriteRESTError(w, ferr)
 		return

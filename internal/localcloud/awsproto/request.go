@@ -11,6 +11,8 @@ type Request struct {
 	Operation string
 	Region    string
 	Account   string
+	// Hold is the server's hold on the clock while it serves the request.
+	Hold *Hold
 
 	mu     sync.Mutex
 	fields map[string]string

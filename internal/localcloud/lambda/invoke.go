@@ -68,6 +68,8 @@ type function struct {
 	gen     int               // bumped when config or code changes: older environments retire
 	handler awslambda.Handler // built by the factory, kept warm
 	policy  []permission
+	holder  *holder // the clock hold of in-process invocations
+	key     string  // access key id of in-process invocations
 }
 
 type permission struct {
@@ -105,7 +107,20 @@ func (s *Service) Invoke(ctx context.Context, name string, inv Invocation) (Resu
 	if err := checkPayload(&inv, maxSyncPayload); err != nil {
 		return Result{}, err
 	}
-	return s.invoke(f, inv, newID())
+	// Served over HTTP, the server's hold on the clock moves to the
+	// invocation, which lets go of it while the function waits on calls.
+	req := awsproto.RequestFrom(ctx).Hold
+	hold := req.Take()
+	if hold == nil {
+		hold = s.clk.Busy()
+	}
+	res, after, err := s.invoke(f, inv, newID(), hold)
+	if req != nil {
+		req.Give(after)
+	} else {
+		after()
+	}
+	return res, err
 }
 
 // InvokeAsync queues an Event invocation and returns its request id. It runs
@@ -146,20 +161,23 @@ func (s *Service) startAsync(name string, inv Invocation, id string, attempt int
 	}
 	s.async.Add(1)
 	s.mu.Unlock()
-	done := s.clk.Busy() // taken before the goroutine starts, so time cannot jump past it
+	hold := s.clk.Busy() // taken before the goroutine starts, so time cannot jump past it
 	go func() {
 		defer s.async.Done()
-		defer done()
-		s.runAsync(name, inv, id, attempt)
+		s.runAsync(name, inv, id, attempt, hold)
 	}()
 }
 
-func (s *Service) runAsync(name string, inv Invocation, id string, attempt int) {
+// runAsync runs an Event invocation; hold is its hold on the clock, released
+// when it is done.
+func (s *Service) runAsync(name string, inv Invocation, id string, attempt int, hold func()) {
 	f, err := s.lookup(name)
 	if err != nil {
+		hold()
 		return // deleted meanwhile: AWS drops the event too
 	}
-	res, err := s.invoke(f, inv, id)
+	res, after, err := s.invoke(f, inv, id, hold)
+	after()
 	if err == nil && res.FunctionError == "" {
 		return
 	}
@@ -181,18 +199,19 @@ func (s *Service) runAsync(name string, inv Invocation, id string, attempt int) 
 		s.async.Add(1)
 		s.mu.Unlock()
 		defer s.async.Done()
-		s.runAsync(name, inv, id, attempt+1)
+		s.runAsync(name, inv, id, attempt+1, s.clk.Busy())
 	})
 }
 
 // invoke runs one invocation in-process or in a process, on a warm
-// environment when there is one.
-func (s *Service) invoke(f *function, inv Invocation, id string) (Result, error) {
+// environment when there is one. hold is the caller's hold on the clock,
+// handed over; after is one to release or hand back when done.
+func (s *Service) invoke(f *function, inv Invocation, id string, hold func()) (res Result, after func(), err error) {
 	f.mu.Lock()
 	cfg := f.cfg
 	if s.opts.MaxConcurrency > 0 && f.active >= s.opts.MaxConcurrency {
 		f.mu.Unlock()
-		return Result{}, &awsproto.Error{Type: "TooManyRequestsException", Status: 429, Message: "Rate Exceeded."}
+		return Result{}, hold, &awsproto.Error{Type: "TooManyRequestsException", Status: 429, Message: "Rate Exceeded."}
 	}
 	f.active++
 	f.mu.Unlock()
@@ -205,7 +224,7 @@ func (s *Service) invoke(f *function, inv Invocation, id string) (Result, error)
 
 	c := &call{
 		id: id, payload: inv.Payload, timeout: cfg.Timeout, arn: cfg.Arn,
-		traceID: inv.TraceID, clientContext: inv.ClientContext, done: make(chan outcome, 1),
+		traceID: inv.TraceID, clientContext: inv.ClientContext, done: make(chan outcome, 1), hold: hold,
 	}
 	if c.traceID == "" {
 		c.traceID = newTraceID(time.Now())
@@ -216,15 +235,17 @@ func (s *Service) invoke(f *function, inv Invocation, id string) (Result, error)
 	case err != nil:
 		out = errorOutcome("Runtime.ExitError", fmt.Sprintf("RequestId: %s Error: Runtime exited with error: %v", id, err))
 	case h != nil:
+		c.enter(f.holder)
 		out = s.runInProcess(h, c)
+		c.exit(s.clk, f.holder)
 	default:
 		out = s.runBinary(f, c)
 	}
-	res := Result{RequestID: id, Payload: out.payload, ExecutedVersion: "$LATEST"}
+	res = Result{RequestID: id, Payload: out.payload, ExecutedVersion: "$LATEST"}
 	if out.errType != "" {
 		res.FunctionError = "Unhandled"
 	}
-	return res, nil
+	return res, c.hold, nil
 }
 
 // inProcessHandler returns the handler to run in-process, or nil to run the
@@ -248,7 +269,7 @@ func (s *Service) inProcessHandler(f *function) (awslambda.Handler, error) {
 	if s.opts.Factory == nil {
 		return nil, fmt.Errorf("no in-process handler for %s", cfg.Name)
 	}
-	cfg.runtimeEnv = s.runtimeEnv(cfg, filepath.Dir(cfg.Binary))
+	cfg.runtimeEnv = s.runtimeEnv(cfg, filepath.Dir(cfg.Binary), f.key)
 	h, err := s.opts.Factory(s.baseCtx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("build handler %s: %w", cfg.Name, err)
@@ -358,7 +379,7 @@ func timeoutOutcome(c *call) outcome {
 
 // runtimeEnv is the environment Lambda gives a function's process on top of
 // its own variables.
-func (s *Service) runtimeEnv(cfg FunctionConfig, taskRoot string) map[string]string {
+func (s *Service) runtimeEnv(cfg FunctionConfig, taskRoot, accessKey string) map[string]string {
 	s.mu.Lock()
 	endpoint := s.endpoint
 	s.mu.Unlock()
@@ -375,7 +396,7 @@ func (s *Service) runtimeEnv(cfg FunctionConfig, taskRoot string) map[string]str
 		"_HANDLER":                        cfg.Handler,
 		"LAMBDA_TASK_ROOT":                taskRoot,
 		"LAMBDA_RUNTIME_DIR":              taskRoot,
-		"AWS_ACCESS_KEY_ID":               "test",
+		"AWS_ACCESS_KEY_ID":               accessKey, // tells the server whose hold on the clock to lend
 		"AWS_SECRET_ACCESS_KEY":           "test",
 		"AWS_SESSION_TOKEN":               "test",
 		"TZ":                              ":UTC",
@@ -405,6 +426,7 @@ type call struct {
 	traceID       string
 	clientContext string
 	done          chan outcome
+	hold          func() // the invocation's hold on the clock while no holder has it
 }
 
 // outcome is what the runtime reported: a response, or an error payload

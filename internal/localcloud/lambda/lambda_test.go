@@ -32,6 +32,7 @@ import (
 )
 
 type env struct {
+	server *localcloud.Server
 	svc    *lambda.Service
 	client *awsl.Client
 	log    *localcloud.CallLog
@@ -52,6 +53,7 @@ func setupB(t testing.TB, opts lambda.Options) *env {
 	log := localcloud.NewCallLog(nil)
 	server := localcloud.NewServer(clk, "123456789012", "us-east-1", log)
 	server.AddREST(svc)
+	server.Lend = svc.Lend
 	hs := httptest.NewServer(server)
 	svc.SetEndpoint(hs.URL)
 	t.Cleanup(func() {
@@ -63,7 +65,7 @@ func setupB(t testing.TB, opts lambda.Options) *env {
 		BaseEndpoint: aws.String(hs.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
-	return &env{svc: svc, client: client, log: log, clk: clk, url: hs.URL}
+	return &env{server: server, svc: svc, client: client, log: log, clk: clk, url: hs.URL}
 }
 
 // DeployError is a named error: its type name is the errorType.
@@ -599,5 +601,57 @@ func benchInvoke(b *testing.B, e *env, fn, payload string) {
 		if err != nil || out.FunctionError != nil {
 			b.Fatalf("%v %s", err, out.Payload)
 		}
+	}
+}
+
+// TestLatencyInsideInvocation: a function's own call with injected latency
+// lets the clock pass that latency while the invocation waits (the function
+// lends its hold on the clock), in-process and as a process.
+func TestLatencyInsideInvocation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a Lambda binary")
+	}
+	bin := buildFunction(t)
+	e := setup(t, lambda.Options{Factory: func(ctx context.Context, fn lambda.FunctionConfig) (awslambda.Handler, error) {
+		// As the wiring layer builds in-process handlers: config from the function's environment.
+		client := awsl.New(awsl.Options{
+			Region: fn.Getenv("AWS_REGION"), BaseEndpoint: aws.String(fn.Getenv("AWS_ENDPOINT_URL")),
+			Credentials: credentials.NewStaticCredentialsProvider(fn.Getenv("AWS_ACCESS_KEY_ID"), fn.Getenv("AWS_SECRET_ACCESS_KEY"), fn.Getenv("AWS_SESSION_TOKEN")),
+		})
+		return awslambda.NewHandler(func(ctx context.Context) (fnOut, error) {
+			out, err := client.ListFunctions(ctx, &awsl.ListFunctionsInput{})
+			if err != nil {
+				return fnOut{}, err
+			}
+			return fnOut{Op: "list", Value: fmt.Sprint(len(out.Functions))}, nil
+		}), nil
+	}})
+	stop := e.clk.AutoAdvance(0)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := e.svc.CreateFunction(ctx, lambda.CreateInput{Name: "inproc"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CreateFunction(ctx, lambda.CreateInput{Name: "proc", Binary: bin, Timeout: 10 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	e.server.Faults.AddLatency(localcloud.Latency{Service: "lambda", Operation: "ListFunctions", Delay: time.Minute})
+	for _, fn := range []string{"inproc", "proc"} {
+		t.Run(fn, func(t *testing.T) {
+			before := e.clk.Now()
+			out, err := e.client.Invoke(ctx, &awsl.InvokeInput{FunctionName: aws.String(fn), Payload: []byte(`{"op":"list"}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var o fnOut
+			json.Unmarshal(out.Payload, &o)
+			if out.FunctionError != nil || o.Value != "2" {
+				t.Fatalf("payload %s", out.Payload)
+			}
+			if d := e.clk.Now().Sub(before); d < time.Minute {
+				t.Errorf("the clock moved %s, want the injected minute", d)
+			}
+		})
 	}
 }

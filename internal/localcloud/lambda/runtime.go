@@ -31,10 +31,11 @@ var errNotDispatched = errors.New("environment exited before taking the invocati
 // sandbox is one execution environment: a bootstrap process and the Runtime
 // API it polls, on a loopback port of its own.
 type sandbox struct {
-	name string
-	gen  int
-	cmd  *exec.Cmd
-	srv  *http.Server
+	name   string
+	gen    int
+	cmd    *exec.Cmd
+	srv    *http.Server
+	holder *holder
 
 	next   chan *call // unbuffered: a send completes when the runtime takes the call
 	exited chan struct{}
@@ -54,7 +55,9 @@ func (s *Service) runBinary(f *function, c *call) outcome {
 		if err != nil {
 			return errorOutcome("Runtime.InvalidEntrypoint", fmt.Sprintf("RequestId: %s Error: Couldn't find valid bootstrap(s): %v", c.id, err))
 		}
+		c.enter(sb.holder)
 		out, err := sb.run(c)
+		c.exit(s.clk, sb.holder)
 		if errors.Is(err, errNotDispatched) && !fresh && attempt == 0 {
 			continue
 		}
@@ -103,7 +106,7 @@ func (s *Service) startSandbox(cfg FunctionConfig, gen int) (*sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime API listener: %w", err)
 	}
-	sb := &sandbox{name: cfg.Name, gen: gen, next: make(chan *call), exited: make(chan struct{})}
+	sb := &sandbox{name: cfg.Name, gen: gen, next: make(chan *call), exited: make(chan struct{}), holder: &holder{clk: s.clk}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", sb.serveNext)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", sb.serveResponse)
@@ -111,7 +114,8 @@ func (s *Service) startSandbox(cfg FunctionConfig, gen int) (*sandbox, error) {
 	mux.HandleFunc("POST /2018-06-01/runtime/init/error", sb.serveInitError)
 	sb.srv = &http.Server{Handler: mux}
 
-	env := s.runtimeEnv(cfg, filepath.Dir(cfg.Binary))
+	key := s.newKey(sb.holder)
+	env := s.runtimeEnv(cfg, filepath.Dir(cfg.Binary), key)
 	env["AWS_LAMBDA_RUNTIME_API"] = ln.Addr().String()
 	env["PATH"] = os.Getenv("PATH")
 	vars := make([]string, 0, len(env)+len(cfg.Environment))
@@ -132,6 +136,7 @@ func (s *Service) startSandbox(cfg FunctionConfig, gen int) (*sandbox, error) {
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
+		s.dropKey(key)
 		ln.Close()
 		return nil, fmt.Errorf("[%s]: %v", cfg.Binary, err)
 	}
@@ -139,6 +144,7 @@ func (s *Service) startSandbox(cfg FunctionConfig, gen int) (*sandbox, error) {
 	go sb.srv.Serve(ln)
 	go func() {
 		err := cmd.Wait()
+		s.dropKey(key)
 		logs.flush()
 		sb.mu.Lock()
 		sb.exitErr = err

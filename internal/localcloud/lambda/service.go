@@ -103,6 +103,7 @@ type Service struct {
 	endpoint  string
 	functions map[string]*function
 	inProcess map[string]awslambda.Handler
+	keys      map[string]*holder // access key id -> who holds the clock for it
 	tmpDirs   []string
 	closed    bool
 	async     sync.WaitGroup
@@ -142,6 +143,7 @@ func New(opts Options) (*Service, error) {
 		endpoint:  opts.Endpoint,
 		functions: map[string]*function{},
 		inProcess: map[string]awslambda.Handler{},
+		keys:      map[string]*holder{},
 	}, nil
 }
 
@@ -265,15 +267,18 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateInput) (FunctionC
 		return FunctionConfig{}, awsproto.Errorf("InvalidParameterValueException", "function %s has no code: give Code.ZipFile with a bootstrap, the %s variable, or register an in-process handler", in.Name, BinaryEnv)
 	}
 
+	f := &function{svc: s, cfg: fn, holder: &holder{clk: s.clk}}
+	f.key = s.newKey(f.holder)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return FunctionConfig{}, awsproto.Errorf("ServiceException", "the local Lambda is closed")
-	}
-	if _, ok := s.functions[in.Name]; ok {
+	if _, ok := s.functions[in.Name]; ok || s.closed {
+		delete(s.keys, f.key)
+		if s.closed {
+			return FunctionConfig{}, awsproto.Errorf("ServiceException", "the local Lambda is closed")
+		}
 		return FunctionConfig{}, &awsproto.Error{Type: "ResourceConflictException", Status: 409, Message: "Function already exist: " + in.Name}
 	}
-	s.functions[in.Name] = &function{svc: s, cfg: fn}
+	s.functions[in.Name] = f
 	return fn, nil
 }
 
@@ -433,6 +438,7 @@ func (s *Service) DeleteFunction(ctx context.Context, name string) error {
 	s.mu.Lock()
 	delete(s.functions, f.cfg.Name)
 	s.mu.Unlock()
+	s.dropKey(f.key)
 	f.reset()
 	return nil
 }

@@ -129,49 +129,41 @@ func (s *Service) Close() {
 func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (any, error) {
 	switch op {
 	case "CreateStateMachine":
-		return call(ctx, input, s.createStateMachine)
+		return awsproto.Call(ctx, input, s.createStateMachine)
 	case "UpdateStateMachine":
-		return call(ctx, input, s.updateStateMachine)
+		return awsproto.Call(ctx, input, s.updateStateMachine)
 	case "DescribeStateMachine":
-		return call(ctx, input, s.describeStateMachine)
+		return awsproto.Call(ctx, input, s.describeStateMachine)
 	case "ListStateMachines":
-		return call(ctx, input, s.listStateMachines)
+		return awsproto.Call(ctx, input, s.listStateMachines)
 	case "DeleteStateMachine":
-		return call(ctx, input, s.deleteStateMachine)
+		return awsproto.Call(ctx, input, s.deleteStateMachine)
 	case "StartExecution":
-		return call(ctx, input, s.startExecution)
+		return awsproto.Call(ctx, input, s.startExecution)
 	case "DescribeExecution":
-		return call(ctx, input, s.describeExecution)
+		return awsproto.Call(ctx, input, s.describeExecution)
 	case "DescribeStateMachineForExecution":
-		return call(ctx, input, s.describeStateMachineForExecution)
+		return awsproto.Call(ctx, input, s.describeStateMachineForExecution)
 	case "ListExecutions":
-		return call(ctx, input, s.listExecutions)
+		return awsproto.Call(ctx, input, s.listExecutions)
 	case "GetExecutionHistory":
-		return call(ctx, input, s.getExecutionHistory)
+		return awsproto.Call(ctx, input, s.getExecutionHistory)
 	case "StopExecution":
-		return call(ctx, input, s.stopExecution)
+		return awsproto.Call(ctx, input, s.stopExecution)
 	case "SendTaskSuccess":
-		return call(ctx, input, s.sendTaskSuccess)
+		return awsproto.Call(ctx, input, s.sendTaskSuccess)
 	case "SendTaskFailure":
-		return call(ctx, input, s.sendTaskFailure)
+		return awsproto.Call(ctx, input, s.sendTaskFailure)
 	case "SendTaskHeartbeat":
-		return call(ctx, input, s.sendTaskHeartbeat)
+		return awsproto.Call(ctx, input, s.sendTaskHeartbeat)
 	case "TagResource":
-		return call(ctx, input, s.tagResource)
+		return awsproto.Call(ctx, input, s.tagResource)
 	case "UntagResource":
-		return call(ctx, input, s.untagResource)
+		return awsproto.Call(ctx, input, s.untagResource)
 	case "ListTagsForResource":
-		return call(ctx, input, s.listTagsForResource)
+		return awsproto.Call(ctx, input, s.listTagsForResource)
 	}
 	return nil, awsproto.UnknownOperation("sfn", op)
-}
-
-func call[In any](ctx context.Context, raw json.RawMessage, f func(context.Context, *In) (any, error)) (any, error) {
-	in := new(In)
-	if err := json.Unmarshal(raw, in); err != nil {
-		return nil, awsproto.Errorf("SerializationException", "cannot decode the request: %v", err)
-	}
-	return f(ctx, in)
 }
 
 // epoch renders t as the JSON protocols' timestamps: seconds, milliseconds

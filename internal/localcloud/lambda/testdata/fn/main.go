@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	awsl "github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
 type request struct {
@@ -49,6 +51,16 @@ func handle(ctx context.Context, req request) (response, error) {
 		os.Exit(3)
 	case "sleep":
 		time.Sleep(time.Duration(req.Ms) * time.Millisecond)
+	case "list": // a call back to the local cloud, configured from the environment
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return response{}, err
+		}
+		list, err := awsl.NewFromConfig(cfg).ListFunctions(ctx, &awsl.ListFunctionsInput{})
+		if err != nil {
+			return response{}, err
+		}
+		out.Value = fmt.Sprint(len(list.Functions))
 	case "echo", "":
 	default:
 		return response{}, fmt.Errorf("unknown op %q", req.Op)
