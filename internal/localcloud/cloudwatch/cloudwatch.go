@@ -107,31 +107,23 @@ func (s *Service) QueryErrorCode(typ string) string {
 func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (any, error) {
 	switch op {
 	case "PutMetricAlarm":
-		return call(ctx, input, s.putMetricAlarm)
+		return awsproto.Call(ctx, input, s.putMetricAlarm)
 	case "DescribeAlarms":
-		return call(ctx, input, s.describeAlarms)
+		return awsproto.Call(ctx, input, s.describeAlarms)
 	case "SetAlarmState":
-		return call(ctx, input, s.setAlarmState)
+		return awsproto.Call(ctx, input, s.setAlarmState)
 	case "DeleteAlarms":
-		return call(ctx, input, s.deleteAlarms)
+		return awsproto.Call(ctx, input, s.deleteAlarms)
 	case "TagResource":
-		return call(ctx, input, s.tagResource)
+		return awsproto.Call(ctx, input, s.tagResource)
 	case "UntagResource":
-		return call(ctx, input, s.untagResource)
+		return awsproto.Call(ctx, input, s.untagResource)
 	case "ListTagsForResource":
-		return call(ctx, input, s.listTagsForResource)
+		return awsproto.Call(ctx, input, s.listTagsForResource)
 	case "DescribeAlarmHistory":
-		return call(ctx, input, s.describeAlarmHistory)
+		return awsproto.Call(ctx, input, s.describeAlarmHistory)
 	}
 	return nil, awsproto.UnknownOperation("cloudwatch", op)
-}
-
-func call[I, O any](ctx context.Context, input json.RawMessage, f func(context.Context, *I) (O, error)) (any, error) {
-	in := new(I)
-	if err := json.Unmarshal(input, in); err != nil {
-		return nil, awsproto.Errorf("SerializationException", "cannot read the request: %v", err)
-	}
-	return f(ctx, in)
 }
 
 func (s *Service) region(ctx context.Context) string {

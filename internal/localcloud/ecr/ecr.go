@@ -78,35 +78,27 @@ func (s *Service) TargetPrefix() string { return "AmazonEC2ContainerRegistry_V20
 func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (any, error) {
 	switch op {
 	case "CreateRepository":
-		return call(ctx, input, s.createRepository)
+		return awsproto.Call(ctx, input, s.createRepository)
 	case "DescribeRepositories":
-		return call(ctx, input, s.describeRepositories)
+		return awsproto.Call(ctx, input, s.describeRepositories)
 	case "DeleteRepository":
-		return call(ctx, input, s.deleteRepository)
+		return awsproto.Call(ctx, input, s.deleteRepository)
 	case "PutImage":
-		return call(ctx, input, s.putImage)
+		return awsproto.Call(ctx, input, s.putImage)
 	case "BatchGetImage":
-		return call(ctx, input, s.batchGetImage)
+		return awsproto.Call(ctx, input, s.batchGetImage)
 	case "DescribeImages":
-		return call(ctx, input, s.describeImages)
+		return awsproto.Call(ctx, input, s.describeImages)
 	case "ListImages":
-		return call(ctx, input, s.listImages)
+		return awsproto.Call(ctx, input, s.listImages)
 	case "TagResource":
-		return call(ctx, input, s.tagResource)
+		return awsproto.Call(ctx, input, s.tagResource)
 	case "UntagResource":
-		return call(ctx, input, s.untagResource)
+		return awsproto.Call(ctx, input, s.untagResource)
 	case "ListTagsForResource":
-		return call(ctx, input, s.listTagsForResource)
+		return awsproto.Call(ctx, input, s.listTagsForResource)
 	}
 	return nil, awsproto.UnknownOperation("ecr", op)
-}
-
-func call[I, O any](ctx context.Context, input json.RawMessage, f func(context.Context, *I) (O, error)) (any, error) {
-	in := new(I)
-	if err := json.Unmarshal(input, in); err != nil {
-		return nil, awsproto.Errorf("SerializationException", "cannot read the request: %v", err)
-	}
-	return f(ctx, in)
 }
 
 func (s *Service) region(ctx context.Context) string {

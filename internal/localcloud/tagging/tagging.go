@@ -48,21 +48,13 @@ func (s *Service) TargetPrefix() string { return "ResourceGroupsTaggingAPI_20170
 func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (any, error) {
 	switch op {
 	case "GetResources":
-		return call(ctx, input, s.getResources)
+		return awsproto.Call(ctx, input, s.getResources)
 	case "GetTagKeys":
-		return call(ctx, input, s.getTagKeys)
+		return awsproto.Call(ctx, input, s.getTagKeys)
 	case "GetTagValues":
-		return call(ctx, input, s.getTagValues)
+		return awsproto.Call(ctx, input, s.getTagValues)
 	}
 	return nil, awsproto.UnknownOperation("tagging", op)
-}
-
-func call[I, O any](ctx context.Context, input json.RawMessage, f func(context.Context, *I) (O, error)) (any, error) {
-	in := new(I)
-	if err := json.Unmarshal(input, in); err != nil {
-		return nil, awsproto.Errorf("SerializationException", "cannot read the request: %v", err)
-	}
-	return f(ctx, in)
 }
 
 func invalid(format string, args ...any) error {
