@@ -156,6 +156,8 @@ func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (a
 		return awsproto.Call(ctx, input, s.sendTaskFailure)
 	case "SendTaskHeartbeat":
 		return awsproto.Call(ctx, input, s.sendTaskHeartbeat)
+	case "ValidateStateMachineDefinition":
+		return awsproto.Call(ctx, input, s.validateDefinition)
 	case "TagResource":
 		return awsproto.Call(ctx, input, s.tagResource)
 	case "UntagResource":
@@ -809,4 +811,28 @@ func (s *Service) Wait(ctx context.Context, executionARN string) (states.Result,
 		return states.Result{}, err
 	}
 	return e.x.Wait(ctx)
+}
+
+type validateInput struct {
+	Definition string
+}
+
+// validateDefinition reports the engine parser's problems as diagnostics.
+func (s *Service) validateDefinition(ctx context.Context, in *validateInput) (any, error) {
+	diags := []map[string]string{}
+	if _, err := states.Parse([]byte(in.Definition)); err != nil {
+		problems := []string{err.Error()}
+		var de *states.DefinitionError
+		if errors.As(err, &de) {
+			problems = de.Problems
+		}
+		for _, p := range problems {
+			diags = append(diags, map[string]string{"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": p})
+		}
+	}
+	result := "OK"
+	if len(diags) > 0 {
+		result = "FAIL"
+	}
+	return map[string]any{"result": result, "diagnostics": diags, "truncated": false}, nil
 }

@@ -180,6 +180,16 @@ func TestStateMachineAPI(t *testing.T) {
 		})
 	}
 
+	for def, want := range map[string]types.ValidateStateMachineDefinitionResultCode{
+		passMachine:                      types.ValidateStateMachineDefinitionResultCodeOk,
+		`{"StartAt":"Nope","States":{}}`: types.ValidateStateMachineDefinitionResultCodeFail,
+	} {
+		v, err := e.client.ValidateStateMachineDefinition(ctx, &awssfn.ValidateStateMachineDefinitionInput{Definition: aws.String(def)})
+		if err != nil || v.Result != want || (want == types.ValidateStateMachineDefinitionResultCodeFail) != (len(v.Diagnostics) > 0) {
+			t.Errorf("validate %s: %v %+v", def, err, v)
+		}
+	}
+
 	var names []string
 	p := awssfn.NewListStateMachinesPaginator(e.client, &awssfn.ListStateMachinesInput{MaxResults: 3})
 	for p.HasMorePages() {
