@@ -614,10 +614,7 @@ func TestLatencyInsideInvocation(t *testing.T) {
 	bin := buildFunction(t)
 	e := setup(t, lambda.Options{Factory: func(ctx context.Context, fn lambda.FunctionConfig) (awslambda.Handler, error) {
 		// As the wiring layer builds in-process handlers: config from the function's environment.
-		client := awsl.New(awsl.Options{
-			Region: fn.Getenv("AWS_REGION"), BaseEndpoint: aws.String(fn.Getenv("AWS_ENDPOINT_URL")),
-			Credentials: credentials.NewStaticCredentialsProvider(fn.Getenv("AWS_ACCESS_KEY_ID"), fn.Getenv("AWS_SECRET_ACCESS_KEY"), fn.Getenv("AWS_SESSION_TOKEN")),
-		})
+		client := awsl.NewFromConfig(fn.AWSConfig())
 		return awslambda.NewHandler(func(ctx context.Context) (fnOut, error) {
 			out, err := client.ListFunctions(ctx, &awsl.ListFunctionsInput{})
 			if err != nil {

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
@@ -90,6 +92,22 @@ func (f FunctionConfig) Getenv(key string) string {
 		return v
 	}
 	return f.Environment[key]
+}
+
+// AWSConfig is the SDK configuration the function's process would load
+// from its environment: region, the local cloud's endpoint and the
+// environment's own credentials, by which the local cloud knows the
+// function's calls (see Lend). In-process factories build handlers with it.
+func (f FunctionConfig) AWSConfig() aws.Config {
+	cfg := aws.Config{
+		Region: f.Getenv("AWS_REGION"),
+		Credentials: credentials.NewStaticCredentialsProvider(
+			f.Getenv("AWS_ACCESS_KEY_ID"), f.Getenv("AWS_SECRET_ACCESS_KEY"), f.Getenv("AWS_SESSION_TOKEN")),
+	}
+	if url := f.Getenv("AWS_ENDPOINT_URL"); url != "" {
+		cfg.BaseEndpoint = aws.String(url)
+	}
+	return cfg
 }
 
 // Service is the local Lambda.
