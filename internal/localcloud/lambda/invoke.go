@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -43,6 +44,7 @@ type Result struct {
 	Payload         []byte
 	FunctionError   string
 	ExecutedVersion string
+	Log             []byte // the invocation's log lines, at most the last 4 KB (LogType Tail)
 }
 
 // ErrorType is the errorType of a function error's payload, or "".
@@ -229,6 +231,8 @@ func (s *Service) invoke(f *function, inv Invocation, id string, hold func()) (r
 	if c.traceID == "" {
 		c.traceID = newTraceID(time.Now())
 	}
+	started := time.Now()
+	c.logLine(s.opts.Logs, cfg.Name, fmt.Sprintf("START RequestId: %s Version: $LATEST", id))
 	var out outcome
 	h, err := s.inProcessHandler(f)
 	switch {
@@ -241,7 +245,11 @@ func (s *Service) invoke(f *function, inv Invocation, id string, hold func()) (r
 	default:
 		out = s.runBinary(f, c)
 	}
-	res = Result{RequestID: id, Payload: out.payload, ExecutedVersion: "$LATEST"}
+	took := time.Since(started)
+	c.logLine(s.opts.Logs, cfg.Name, "END RequestId: "+id)
+	c.logLine(s.opts.Logs, cfg.Name, fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB",
+		id, float64(took.Microseconds())/1000, took.Milliseconds()+1, cfg.MemorySize))
+	res = Result{RequestID: id, Payload: out.payload, ExecutedVersion: "$LATEST", Log: c.tail()}
 	if out.errType != "" {
 		res.FunctionError = "Unhandled"
 	}
@@ -427,6 +435,35 @@ type call struct {
 	clientContext string
 	done          chan outcome
 	hold          func() // the invocation's hold on the clock while no holder has it
+
+	logMu sync.Mutex
+	log   []byte
+}
+
+// logLine writes a line of the invocation's log to out and keeps it for Tail.
+func (c *call) logLine(out io.Writer, name, line string) {
+	fmt.Fprintf(out, "%s: %s\n", name, line)
+	c.keep(line)
+}
+
+func (c *call) keep(line string) {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	c.log = append(c.log, line...)
+	c.log = append(c.log, '\n')
+	if n := len(c.log); n > 8192 {
+		c.log = append([]byte(nil), c.log[n-4096:]...)
+	}
+}
+
+// tail is the last 4 KB of the log, as LogType Tail returns it.
+func (c *call) tail() []byte {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	if n := len(c.log); n > 4096 {
+		return append([]byte(nil), c.log[n-4096:]...)
+	}
+	return append([]byte(nil), c.log...)
 }
 
 // outcome is what the runtime reported: a response, or an error payload

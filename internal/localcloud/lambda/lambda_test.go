@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -422,6 +423,19 @@ func TestBinaryMode(t *testing.T) {
 		_, o := invoke("zipped", `{"op":"echo"}`)
 		if o.PID != first.PID {
 			t.Errorf("an error must not cost the warm environment")
+		}
+	})
+
+	t.Run("log tail", func(t *testing.T) {
+		out, err := e.client.Invoke(ctx, &awsl.InvokeInput{FunctionName: aws.String("zipped"), Payload: []byte(`{"op":"echo"}`), LogType: types.LogTypeTail})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
+		log, err := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+		if err != nil || !strings.HasPrefix(string(log), "START RequestId: "+id+" Version: $LATEST\n") ||
+			!strings.Contains(string(log), "\nEND RequestId: "+id+"\nREPORT RequestId: "+id+"\tDuration: ") {
+			t.Errorf("log %q (%v)", log, err)
 		}
 	})
 

@@ -2,6 +2,7 @@ package lambda
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -390,6 +391,9 @@ func (s *Service) httpInvoke(ctx context.Context, w http.ResponseWriter, r *http
 		h.Set("Content-Type", "application/json")
 		h.Set("X-Amzn-RequestId", res.RequestID)
 		h.Set("X-Amz-Executed-Version", res.ExecutedVersion)
+		if r.Header.Get("X-Amz-Log-Type") == "Tail" {
+			h.Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString(res.Log))
+		}
 		if res.FunctionError != "" {
 			h.Set("X-Amz-Function-Error", res.FunctionError)
 			awsproto.Note(ctx, "functionError", res.ErrorType())

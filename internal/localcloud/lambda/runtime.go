@@ -132,7 +132,7 @@ func (s *Service) startSandbox(cfg FunctionConfig, gen int) (*sandbox, error) {
 	cmd := exec.CommandContext(s.baseCtx, cfg.Binary)
 	cmd.Dir = filepath.Dir(cfg.Binary)
 	cmd.Env = vars
-	logs := &prefixWriter{out: s.opts.Logs, prefix: cfg.Name + ": "}
+	logs := &prefixWriter{out: s.opts.Logs, prefix: cfg.Name + ": ", tee: sb.keepLine}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
@@ -333,11 +333,24 @@ func runtimeError(w http.ResponseWriter, status int, typ, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"errorType": typ, "errorMessage": msg})
 }
 
-// prefixWriter writes whole lines, each prefixed with the function name.
+// keepLine adds a line of the process's output to the log of the
+// invocation it is running.
+func (sb *sandbox) keepLine(line string) {
+	sb.mu.Lock()
+	c := sb.current
+	sb.mu.Unlock()
+	if c != nil {
+		c.keep(line)
+	}
+}
+
+// prefixWriter writes whole lines, each prefixed with the function name,
+// and hands each to tee.
 type prefixWriter struct {
 	mu     sync.Mutex
 	out    io.Writer
 	prefix string
+	tee    func(line string)
 	buf    []byte
 }
 
@@ -350,7 +363,11 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		fmt.Fprintf(p.out, "%s%s\n", p.prefix, strings.TrimRight(string(p.buf[:i]), "\r"))
+		line := strings.TrimRight(string(p.buf[:i]), "\r")
+		fmt.Fprintf(p.out, "%s%s\n", p.prefix, line)
+		if p.tee != nil {
+			p.tee(line)
+		}
 		p.buf = p.buf[i+1:]
 	}
 	return len(b), nil
