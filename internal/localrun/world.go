@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/pushdeploy/pushdeploy/internal/awsconfig"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/handler"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
@@ -126,18 +127,32 @@ func SDKConfig(url string) aws.Config {
 }
 
 // handlerFactory builds a function's real handler in-process, from the
-// CodeUri the installer tagged it with.
+// CodeUri the installer tagged it with. Its SDK config is the one the
+// function's process would get (its own credentials, which let the local
+// cloud tell its calls apart, and AWS_ENDPOINT_URL), with production's
+// retryer at a thousandth of its delays: the SDK sleeps in real time.
 func (w *World) handlerFactory(ctx context.Context, fn lclambda.FunctionConfig) (awslambda.Handler, error) {
 	codeURI := fn.Tags[CodeURITag]
 	if codeURI == "" {
 		return nil, fmt.Errorf("function %s has no %s tag", fn.Name, CodeURITag)
 	}
+	cfg := fn.AWSConfig()
+	cfg.Retryer = func() aws.Retryer { return awsconfig.NewRetryer(inProcessRetry) }
 	logs := w.functionLogs
 	if logs == nil {
 		logs = io.Discard
 	}
 	logger := slog.New(slog.NewJSONHandler(logs, nil)).With("function", fn.Name)
-	return handler.New(ctx, path.Base(codeURI), w.Config, fn.Getenv, handler.WithClock(w.Clock), handler.WithLogger(logger))
+	return handler.New(ctx, path.Base(codeURI), cfg, fn.Getenv, handler.WithClock(w.Clock), handler.WithLogger(logger))
+}
+
+// inProcessRetry is awsconfig.DefaultRetry's attempts with its delays
+// divided by a thousand.
+var inProcessRetry = awsconfig.Retry{
+	MaxAttempts:  awsconfig.DefaultRetry.MaxAttempts,
+	Base:         awsconfig.DefaultRetry.Base / 1000,
+	ThrottleBase: awsconfig.DefaultRetry.ThrottleBase / 1000,
+	MaxBackoff:   awsconfig.DefaultRetry.MaxBackoff / 1000,
 }
 
 // repoRoot is the directory holding template.yaml, found from this file.
