@@ -24,7 +24,8 @@ bench:
 ## ARTIFACTS_DIR set); one per function in template.yaml.
 FUNCTION_GOOS ?= linux
 FUNCTION_GOARCH ?= arm64
-BUILD_FUNCTION = GOOS=$(FUNCTION_GOOS) GOARCH=$(FUNCTION_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -o $(ARTIFACTS_DIR)/bootstrap
+# -s -w drops the symbol table and DWARF: a smaller zip, a faster cold start.
+BUILD_FUNCTION = GOOS=$(FUNCTION_GOOS) GOARCH=$(FUNCTION_GOARCH) CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o $(ARTIFACTS_DIR)/bootstrap
 FUNCTIONS = DispatchFunction:dispatch PlanFunction:plan RegisterFunction:register UpdateFunction:update WatchFunction:watch CheckFunction:check EventsFunction:events FinishFunction:finish
 
 .PHONY: build build-DispatchFunction build-PlanFunction build-RegisterFunction build-UpdateFunction build-WatchFunction build-CheckFunction build-EventsFunction build-FinishFunction
