@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/history"
@@ -61,6 +62,7 @@ func TestRepositoryNoServiceFollowsStartsNothing(t *testing.T) {
 	if out.FunctionError != nil {
 		t.Fatalf("dispatch failed: %s", out.Payload)
 	}
+	w.Cloud.EventBridge().Flush() // and the push's own event
 	if execs, _ := w.Executions(w.ctx); len(execs) != 0 {
 		t.Fatalf("%d executions for a repository no service follows", len(execs))
 	}
@@ -126,4 +128,26 @@ func TestServiceGoneFails(t *testing.T) {
 		t.Fatalf("status %s, want FAILED", desc.Status)
 	}
 	w.failedWith("arn:aws:ecs:us-east-1:123456789012:service/prod/ghost", "ServiceNotFound")
+}
+
+func TestDeletedServiceFailsUntouched(t *testing.T) {
+	w := newWorld(t)
+	svc := w.service("prod", "web", nil)
+	client := ecs.NewFromConfig(w.Config)
+	if _, err := client.UpdateService(w.ctx, &ecs.UpdateServiceInput{Cluster: aws.String("prod"), Service: aws.String("web"), DesiredCount: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.DeleteService(w.ctx, &ecs.DeleteServiceInput{Cluster: aws.String("prod"), Service: aws.String("web")}); err != nil {
+		t.Fatal(err)
+	}
+	// A push finds no live service to follow it; a manual deploy names the
+	// service and fails as ServiceNotFound.
+	w.push("latest", "web v1")
+	w.Cloud.EventBridge().Flush() // the push's event has reached dispatch
+	arn := w.start("manual-deleted", map[string]any{"action": "redeploy", "cluster": "prod", "service": "web"})
+	execs := w.wait(1)
+	if aws.ToString(execs[0].ExecutionArn) != arn {
+		t.Fatalf("the push of a deleted service started %s", aws.ToString(execs[0].Name))
+	}
+	w.failedWith(svc, "ServiceNotFound")
 }

@@ -95,6 +95,7 @@ func TestTagMatchingNoPatternDeploysNothing(t *testing.T) {
 	before, _ := w.running("prod", "web")
 	w.push("feature-x", "web feature")
 	w.push("release-candidate", "web rc") // matches release-*: this one deploys
+	w.Cloud.EventBridge().Flush()         // both pushes have reached dispatch
 	w.wait(1)
 	w.expectOutcomes(svc, history.Succeeded)
 	after, images := w.running("prod", "web")
