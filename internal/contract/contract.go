@@ -295,6 +295,13 @@ const (
 	StatusSuperseded Status = "SUPERSEDED"
 )
 
+// CauseReplaced is the Cause of a FAILED outcome seen by the lease holder
+// when the service runs a revision that is neither its own nor one it came
+// from: a superseded execution's update landed late (or someone changed the
+// service outside pushdeploy). The state machine routes it back to Update,
+// which re-applies the execution's revision after checking the lease.
+const CauseReplaced = "replaced"
+
 // Outcome is the result of a wait (sent by events/watch) or of check.
 type Outcome struct {
 	Status Status `json:"status"`

@@ -99,8 +99,20 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 			end = in.BakeUntil
 		}
 		o.RemainingSeconds = max(1, seconds(end.Sub(now)))
+	case r.Cause == outcome.CauseSuperseded && (sameRevision(r.TaskDefinition, p.CurrentTaskDefinitionArn) || sameRevision(r.TaskDefinition, p.RollbackTaskDefinitionArn)):
+		// Back on the revision the plan started from or would roll back
+		// to: ECS (or someone) undid the deploy.
+		o.Status, o.Cause = contract.StatusFailed, string(outcome.CauseECSRollback)
+		o.Reason = "service went back to " + r.TaskDefinition
 	case r.Cause == outcome.CauseSuperseded:
-		o.Status = contract.StatusSuperseded
+		// Watch and check call Evaluate as the lease holder, so no newer
+		// execution replaced ours: a superseded execution's update landed
+		// late (or someone changed the service outside pushdeploy). The
+		// state machine re-applies our revision (Update checks the lease
+		// first) instead of finishing SUPERSEDED or rolling back.
+		o.Status, o.Cause = contract.StatusFailed, contract.CauseReplaced
+		o.Reason = fmt.Sprintf("the service runs %s, not %s, while this execution holds its lease (a superseded execution's late update or a change outside pushdeploy)",
+			r.TaskDefinition, u.TaskDefinitionArn)
 	default:
 		o.Status = contract.StatusFailed
 	}

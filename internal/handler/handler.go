@@ -268,7 +268,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		}
 		return h.Handle, nil
 	case "update":
-		h, err := NewUpdate(UpdateDeps{ECS: c.ECS, Leases: d.leases, Clock: clk, Log: log})
+		h, err := NewUpdate(UpdateDeps{ECS: c.ECS, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
 		if err != nil {
 			return nil, err
 		}

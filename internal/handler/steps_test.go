@@ -89,7 +89,7 @@ func TestRegisterRefuses(t *testing.T) {
 }
 
 func (w *world) update(t *testing.T) *UpdateHandler {
-	h, err := NewUpdate(UpdateDeps{ECS: w.ecs, Leases: w.leases, Clock: w.clk, Log: w.log})
+	h, err := NewUpdate(UpdateDeps{ECS: w.ecs, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,9 +273,12 @@ func TestCheck(t *testing.T) {
 			w.ecs.setPrimary("prod", "web", td(41), ecstypes.DeploymentRolloutStateCompleted, "")
 		}, contract.StatusFailed, "ecs-rollback"},
 		{"alarm during rollout", contract.PhaseRollout, false, time.Minute, alarmed, contract.StatusFailed, "alarm"},
-		{"someone else deployed", contract.PhaseRollout, false, time.Minute, func(w *world) {
+		{"back on the rollback revision", contract.PhaseRollout, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(40), ecstypes.DeploymentRolloutStateCompleted, "")
-		}, contract.StatusSuperseded, "superseded"},
+		}, contract.StatusFailed, "ecs-rollback"},
+		{"replaced under the lease", contract.PhaseRollout, false, time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateInProgress, "")
+		}, contract.StatusFailed, contract.CauseReplaced},
 		{"lease taken", contract.PhaseRollout, false, time.Minute, func(w *world) { w.supersede() }, contract.StatusSuperseded, "superseded"},
 		{"service deleted", contract.PhaseRollout, false, time.Minute, func(w *world) { delete(w.ecs.services, "prod/web") }, contract.StatusFailed, "service-gone"},
 		{"bake passed", contract.PhaseBake, true, 10 * time.Minute, func(w *world) {

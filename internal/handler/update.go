@@ -21,17 +21,25 @@ import (
 type UpdateDeps struct {
 	ECS    awsapi.ECS
 	Leases Leases
-	Clock  clock.Clock
-	Log    *slog.Logger
+	// SFN wakes the newer lease holder when this execution's update landed
+	// after it lost the lease.
+	SFN   awsapi.SFN
+	Clock clock.Clock
+	Log   *slog.Logger
 }
 
 // UpdateHandler updates the service to a revision, for the plan's action or
-// to roll a failed deploy back, after checking the lease.
+// to roll a failed deploy back, under the lease: the lease is checked, the
+// service updated in a single attempt (no SDK retry: a retried call could
+// land long after the check, over a newer execution's deploy), and the lease
+// checked again. An update that turns out to have landed after a newer
+// execution took the lease wakes that execution's wait, whose check then
+// finds the service on a foreign revision and re-applies its own.
 type UpdateHandler struct{ d UpdateDeps }
 
 // NewUpdate returns the update handler.
 func NewUpdate(d UpdateDeps) (*UpdateHandler, error) {
-	if d.ECS == nil || d.Leases == nil || d.Clock == nil || d.Log == nil {
+	if d.ECS == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("update: %w", errMissing)
 	}
 	return &UpdateHandler{d: d}, nil
@@ -46,10 +54,15 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	if p.Action == contract.ActionSkip || p.Cluster == "" || p.Service == "" {
 		return contract.UpdateResult{}, &contract.BadInput{Field: "plan", Reason: "update needs a plan for a service"}
 	}
+	log := planLog(h.d.Log, p).With("purpose", in.Purpose, "taskDefinition", in.TaskDefinitionArn)
 	if err := checkLease(ctx, h.d.Leases, p); err != nil {
+		// A previous attempt that failed on our side (a timeout, a 5xx)
+		// may still have landed before the lease was lost.
+		if isSuperseded(err) && in.TaskDefinitionArn != "" {
+			h.handOverIfOurs(ctx, log, p, in.TaskDefinitionArn)
+		}
 		return contract.UpdateResult{}, err
 	}
-	log := planLog(h.d.Log, p).With("purpose", in.Purpose, "taskDefinition", in.TaskDefinitionArn)
 	svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
 	if err != nil {
 		return contract.UpdateResult{}, err
@@ -83,9 +96,32 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	if in.Purpose == contract.PurposeDeploy && p.Action == contract.ActionRedeploy {
 		upd.ForceNewDeployment = true
 	}
-	out, err := h.d.ECS.UpdateService(ctx, upd)
+	// The SDK may retry a throttled or failed call for many seconds: the
+	// guard checks the lease before every attempt, so each attempt lands
+	// at most one round trip after a check, never over a newer execution's
+	// deploy. A call that still fails becomes Throttled or Retryable and
+	// the state machine's Retry runs the task again.
+	out, err := h.d.ECS.UpdateService(ctx, upd, guardAttempts(func(ctx context.Context) error {
+		return checkLease(ctx, h.d.Leases, p)
+	}))
 	if err != nil {
-		return contract.UpdateResult{}, boundary("update service "+p.Service, err)
+		err = boundary("update service "+p.Service, err)
+		if isSuperseded(err) {
+			// An earlier attempt may have landed (a timeout, a 5xx).
+			h.handOverIfOurs(ctx, log, p, in.TaskDefinitionArn)
+		}
+		return contract.UpdateResult{}, err
+	}
+	if err := checkLease(ctx, h.d.Leases, p); err != nil {
+		if !isSuperseded(err) {
+			// The service changed: failing now would roll it back. The
+			// wait's SetToken checks the lease again.
+			log.WarnContext(ctx, "lease not checked after the update", "error", err)
+		} else {
+			log.WarnContext(ctx, "lease lost while the update was in flight; waking the newer execution", "error", err)
+			h.wakeHolder(ctx, log, p, in.TaskDefinitionArn)
+			return contract.UpdateResult{}, err
+		}
 	}
 	if d := primary(*out.Service); d != nil {
 		res.DeploymentID = aws.ToString(d.Id)
@@ -100,6 +136,89 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	}
 	log.InfoContext(ctx, "updated service", "previous", current, "deployment", res.DeploymentID)
 	return res, nil
+}
+
+// guardAttempts makes the client's retryer run check before every attempt
+// of the call and give up with its error. Without a retryer it can wrap,
+// the call gets a single attempt.
+func guardAttempts(check func(context.Context) error) func(*ecs.Options) {
+	return func(o *ecs.Options) {
+		r, ok := o.Retryer.(aws.RetryerV2)
+		if !ok {
+			o.RetryMaxAttempts = 1
+			return
+		}
+		o.Retryer = &guardedRetryer{RetryerV2: r, check: check}
+	}
+}
+
+// guardedRetryer is the client's retryer with a check before each attempt
+// (GetAttemptToken is called before every attempt, the first included).
+type guardedRetryer struct {
+	aws.RetryerV2
+	check func(context.Context) error
+}
+
+func (g *guardedRetryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
+	if err := g.check(ctx); err != nil {
+		return nil, err
+	}
+	return g.RetryerV2.GetAttemptToken(ctx)
+}
+
+func isSuperseded(err error) bool {
+	var sup *contract.Superseded
+	return errors.As(err, &sup)
+}
+
+// handOverIfOurs wakes the newer lease holder if the service runs rev, the
+// revision this superseded execution was putting on it: an earlier attempt
+// landed after all. Otherwise the newer execution owns what it sees.
+func (h *UpdateHandler) handOverIfOurs(ctx context.Context, log *slog.Logger, p contract.Plan, rev string) {
+	svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
+	if err != nil {
+		log.WarnContext(ctx, "describe service after losing the lease", "error", err)
+		return
+	}
+	if current := aws.ToString(svc.TaskDefinition); sameRevision(current, rev) {
+		log.WarnContext(ctx, "service runs this superseded execution's revision; waking the newer execution", "current", current)
+		h.wakeHolder(ctx, log, p, rev)
+	}
+}
+
+// wakeHolder ends the current wait of the lease's holder (claiming its
+// token, as the events function does) so that it checks the service now,
+// finds rev instead of its own revision and re-applies it. Best effort: its
+// timeout's check finds the same. This execution itself must not touch the
+// service again.
+func (h *UpdateHandler) wakeHolder(ctx context.Context, log *slog.Logger, p contract.Plan, rev string) {
+	st, err := h.d.Leases.Get(ctx, p.ServiceArn)
+	switch {
+	case err != nil:
+		log.ErrorContext(ctx, "read lease to wake the newer execution", "error", err)
+		return
+	case st.Holder == "":
+		// The newer execution finished before our update landed.
+		log.ErrorContext(ctx, "superseded update landed after the newer execution finished: the service runs "+rev+"; redeploy the latest image",
+			"lastHolder", st.LastHolder)
+		return
+	case st.Token == "":
+		log.InfoContext(ctx, "newer execution is not waiting; its next look finds the service on "+rev, "holder", st.Holder)
+		return
+	}
+	claimed, err := h.d.Leases.ClearToken(ctx, p.ServiceArn, st.Token)
+	if err != nil || !claimed {
+		log.InfoContext(ctx, "newer execution already woken", "holder", st.Holder, "error", err)
+		return
+	}
+	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "late-update",
+		Reason:    "a superseded execution's update landed after yours: the service runs " + rev,
+		CheckedAt: h.d.Clock.Now().UTC()}
+	if err := sendOutcome(ctx, h.d.SFN, st.Token, o); err != nil {
+		log.WarnContext(ctx, "wake the newer execution", "holder", st.Holder, "error", err)
+		return
+	}
+	log.InfoContext(ctx, "woke the newer execution", "holder", st.Holder)
 }
 
 // describeService returns the service or ServiceNotFound.
