@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // The transform tests run what `sam deploy` hands CloudFormation: SAM's own
@@ -492,5 +494,232 @@ func listOf(v any) []any {
 		return x
 	default:
 		return []any{x}
+	}
+}
+
+// TestTemplateSamconfig checks samconfig.toml against SAM CLI's documented
+// format (version 0.1, [<env>.<command>.parameters] tables) and against
+// template.yaml: every parameter override names a template parameter with a
+// value the parameter accepts, the capabilities cover the IAM roles the
+// template creates, and local_invoke's env_vars file sets exactly the
+// functions' environment variables. TOML is read by Python's tomllib.
+func TestTemplateSamconfig(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed: samconfig.toml not checked")
+	}
+	out, err := exec.Command(python, "-c",
+		"import json, sys, tomllib; json.dump(tomllib.load(open(sys.argv[1], 'rb')), sys.stdout)",
+		filepath.Join(repoRoot, "samconfig.toml")).CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(out), "No module named 'tomllib'") {
+			t.Skip("python3 has no tomllib (3.11+): samconfig.toml not checked")
+		}
+		t.Fatalf("samconfig.toml is not valid TOML: %v\n%s", err, out)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(out, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	params, env := templateParameters(t)
+	for _, p := range samconfigProblems(cfg, params, env) {
+		t.Error(p)
+	}
+}
+
+// templateParam is what CloudFormation checks a parameter value against.
+type templateParam struct {
+	Type           string   `yaml:"Type"`
+	AllowedPattern string   `yaml:"AllowedPattern"`
+	AllowedValues  []string `yaml:"AllowedValues"`
+	MinValue       *float64 `yaml:"MinValue"`
+	MaxValue       *float64 `yaml:"MaxValue"`
+}
+
+// templateParameters reads template.yaml's parameters and the names of the
+// functions' Globals environment variables.
+func templateParameters(t *testing.T) (map[string]templateParam, []string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Parameters map[string]templateParam `yaml:"Parameters"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("template parameters: %v", err)
+	}
+	tpl, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars, _ := field(tpl.Globals["Function"]["Environment"], "Variables").(map[string]any)
+	return doc.Parameters, sortedKeys(vars)
+}
+
+var overridePair = regexp.MustCompile(`^\s*([A-Za-z0-9]+)=("(?:[^"\\]|\\.)*"|[^\s"]*)`)
+
+// samconfigProblems lists what is wrong with a decoded samconfig.toml.
+func samconfigProblems(cfg map[string]any, params map[string]templateParam, envVars []string) []string {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if v, ok := cfg["version"].(float64); !ok || v != 0.1 {
+		add("samconfig.toml: version = %v, want 0.1", cfg["version"])
+	}
+	for _, envName := range sortedKeys(cfg) {
+		if envName == "version" {
+			continue
+		}
+		cmds, ok := cfg[envName].(map[string]any)
+		if !ok {
+			add("samconfig.toml: %s is not an environment table", envName)
+			continue
+		}
+		for _, cmd := range sortedKeys(cmds) {
+			tables, _ := cmds[cmd].(map[string]any)
+			if _, ok := tables["parameters"].(map[string]any); !ok || len(tables) != 1 {
+				add("samconfig.toml: [%s.%s] holds %v, want only a parameters table", envName, cmd, sortedKeys(tables))
+			}
+		}
+	}
+	def, _ := cfg["default"].(map[string]any)
+	section := func(cmd string) map[string]any {
+		p, _ := field(def[cmd], "parameters").(map[string]any)
+		return p
+	}
+	if s, _ := section("global")["stack_name"].(string); s == "" {
+		add("samconfig.toml: [default.global.parameters] has no stack_name")
+	}
+	deploy := section("deploy")
+	caps := fmt.Sprint(deploy["capabilities"])
+	if !strings.Contains(caps, "CAPABILITY_IAM") && !strings.Contains(caps, "CAPABILITY_NAMED_IAM") {
+		add("samconfig.toml: deploy capabilities %q lack CAPABILITY_IAM; the template creates IAM roles", caps)
+	}
+	if deploy["resolve_s3"] != true && deploy["s3_bucket"] == nil {
+		add("samconfig.toml: deploy has neither resolve_s3 nor s3_bucket; sam deploy has nowhere to upload the code")
+	}
+	rest, _ := deploy["parameter_overrides"].(string)
+	for strings.TrimSpace(rest) != "" {
+		m := overridePair.FindStringSubmatch(rest)
+		if m == nil {
+			add("samconfig.toml: parameter_overrides cannot be read at %q (want Key=\"value\" pairs)", rest)
+			break
+		}
+		rest = rest[len(m[0]):]
+		name, value := m[1], m[2]
+		if strings.HasPrefix(value, `"`) {
+			value = strings.ReplaceAll(value[1:len(value)-1], `\"`, `"`)
+		}
+		p, ok := params[name]
+		if !ok {
+			add("samconfig.toml: parameter_overrides sets %s, which template.yaml does not declare", name)
+			continue
+		}
+		if msg := p.reject(value); msg != "" {
+			add("samconfig.toml: parameter_overrides %s=%q: %s", name, value, msg)
+		}
+	}
+	if file, _ := section("local_invoke")["env_vars"].(string); file != "" {
+		data, err := os.ReadFile(filepath.Join(repoRoot, file))
+		var envFile struct{ Parameters map[string]any }
+		if err == nil {
+			err = json.Unmarshal(data, &envFile)
+		}
+		if err != nil {
+			add("samconfig.toml: local_invoke env_vars %s: %v", file, err)
+		} else if got := sortedKeys(envFile.Parameters); !slices.Equal(got, envVars) {
+			add("%s sets %v, the functions' environment is %v", file, got, envVars)
+		}
+	}
+	return problems
+}
+
+// reject says why CloudFormation would refuse value for p, or "".
+func (p templateParam) reject(value string) string {
+	if p.AllowedPattern != "" {
+		rx, err := regexp.Compile(`^(?:` + p.AllowedPattern + `)$`)
+		if err != nil {
+			return fmt.Sprintf("AllowedPattern %q does not compile: %v", p.AllowedPattern, err)
+		}
+		if !rx.MatchString(value) {
+			return fmt.Sprintf("does not match AllowedPattern %q", p.AllowedPattern)
+		}
+	}
+	if len(p.AllowedValues) > 0 && !slices.Contains(p.AllowedValues, value) {
+		return fmt.Sprintf("not one of %v", p.AllowedValues)
+	}
+	if p.Type == "Number" {
+		var n float64
+		if _, err := fmt.Sscan(value, &n); err != nil {
+			return "not a number"
+		}
+		if p.MinValue != nil && n < *p.MinValue || p.MaxValue != nil && n > *p.MaxValue {
+			return fmt.Sprintf("outside [%v, %v]", deref(p.MinValue), deref(p.MaxValue))
+		}
+	}
+	return ""
+}
+
+func deref(f *float64) any {
+	if f == nil {
+		return "-"
+	}
+	return *f
+}
+
+func TestSamconfigProblems(t *testing.T) {
+	minKeep, maxKeep := 2.0, 1000.0
+	params := map[string]templateParam{
+		"DefaultBake":   {Type: "String", AllowedPattern: "^([0-9]+(ms|s|m|h))+$"},
+		"LogLevel":      {Type: "String", AllowedValues: []string{"DEBUG", "INFO"}},
+		"KeepRevisions": {Type: "Number", MinValue: &minKeep, MaxValue: &maxKeep},
+	}
+	good := func() map[string]any {
+		return map[string]any{
+			"version": 0.1,
+			"default": map[string]any{
+				"global": map[string]any{"parameters": map[string]any{"stack_name": "pushdeploy"}},
+				"deploy": map[string]any{"parameters": map[string]any{
+					"capabilities": "CAPABILITY_IAM", "resolve_s3": true,
+					"parameter_overrides": `DefaultBake="5m" LogLevel=INFO KeepRevisions="10"`,
+				}},
+			},
+		}
+	}
+	deploy := func(cfg map[string]any) map[string]any {
+		return field(field(cfg["default"], "deploy"), "parameters").(map[string]any)
+	}
+	tests := []struct {
+		name   string
+		break_ func(cfg map[string]any)
+		want   string // "" for no problem
+	}{
+		{"good", func(map[string]any) {}, ""},
+		{"version", func(cfg map[string]any) { cfg["version"] = 1.0 }, "want 0.1"},
+		{"unknown parameter", func(cfg map[string]any) { deploy(cfg)["parameter_overrides"] = `Bake="5m"` }, "does not declare"},
+		{"bad duration", func(cfg map[string]any) { deploy(cfg)["parameter_overrides"] = `DefaultBake="5 minutes"` }, "AllowedPattern"},
+		{"not allowed", func(cfg map[string]any) { deploy(cfg)["parameter_overrides"] = `LogLevel="TRACE"` }, "not one of"},
+		{"out of range", func(cfg map[string]any) { deploy(cfg)["parameter_overrides"] = `KeepRevisions="1"` }, "outside"},
+		{"unreadable", func(cfg map[string]any) { deploy(cfg)["parameter_overrides"] = `DefaultBake "5m"` }, "cannot be read"},
+		{"no IAM capability", func(cfg map[string]any) { deploy(cfg)["capabilities"] = "CAPABILITY_AUTO_EXPAND" }, "CAPABILITY_IAM"},
+		{"no bucket", func(cfg map[string]any) { delete(deploy(cfg), "resolve_s3") }, "nowhere to upload"},
+		{"no stack name", func(cfg map[string]any) { delete(cfg["default"].(map[string]any), "global") }, "stack_name"},
+		{"stray table", func(cfg map[string]any) {
+			cfg["default"].(map[string]any)["build"] = map[string]any{"params": map[string]any{}}
+		}, "want only a parameters table"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := good()
+			tt.break_(cfg)
+			problems := samconfigProblems(cfg, params, nil)
+			switch {
+			case tt.want == "" && len(problems) > 0:
+				t.Errorf("problems %q, want none", problems)
+			case tt.want != "" && !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tt.want) }):
+				t.Errorf("problems %q, want one mentioning %q", problems, tt.want)
+			}
+		})
 	}
 }
