@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/pushdeploy/pushdeploy/internal/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/states"
@@ -36,7 +38,14 @@ type flow struct {
 	failures []string
 }
 
-func newFlow(t *testing.T, w *world) *flow {
+// flowHooks puts test doubles around the fakes for one function: the
+// update function's ECS, the watch function's leases.
+type flowHooks struct {
+	updateECS   awsapi.ECS
+	watchLeases Leases
+}
+
+func newFlow(t *testing.T, w *world, hooks ...flowHooks) *flow {
 	t.Helper()
 	f := &flow{world: w, fns: map[string]lambda.Handler{}, invokes: map[string]int{}}
 	strict := lambda.WithDisallowUnknownFields(true)
@@ -44,10 +53,22 @@ func newFlow(t *testing.T, w *world) *flow {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hk := flowHooks{updateECS: w.ecs, watchLeases: w.leases}
+	for _, h := range hooks {
+		if h.updateECS != nil {
+			hk.updateECS = h.updateECS
+		}
+		if h.watchLeases != nil {
+			hk.watchLeases = h.watchLeases
+		}
+	}
 	plan := w.plan(t)
 	reg, _ := NewRegister(RegisterDeps{ECS: w.ecs, Leases: w.leases, Policy: w.settings.Policy, Log: w.log})
-	upd := w.update(t)
-	watch, _ := NewWatch(WatchDeps{Evaluator: ev, Leases: w.leases, SFN: w.sfn, Log: w.log})
+	upd, err := NewUpdate(UpdateDeps{ECS: hk.updateECS, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watch, _ := NewWatch(WatchDeps{Evaluator: ev, Leases: hk.watchLeases, SFN: w.sfn, Log: w.log})
 	check, _ := NewCheck(CheckDeps{Evaluator: ev, Leases: w.leases, Log: w.log})
 	fin := w.finish(t)
 	f.events, _ = NewEvents(EventsDeps{Resolver: w.resolver, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
@@ -421,5 +442,173 @@ func TestFlowThrottledUpdateRetried(t *testing.T) {
 	}
 	if r := f.onlyRecord(t); r.Outcome != history.Succeeded {
 		t.Errorf("record %+v", r)
+	}
+}
+
+// lateECS holds the first UpdateService to revision rev at the door until
+// release is closed, then lets it land: a call that the SDK retried, or
+// that was slow, reaching ECS long after its lease check.
+type lateECS struct {
+	awsapi.ECS
+	rev     string
+	once    sync.Once
+	held    chan struct{} // closed when the call is held
+	release chan struct{}
+	landed  chan struct{} // closed when it landed
+}
+
+func newLateECS(api awsapi.ECS, rev string) *lateECS {
+	return &lateECS{ECS: api, rev: rev, held: make(chan struct{}), release: make(chan struct{}), landed: make(chan struct{})}
+}
+
+func (l *lateECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	late := false
+	if aws.ToString(in.TaskDefinition) == l.rev {
+		l.once.Do(func() { late = true })
+	}
+	if !late {
+		return l.ECS.UpdateService(ctx, in, optFns...)
+	}
+	close(l.held)
+	<-l.release
+	defer close(l.landed)
+	return l.ECS.UpdateService(ctx, in, optFns...)
+}
+
+// thenECS runs then after the first UpdateService to rev, before the call
+// returns.
+type thenECS struct {
+	awsapi.ECS
+	rev  string
+	once sync.Once
+	then func()
+}
+
+func (e *thenECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	out, err := e.ECS.UpdateService(ctx, in, optFns...)
+	if aws.ToString(in.TaskDefinition) == e.rev {
+		e.once.Do(e.then)
+	}
+	return out, err
+}
+
+// tokenHook runs after each SetToken that succeeded.
+type tokenHook struct {
+	Leases
+	after func(holder string)
+}
+
+func (h *tokenHook) SetToken(ctx context.Context, service, holder, token string) error {
+	if err := h.Leases.SetToken(ctx, service, holder, token); err != nil {
+		return err
+	}
+	h.after(holder)
+	return nil
+}
+
+// TestFlowLateUpdateOfSupersededExecution: the first push's UpdateService
+// reaches ECS only after the second push's execution took the lease,
+// registered its revision and updated the service. The late update lands
+// over it; the first execution finds it lost the lease and ends SUPERSEDED
+// without touching the service again; the second finds the service on a
+// revision that is not its own while it holds the lease, re-applies its
+// revision and succeeds. Latest push wins.
+func TestFlowLateUpdateOfSupersededExecution(t *testing.T) {
+	const (
+		older = execArn + "-a"
+		newer = execArn + "-b"
+	)
+	for _, tt := range []struct {
+		name string
+		// whileWaiting lands the late update once the newer execution
+		// waits (its token is stored: the older wakes it); otherwise right
+		// after the newer one's UpdateService, before that call returns
+		// (the newer one's watch finds it).
+		whileWaiting bool
+	}{
+		{"lands while the newer execution waits", true},
+		{"lands before the newer execution waits", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			late := newLateECS(w.ecs, td(42))
+			var hook flowHooks
+			hook.updateECS = late
+			woken := make(chan struct{})
+			var wokenOnce sync.Once
+			if tt.whileWaiting {
+				var once sync.Once
+				hook.watchLeases = &tokenHook{Leases: w.leases, after: func(holder string) {
+					if holder != newer {
+						return
+					}
+					once.Do(func() {
+						close(late.release)
+						// Keep this wait open until the older execution
+						// has woken it, so the wake-up is what ends it.
+						select {
+						case <-woken:
+						case <-time.After(10 * time.Second):
+							t.Error("the older execution did not wake the newer one")
+						}
+					})
+				}}
+			} else {
+				hook.updateECS = &thenECS{ECS: late, rev: td(43), then: func() {
+					close(late.release)
+					<-late.landed
+				}}
+			}
+			f := newFlow(t, w, hook)
+			f.rollout(3*time.Minute, "", true)
+			send := w.sfn.onSend
+			w.sfn.onSend = func(token, output string) error {
+				err := send(token, output)
+				if strings.Contains(output, "late-update") {
+					wokenOnce.Do(func() { close(woken) })
+				}
+				return err
+			}
+
+			first := f.startAs(older, pushInput())
+			<-late.held // the older execution's update is in flight
+			digest3 := "sha256:" + strings.Repeat("3", 64)
+			second := f.startAs(newer, pushOf(digest3, t0.Add(time.Minute)))
+			r1, r2 := wait(t, first), wait(t, second)
+			if r1.Status != states.StatusSucceeded || r2.Status != states.StatusSucceeded {
+				t.Fatalf("first %s %s %s, second %s %s %s; failures %v", r1.Status, r1.Error, r1.Cause, r2.Status, r2.Error, r2.Cause, f.failures)
+			}
+			byExec := map[string]history.Record{}
+			for _, r := range w.history.records {
+				byExec[r.ExecutionARN] = r
+			}
+			if len(w.history.records) != 2 || byExec[older].Outcome != history.Superseded || byExec[newer].Outcome != history.Succeeded {
+				t.Fatalf("records %+v", w.history.records)
+			}
+			if r := byExec[newer]; r.ToRevision != td(43) || w.history.lastGood[webArn].Revision != td(43) {
+				t.Errorf("newer record %+v, last good %+v", r, w.history.lastGood[webArn])
+			}
+			// The newer deploy, the late one, the newer one's re-apply.
+			var revs []string
+			for _, u := range w.ecs.updates {
+				revs = append(revs, aws.ToString(u.TaskDefinition))
+			}
+			if want := []string{td(43), td(42), td(43)}; !slices.Equal(revs, want) {
+				t.Errorf("UpdateService calls %v, want %v", revs, want)
+			}
+			if got := aws.ToString(w.ecs.svc("prod", "web").TaskDefinition); got != td(43) {
+				t.Errorf("service runs %s, want the newer push's %s", got, td(43))
+			}
+			if st := w.leases.state[webArn]; st.Holder != "" {
+				t.Errorf("lease held by %s", st.Holder)
+			}
+			if tt.whileWaiting {
+				select {
+				case <-woken:
+				default:
+					t.Error("no late-update wake-up sent")
+				}
+			}
+		})
 	}
 }
