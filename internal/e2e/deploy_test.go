@@ -120,51 +120,6 @@ func TestCrashLoopingImageRolledBack(t *testing.T) {
 	}
 }
 
-func TestAlarmDuringRolloutRolledBack(t *testing.T) {
-	w := newWorld(t)
-	if err := w.CreateAlarm(w.ctx, "web-5xx", nil); err != nil {
-		t.Fatal(err)
-	}
-	svc := w.service("prod", "web", map[string]string{"pushdeploy:alarms": "web-5xx"})
-	before, _ := w.running("prod", "web")
-	w.Cloud.ECS().Faults().SetRolloutDuration("", 10*time.Minute)
-	if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, "web-5xx", "ALARM", w.clock.Now().Add(3*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	w.push("latest", "web v1")
-	w.wait(1)
-	rec := w.expectOutcomes(svc, history.RolledBack)[0]
-	if !strings.Contains(rec.Reason, "web-5xx") {
-		t.Errorf("reason %q does not name the alarm", rec.Reason)
-	}
-	if after, _ := w.running("prod", "web"); after != before {
-		t.Fatalf("service runs %s, want %s", after, before)
-	}
-}
-
-func TestAlarmDuringBakeRolledBack(t *testing.T) {
-	w := newWorld(t)
-	if err := w.CreateAlarm(w.ctx, "web-5xx", nil); err != nil {
-		t.Fatal(err)
-	}
-	svc := w.service("prod", "web", map[string]string{"pushdeploy:alarms": "web-5xx"})
-	before, _ := w.running("prod", "web")
-	w.Cloud.ECS().Faults().SetRolloutDuration("", 4*time.Minute)
-	// The rollout ends at +4m; the bake lasts 5m: +6m is inside it.
-	if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, "web-5xx", "ALARM", w.clock.Now().Add(6*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	w.push("latest", "web v1")
-	w.wait(1)
-	rec := w.expectOutcomes(svc, history.RolledBack)[0]
-	if !strings.Contains(rec.Reason, "web-5xx") {
-		t.Errorf("reason %q does not name the alarm", rec.Reason)
-	}
-	if after, _ := w.running("prod", "web"); after != before {
-		t.Fatalf("service runs %s, want %s", after, before)
-	}
-}
-
 // ECS's own deployment alarms roll the service back: the service is stable
 // again, on the old revision. That is not a success.
 func TestECSRollbackIsNotSuccess(t *testing.T) {
