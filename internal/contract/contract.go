@@ -296,11 +296,17 @@ const (
 )
 
 // CauseReplaced is the Cause of a FAILED outcome seen by the lease holder
-// when the service runs a revision that is neither its own nor one it came
-// from: a superseded execution's update landed late (or someone changed the
-// service outside pushdeploy). The state machine routes it back to Update,
-// which re-applies the execution's revision after checking the lease.
+// when the service runs a revision that a superseded execution's update
+// put there late (marked in the lease, see lease.Store.MarkLateUpdate).
+// The state machine routes it back to Update, which re-applies the
+// execution's revision after checking the lease.
 const CauseReplaced = "replaced"
+
+// CauseChangedOutside is the Cause of a FAILED outcome seen by the lease
+// holder when the service runs a revision nobody in pushdeploy put there
+// (an operator's update-service during the deploy). The execution leaves
+// the service as it is: no re-apply, no rollback; it finishes FAILED.
+const CauseChangedOutside = "changed-outside"
 
 // Outcome is the result of a wait (sent by events/watch) or of check.
 type Outcome struct {

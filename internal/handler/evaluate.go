@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
@@ -11,23 +12,33 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/lease"
 	"github.com/pushdeploy/pushdeploy/internal/outcome"
+	"github.com/pushdeploy/pushdeploy/internal/taskdef"
 )
 
 // Evaluator looks once at a service and its alarms and judges a wait's
 // phase with package outcome. Watch and check share it.
 type Evaluator struct {
-	ecs awsapi.ECS
-	cw  awsapi.CloudWatch
-	clk clock.Clock
+	ecs    awsapi.ECS
+	cw     awsapi.CloudWatch
+	leases LeaseReader
+	clk    clock.Clock
+}
+
+// LeaseReader reads a service's lease (*lease.Store): its late-update marks
+// tell a superseded execution's late update from a change made outside
+// pushdeploy.
+type LeaseReader interface {
+	Get(ctx context.Context, service string) (lease.State, error)
 }
 
 // NewEvaluator returns an Evaluator.
-func NewEvaluator(ecsAPI awsapi.ECS, cw awsapi.CloudWatch, clk clock.Clock) (*Evaluator, error) {
-	if ecsAPI == nil || cw == nil || clk == nil {
+func NewEvaluator(ecsAPI awsapi.ECS, cw awsapi.CloudWatch, leases LeaseReader, clk clock.Clock) (*Evaluator, error) {
+	if ecsAPI == nil || cw == nil || leases == nil || clk == nil {
 		return nil, fmt.Errorf("evaluator: %w", errMissing)
 	}
-	return &Evaluator{ecs: ecsAPI, cw: cw, clk: clk}, nil
+	return &Evaluator{ecs: ecsAPI, cw: cw, leases: leases, clk: clk}, nil
 }
 
 // maxAlarmNames is DescribeAlarms' limit on AlarmNames.
@@ -99,22 +110,54 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 			end = in.BakeUntil
 		}
 		o.RemainingSeconds = max(1, seconds(end.Sub(now)))
-	case r.Cause == outcome.CauseSuperseded && (sameRevision(r.TaskDefinition, p.CurrentTaskDefinitionArn) || sameRevision(r.TaskDefinition, p.RollbackTaskDefinitionArn)):
-		// Back on the revision the plan started from or would roll back
-		// to: ECS (or someone) undid the deploy.
-		o.Status, o.Cause = contract.StatusFailed, string(outcome.CauseECSRollback)
-		o.Reason = "service went back to " + r.TaskDefinition
 	case r.Cause == outcome.CauseSuperseded:
 		// Watch and check call Evaluate as the lease holder, so no newer
-		// execution replaced ours: a superseded execution's update landed
-		// late (or someone changed the service outside pushdeploy). The
-		// state machine re-applies our revision (Update checks the lease
-		// first) instead of finishing SUPERSEDED or rolling back.
-		o.Status, o.Cause = contract.StatusFailed, contract.CauseReplaced
-		o.Reason = fmt.Sprintf("the service runs %s, not %s, while this execution holds its lease (a superseded execution's late update or a change outside pushdeploy)",
-			r.TaskDefinition, u.TaskDefinitionArn)
+		// execution replaced ours.
+		return e.foreign(ctx, p, u, r, o)
 	default:
 		o.Status = contract.StatusFailed
 	}
 	return o, nil
+}
+
+// foreign judges a primary revision that is not the one this execution put
+// on the service: the plan's own revisions mean the deploy was undone, a
+// superseded execution's late update (marked in the lease) is repaired,
+// and anything else is someone's change outside pushdeploy, which this
+// execution must leave alone.
+func (e *Evaluator) foreign(ctx context.Context, p contract.Plan, u contract.UpdateResult, r outcome.Result, o contract.Outcome) (contract.Outcome, error) {
+	o.Status = contract.StatusFailed
+	if sameRevision(r.TaskDefinition, p.CurrentTaskDefinitionArn) || sameRevision(r.TaskDefinition, p.RollbackTaskDefinitionArn) {
+		// Back on the revision the plan started from or would roll back
+		// to: ECS (or someone) undid the deploy.
+		o.Cause = string(outcome.CauseECSRollback)
+		o.Reason = "service went back to " + r.TaskDefinition
+		return o, nil
+	}
+	st, err := e.leases.Get(ctx, p.ServiceArn)
+	if err != nil {
+		return contract.Outcome{}, boundary("read lease", err)
+	}
+	switch {
+	case slices.ContainsFunc(st.LateUpdates, func(m string) bool { return sameRevision(m, r.TaskDefinition) }):
+		// The state machine re-applies our revision (Update checks the
+		// lease first) instead of finishing SUPERSEDED or rolling back.
+		o.Cause = contract.CauseReplaced
+		o.Reason = fmt.Sprintf("a superseded execution's late update put %s on the service instead of %s", shortRevision(r.TaskDefinition), shortRevision(u.TaskDefinitionArn))
+	default:
+		// An operator's update-service: fighting it would undo a fix made
+		// by hand, so the execution stops touching the service.
+		o.Cause = contract.CauseChangedOutside
+		o.Reason = fmt.Sprintf("service changed outside pushdeploy to %s during the deploy of %s; pushdeploy left it as it is",
+			shortRevision(r.TaskDefinition), shortRevision(u.TaskDefinitionArn))
+	}
+	return o, nil
+}
+
+// shortRevision is family:N for an ARN, or the string as given.
+func shortRevision(s string) string {
+	if r, err := taskdef.ParseRevision(s); err == nil {
+		return r.String()
+	}
+	return s
 }

@@ -398,6 +398,23 @@ func (f *fakeLeases) Release(_ context.Context, service, holder string) error {
 	return nil
 }
 
+func (f *fakeLeases) MarkLateUpdate(_ context.Context, service, rev string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return false, f.err
+	}
+	st := f.state[service]
+	if st.Holder == "" {
+		return false, nil
+	}
+	if !slices.Contains(st.LateUpdates, rev) {
+		st.LateUpdates = append(slices.Clone(st.LateUpdates), rev)
+	}
+	f.state[service] = st
+	return true, nil
+}
+
 func (f *fakeLeases) Get(_ context.Context, service string) (lease.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

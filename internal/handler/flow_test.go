@@ -49,7 +49,7 @@ func newFlow(t *testing.T, w *world, hooks ...flowHooks) *flow {
 	t.Helper()
 	f := &flow{world: w, fns: map[string]lambda.Handler{}, invokes: map[string]int{}}
 	strict := lambda.WithDisallowUnknownFields(true)
-	ev, err := NewEvaluator(w.ecs, w.cw, w.clk)
+	ev, err := NewEvaluator(w.ecs, w.cw, w.leases, w.clk)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -274,7 +274,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		}
 		return h.Handle, nil
 	case "watch", "check":
-		ev, err := NewEvaluator(c.ECS, c.CloudWatch, clk)
+		ev, err := NewEvaluator(c.ECS, c.CloudWatch, d.leases, clk)
 		if err != nil {
 			return nil, err
 		}
@@ -347,6 +347,7 @@ type Leases interface {
 	ClearToken(ctx context.Context, service, token string) (bool, error)
 	Release(ctx context.Context, service, holder string) error
 	Get(ctx context.Context, service string) (lease.State, error)
+	MarkLateUpdate(ctx context.Context, service, rev string) (bool, error)
 }
 
 // History is what the handlers use of package history (*history.Store).

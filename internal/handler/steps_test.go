@@ -181,11 +181,18 @@ func TestUpdate(t *testing.T) {
 }
 
 func (w *world) evaluator(t *testing.T) *Evaluator {
-	ev, err := NewEvaluator(w.ecs, w.cw, w.clk)
+	ev, err := NewEvaluator(w.ecs, w.cw, w.leases, w.clk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// markLate marks rev as a superseded execution's late update in the lease.
+func (w *world) markLate(rev string) {
+	if ok, err := w.leases.MarkLateUpdate(context.Background(), webArn, rev); !ok || err != nil {
+		panic("mark " + rev + ": not marked or failed")
+	}
 }
 
 // deployed puts the world in the state after Update: revision 42 rolling out.
@@ -276,9 +283,31 @@ func TestCheck(t *testing.T) {
 		{"back on the rollback revision", contract.PhaseRollout, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(40), ecstypes.DeploymentRolloutStateCompleted, "")
 		}, contract.StatusFailed, "ecs-rollback"},
-		{"replaced under the lease", contract.PhaseRollout, false, time.Minute, func(w *world) {
+		{"a superseded execution's late update (marked)", contract.PhaseRollout, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateInProgress, "")
+			w.markLate(td(39))
 		}, contract.StatusFailed, contract.CauseReplaced},
+		{"late update marked as family:N", contract.PhaseBake, false, 5 * time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateInProgress, "")
+			w.markLate("web:39")
+		}, contract.StatusFailed, contract.CauseReplaced},
+		{"changed outside pushdeploy (no mark)", contract.PhaseRollout, false, time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateInProgress, "")
+		}, contract.StatusFailed, contract.CauseChangedOutside},
+		{"changed outside pushdeploy (another revision marked)", contract.PhaseRollout, false, time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateInProgress, "")
+			w.markLate(td(38))
+		}, contract.StatusFailed, contract.CauseChangedOutside},
+		{"changed outside pushdeploy during the bake", contract.PhaseBake, false, 5 * time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateCompleted, "")
+		}, contract.StatusFailed, contract.CauseChangedOutside},
+		{"changed outside pushdeploy during a rollback", contract.PhaseRollback, false, time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateCompleted, "")
+		}, contract.StatusFailed, contract.CauseChangedOutside},
+		{"back on the plan's revision, even if marked", contract.PhaseRollout, false, time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(40), ecstypes.DeploymentRolloutStateCompleted, "")
+			w.markLate(td(40))
+		}, contract.StatusFailed, "ecs-rollback"},
 		{"lease taken", contract.PhaseRollout, false, time.Minute, func(w *world) { w.supersede() }, contract.StatusSuperseded, "superseded"},
 		{"service deleted", contract.PhaseRollout, false, time.Minute, func(w *world) { delete(w.ecs.services, "prod/web") }, contract.StatusFailed, "service-gone"},
 		{"bake passed", contract.PhaseBake, true, 10 * time.Minute, func(w *world) {
@@ -316,6 +345,9 @@ func TestCheck(t *testing.T) {
 			}
 			if o.Status != tt.status || o.Cause != tt.cause {
 				t.Errorf("got %s/%s (%s), want %s/%s", o.Status, o.Cause, o.Reason, tt.status, tt.cause)
+			}
+			if o.Cause == contract.CauseChangedOutside && o.Reason != "service changed outside pushdeploy to web:39 during the deploy of web:42; pushdeploy left it as it is" {
+				t.Errorf("reason %q", o.Reason)
 			}
 			if o.Status == contract.StatusInProgress && o.RemainingSeconds != 1200-int(tt.advance.Seconds()) {
 				t.Errorf("remaining %ds, want %ds", o.RemainingSeconds, 1200-int(tt.advance.Seconds()))

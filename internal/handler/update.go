@@ -33,8 +33,9 @@ type UpdateDeps struct {
 // service updated in a single attempt (no SDK retry: a retried call could
 // land long after the check, over a newer execution's deploy), and the lease
 // checked again. An update that turns out to have landed after a newer
-// execution took the lease wakes that execution's wait, whose check then
-// finds the service on a foreign revision and re-applies its own.
+// execution took the lease is marked in the lease as a late update and
+// wakes that execution's wait, whose check then finds the service on the
+// marked revision and re-applies its own.
 type UpdateHandler struct{ d UpdateDeps }
 
 // NewUpdate returns the update handler.
@@ -119,7 +120,11 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 			log.WarnContext(ctx, "lease not checked after the update", "error", err)
 		} else {
 			log.WarnContext(ctx, "lease lost while the update was in flight; waking the newer execution", "error", err)
-			h.wakeHolder(ctx, log, p, in.TaskDefinitionArn)
+			landed := in.TaskDefinitionArn
+			if d := primary(*out.Service); d != nil && aws.ToString(d.TaskDefinition) != "" {
+				landed = aws.ToString(d.TaskDefinition) // as the holder will see it
+			}
+			h.wakeHolder(ctx, log, p, landed)
 			return contract.UpdateResult{}, err
 		}
 	}
@@ -182,23 +187,33 @@ func (h *UpdateHandler) handOverIfOurs(ctx context.Context, log *slog.Logger, p 
 	}
 	if current := aws.ToString(svc.TaskDefinition); sameRevision(current, rev) {
 		log.WarnContext(ctx, "service runs this superseded execution's revision; waking the newer execution", "current", current)
-		h.wakeHolder(ctx, log, p, rev)
+		h.wakeHolder(ctx, log, p, current)
 	}
 }
 
-// wakeHolder ends the current wait of the lease's holder (claiming its
-// token, as the events function does) so that it checks the service now,
-// finds rev instead of its own revision and re-applies it. Best effort: its
-// timeout's check finds the same. This execution itself must not touch the
-// service again.
+// wakeHolder marks rev in the lease as this superseded execution's late
+// update, so that the holder repairs it (a revision it does not find marked
+// is a change outside pushdeploy, which it leaves alone), then ends the
+// holder's current wait (claiming its token, as the events function does)
+// so that it checks the service now and re-applies its own revision. The
+// wake-up is best effort: its timeout's check finds the same. This
+// execution itself must not touch the service again.
 func (h *UpdateHandler) wakeHolder(ctx context.Context, log *slog.Logger, p contract.Plan, rev string) {
+	marked, err := h.d.Leases.MarkLateUpdate(ctx, p.ServiceArn, rev)
+	switch {
+	case err != nil:
+		log.ErrorContext(ctx, "mark the late update: the newer execution will take "+rev+" for a change outside pushdeploy and leave it", "error", err)
+	case !marked:
+		// The newer execution finished before our update landed.
+		log.ErrorContext(ctx, "superseded update landed after the newer execution finished: the service runs "+rev+"; redeploy the latest image")
+		return
+	}
 	st, err := h.d.Leases.Get(ctx, p.ServiceArn)
 	switch {
 	case err != nil:
 		log.ErrorContext(ctx, "read lease to wake the newer execution", "error", err)
 		return
 	case st.Holder == "":
-		// The newer execution finished before our update landed.
 		log.ErrorContext(ctx, "superseded update landed after the newer execution finished: the service runs "+rev+"; redeploy the latest image",
 			"lastHolder", st.LastHolder)
 		return

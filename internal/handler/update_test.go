@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +81,7 @@ func TestUpdateUnderLease(t *testing.T) {
 		want    string // error type name, "" for success
 		calls   int    // UpdateService calls
 		woken   bool   // the newer holder's wait was woken
+		marked  bool   // the lease marks runs as a late update
 		runs    string // the service's revision afterwards
 		// flaky fails the lease check after the update (not superseded).
 		flaky bool
@@ -92,21 +94,21 @@ func TestUpdateUnderLease(t *testing.T) {
 		}, want: "Retryable", calls: 1, runs: td(41)},
 		{name: "lease lost while the update was in flight wakes the newer holder", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			u.before = func() { w.takeOver("tok-newer") }
-		}, want: "Superseded", calls: 1, woken: true, runs: td(42)},
+		}, want: "Superseded", calls: 1, woken: true, marked: true, runs: td(42)},
 		{name: "lease lost in flight, rollback", purpose: contract.PurposeRollback, setup: func(w *world, u *updateECS) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateInProgress, "")
 			u.before = func() { w.takeOver("tok-newer") }
-		}, want: "Superseded", calls: 1, woken: true, runs: td(40)},
+		}, want: "Superseded", calls: 1, woken: true, marked: true, runs: td(40)},
 		{name: "lease lost in flight, newer holder not waiting yet", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			u.before = func() { w.takeOver("") }
-		}, want: "Superseded", calls: 1, runs: td(42)},
+		}, want: "Superseded", calls: 1, marked: true, runs: td(42)},
 		{name: "lease lost in flight, newer holder finished", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			u.before = func() { w.leases.state[webArn] = lease.State{Seq: 2, LastHolder: newerArn} }
 		}, want: "Superseded", calls: 1, runs: td(42)},
 		{name: "superseded before, an earlier attempt landed: wakes the holder", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateInProgress, "")
 			w.takeOver("tok-newer")
-		}, want: "Superseded", woken: true, runs: td(42)},
+		}, want: "Superseded", woken: true, marked: true, runs: td(42)},
 		{name: "superseded before, service not on our revision: no wake", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			w.takeOver("tok-newer")
 		}, want: "Superseded", runs: td(41)},
@@ -149,6 +151,13 @@ func TestUpdateUnderLease(t *testing.T) {
 			}
 			if got := aws.ToString(w.ecs.svc("prod", "web").TaskDefinition); got != tt.runs {
 				t.Errorf("service runs %s, want %s", got, tt.runs)
+			}
+			var want []string
+			if tt.marked {
+				want = []string{tt.runs}
+			}
+			if got := w.leases.state[webArn].LateUpdates; !slices.Equal(got, want) {
+				t.Errorf("late updates marked %v, want %v", got, want)
 			}
 			if !tt.woken {
 				if len(w.sfn.sent) != 0 {
@@ -292,6 +301,10 @@ func TestUpdateRetriesUnderLeaseSDK(t *testing.T) {
 			}
 			if woken := len(w.sfn.sent) == 1 && w.sfn.sent[0].token == "tok-newer"; woken != tt.woken || len(w.sfn.sent) > 1 {
 				t.Errorf("sent %+v, want woken %v", w.sfn.sent, tt.woken)
+			}
+			// A wake-up always follows the mark the holder's check relies on.
+			if marked := w.leases.state[webArn].IsLateUpdate(td(42)); marked != tt.woken {
+				t.Errorf("late update of %s marked %v, want %v", td(42), marked, tt.woken)
 			}
 		})
 	}

@@ -20,6 +20,9 @@
 //	               the item must outlive its holder to keep seq)
 //	token       S  task token of the holder's current wait, if any
 //	lastHolder  S  the holder that released last (makes Release idempotent)
+//	lateUpdates SS revisions a superseded execution's UpdateService put on
+//	               the service after the holder took the lease (Acquire
+//	               drops them: they concern the holder they were marked for)
 package lease
 
 import (
@@ -124,6 +127,20 @@ type State struct {
 	Until      time.Time `json:"until"`
 	Token      string    `json:"token,omitempty"`
 	LastHolder string    `json:"lastHolder,omitempty"`
+	// LateUpdates are the revisions marked with MarkLateUpdate during the
+	// current holder's tenure.
+	LateUpdates []string `json:"lateUpdates,omitempty"`
+}
+
+// IsLateUpdate reports whether rev (an ARN, as marked) was marked as a
+// superseded execution's late update.
+func (s State) IsLateUpdate(rev string) bool {
+	for _, r := range s.LateUpdates {
+		if r == rev {
+			return true
+		}
+	}
+	return false
 }
 
 // Held reports whether a live holder has the lease at now.
@@ -279,12 +296,40 @@ func (s *Store) ClearToken(ctx context.Context, service, token string) (bool, er
 	return true, nil
 }
 
+// MarkLateUpdate records that a superseded execution's UpdateService put
+// rev on the service after a newer execution took the lease, so that the
+// holder repairs it, telling it from a change made outside pushdeploy,
+// which it must leave alone. The caller does not hold the lease; the mark
+// is only written while someone does, and reported false when nobody does
+// (a released lease has nobody to repair the service).
+func (s *Store) MarkLateUpdate(ctx context.Context, service, rev string) (bool, error) {
+	if service == "" || rev == "" {
+		return false, errors.New("lease: service and revision are required")
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 s.key(service),
+		UpdateExpression:    aws.String("ADD lateUpdates :rev"),
+		ConditionExpression: aws.String("attribute_exists(holder)"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":rev": &ddbtypes.AttributeValueMemberSS{Value: []string{rev}},
+		},
+	})
+	if isCondFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark late update of %s: %w", service, err)
+	}
+	return true, nil
+}
+
 // Release frees holder's lease, keeping the sequence so older executions
 // stay superseded. Releasing twice is fine; releasing a lease another
 // execution holds returns *NotHolderError (or *SupersededError if a newer
 // one took it) and changes nothing.
 func (s *Store) Release(ctx context.Context, service, holder string) error {
-	err := s.update(ctx, service, holder, "REMOVE holder, #token, leaseUntil SET lastHolder = :h", nil)
+	err := s.update(ctx, service, holder, "REMOVE holder, #token, leaseUntil, lateUpdates SET lastHolder = :h", nil)
 	if err == nil {
 		return nil
 	}
@@ -363,6 +408,8 @@ type item struct {
 	LeaseUntil int64  `dynamodbav:"leaseUntil"`
 	Token      string `dynamodbav:"token"`
 	LastHolder string `dynamodbav:"lastHolder"`
+	// A string set: ADD merges marks without reading them first.
+	LateUpdates []string `dynamodbav:"lateUpdates,stringset"`
 }
 
 func decode(av map[string]ddbtypes.AttributeValue) (State, error) {
@@ -373,7 +420,7 @@ func decode(av map[string]ddbtypes.AttributeValue) (State, error) {
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 		return State{}, fmt.Errorf("unmarshal lease: %w", err)
 	}
-	st := State{Holder: it.Holder, Seq: it.Seq, Token: it.Token, LastHolder: it.LastHolder}
+	st := State{Holder: it.Holder, Seq: it.Seq, Token: it.Token, LastHolder: it.LastHolder, LateUpdates: it.LateUpdates}
 	if it.LeaseUntil != 0 {
 		st.Until = time.UnixMilli(it.LeaseUntil).UTC()
 	}

@@ -3,6 +3,7 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -226,5 +227,81 @@ func TestThrottledCallsRetried(t *testing.T) {
 	}
 	if throttled < 2 {
 		t.Errorf("%d throttled calls, want the fault to have bitten", throttled)
+	}
+}
+
+// TestLateUpdateMarks: a superseded execution marks the revision its late
+// UpdateService put on the service; the marks live for the holder's tenure.
+func TestLateUpdateMarks(t *testing.T) {
+	const (
+		rev7 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"
+		rev8 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:8"
+	)
+	type mark struct {
+		rev  string
+		want bool // written
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(context.Context, *lease.Store) error
+		marks []mark
+		want  []string // marks read back by Get
+	}{
+		{"never leased: nobody to repair", nil, []mark{{rev7, false}}, nil},
+		{"held: marks add up, once each", func(ctx context.Context, s *lease.Store) error {
+			_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute})
+			return err
+		}, []mark{{rev7, true}, {rev8, true}, {rev7, true}}, []string{rev7, rev8}},
+		{"released: not marked, earlier marks gone", func(ctx context.Context, s *lease.Store) error {
+			if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
+				return err
+			}
+			if _, err := s.MarkLateUpdate(ctx, svc, rev8); err != nil {
+				return err
+			}
+			return s.Release(ctx, svc, "B")
+		}, []mark{{rev7, false}}, nil},
+		{"a newer holder starts with no marks", func(ctx context.Context, s *lease.Store) error {
+			if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
+				return err
+			}
+			if _, err := s.MarkLateUpdate(ctx, svc, rev8); err != nil {
+				return err
+			}
+			_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute})
+			return err
+		}, []mark{{rev7, true}}, []string{rev7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := setup(t)
+			ctx := context.Background()
+			if tc.setup != nil {
+				if err := tc.setup(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, m := range tc.marks {
+				got, err := s.MarkLateUpdate(ctx, svc, m.rev)
+				if err != nil || got != m.want {
+					t.Fatalf("MarkLateUpdate(%s) = %v, %v; want %v", m.rev, got, err, m.want)
+				}
+			}
+			st, err := s.Get(ctx, svc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(slices.Sorted(slices.Values(st.LateUpdates)), tc.want) {
+				t.Errorf("marks = %v, want %v", st.LateUpdates, tc.want)
+			}
+			for _, r := range []string{rev7, rev8} {
+				if st.IsLateUpdate(r) != slices.Contains(tc.want, r) {
+					t.Errorf("IsLateUpdate(%s) = %v", r, st.IsLateUpdate(r))
+				}
+			}
+		})
+	}
+	s, _ := setup(t)
+	if _, err := s.MarkLateUpdate(context.Background(), svc, ""); err == nil {
+		t.Error("empty revision accepted")
 	}
 }
