@@ -2,7 +2,6 @@ package cloudwatch
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -310,20 +309,14 @@ func hasActionPrefix(a *alarm, prefix string) bool {
 	return false
 }
 
-// Page tokens are opaque to clients: the last name (or position) returned.
-func encodeToken(last string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("after:" + last))
-}
+func encodeToken(last string) string { return awsproto.PageToken(last) }
 
 func decodeToken(tok string) (string, error) {
-	if tok == "" {
-		return "", nil
-	}
-	p, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || !strings.HasPrefix(string(p), "after:") || len(p) == len("after:") {
+	last, ok := awsproto.AfterPageToken(tok)
+	if !ok {
 		return "", awsproto.Errorf("InvalidNextToken", "The service returned an invalid NextToken.")
 	}
-	return strings.TrimPrefix(string(p), "after:"), nil
+	return last, nil
 }
 
 type setAlarmStateInput struct {

@@ -6,7 +6,6 @@ package ecr
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -157,20 +156,14 @@ func newID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// Page tokens are opaque to clients: the last key returned.
-func encodeToken(last string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("after:" + last))
-}
+func encodeToken(last string) string { return awsproto.PageToken(last) }
 
 func decodeToken(tok string) (string, error) {
-	if tok == "" {
-		return "", nil
-	}
-	p, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || !strings.HasPrefix(string(p), "after:") || len(p) == len("after:") {
+	last, ok := awsproto.AfterPageToken(tok)
+	if !ok {
 		return "", invalid("Invalid parameter at 'nextToken' failed to satisfy constraint: 'invalid pagination token'")
 	}
-	return strings.TrimPrefix(string(p), "after:"), nil
+	return last, nil
 }
 
 func pageSize(maxResults, def int) (int, error) {

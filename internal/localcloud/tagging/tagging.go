@@ -2,7 +2,6 @@ package tagging
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"sort"
@@ -297,19 +296,12 @@ func page(set map[string]bool, after string) ([]string, string) {
 	return all, ""
 }
 
-// Pagination tokens are opaque to clients: the last item returned. An
-// exhausted listing returns "" as AWS does.
-func encodeToken(last string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("after:" + last))
-}
+func encodeToken(last string) string { return awsproto.PageToken(last) }
 
 func decodeToken(tok string) (string, error) {
-	if tok == "" {
-		return "", nil
-	}
-	p, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || !strings.HasPrefix(string(p), "after:") || len(p) == len("after:") {
+	last, ok := awsproto.AfterPageToken(tok)
+	if !ok {
 		return "", invalid("PaginationToken is not a token this API returned")
 	}
-	return strings.TrimPrefix(string(p), "after:"), nil
+	return last, nil
 }
