@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -14,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 // echo returns what it got, with a timestamp, and fails on "Fail".
@@ -75,13 +74,10 @@ func post(t *testing.T, url, path string, body []byte, headers map[string]string
 
 func TestServeCBOR(t *testing.T) {
 	svc := &echo{}
-	server := localcloud.NewServer(clock.NewVirtual(time.Unix(0, 0)), "123456789012", "us-east-1", nil)
-	server.AddRPC(svc)
-	ts := httptest.NewServer(server)
-	defer ts.Close()
+	url, server := localtest.Start(t, clock.NewVirtual(time.Unix(0, 0)), nil, svc)
 
 	in := cbor.Map{"When": &cbor.Tag{ID: 1, Value: cbor.Float64(1.5)}, "Blob": cbor.Slice("hi"), "N": cbor.NegInt(2)}
-	resp, out := post(t, ts.URL, "/service/EchoService/operation/Echo", cbor.Encode(in), nil)
+	resp, out := post(t, url, "/service/EchoService/operation/Echo", cbor.Encode(in), nil)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/cbor" || resp.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
 		t.Fatalf("status %d, headers %v", resp.StatusCode, resp.Header)
 	}
@@ -101,7 +97,7 @@ func TestServeCBOR(t *testing.T) {
 	}
 
 	// No body is an empty input.
-	if resp, _ := post(t, ts.URL, "/service/EchoService/operation/Echo", nil, nil); resp.StatusCode != 200 || string(svc.got) != "{}" {
+	if resp, _ := post(t, url, "/service/EchoService/operation/Echo", nil, nil); resp.StatusCode != 200 || string(svc.got) != "{}" {
 		t.Errorf("empty body: status %d, input %s", resp.StatusCode, svc.got)
 	}
 
@@ -125,7 +121,7 @@ func TestServeCBOR(t *testing.T) {
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, v := post(t, ts.URL, tt.path, tt.body, tt.headers)
+			resp, v := post(t, url, tt.path, tt.body, tt.headers)
 			m, _ := v.(cbor.Map)
 			if resp.StatusCode != tt.status || m["__type"] != cbor.String(tt.errType) || m["message"] == nil {
 				t.Errorf("status %d, body %v; want %d %s", resp.StatusCode, v, tt.status, tt.errType)
@@ -135,7 +131,7 @@ func TestServeCBOR(t *testing.T) {
 			}
 		})
 	}
-	resp, err := http.Get(ts.URL + "/service/EchoService/operation/Echo")
+	resp, err := http.Get(url + "/service/EchoService/operation/Echo")
 	if err != nil {
 		t.Fatal(err)
 	}

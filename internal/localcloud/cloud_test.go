@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -21,6 +20,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 // eventSink is an in-process Lambda function that keeps the events it gets.
@@ -69,10 +69,10 @@ func TestCloudAlarmRollbackThroughEveryService(t *testing.T) {
 	t.Cleanup(func() { cloud.Close() })
 	t.Cleanup(clk.AutoAdvance(0))
 	ctx := context.Background()
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
-	ecsc := ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(url) })
-	cwc := cloudwatch.NewFromConfig(cfg, func(o *cloudwatch.Options) { o.BaseEndpoint = aws.String(url) })
-	ebc := eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(url) })
+	cfg := localtest.Config(url)
+	ecsc := ecs.NewFromConfig(cfg)
+	cwc := cloudwatch.NewFromConfig(cfg)
+	ebc := eventbridge.NewFromConfig(cfg)
 
 	sink := &eventSink{}
 	cloud.Lambda().RegisterInProcess("sink", sink)
@@ -88,7 +88,7 @@ func TestCloudAlarmRollbackThroughEveryService(t *testing.T) {
 		Targets: []ebtypes.Target{{Id: aws.String("sink"), Arn: aws.String(fn.Arn)}}}); err != nil {
 		t.Fatal(err)
 	}
-	sfc := sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) })
+	sfc := sfn.NewFromConfig(cfg)
 	sm, err := sfc.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("on-failure"), RoleArn: aws.String("arn:aws:iam::123456789012:role/sfn"),
 		Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)})
 	if err != nil {

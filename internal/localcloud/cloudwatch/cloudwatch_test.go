@@ -4,15 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
@@ -20,36 +16,19 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/cloudwatch"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 const account = "123456789012"
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-type recorder struct {
-	mu     sync.Mutex
-	events []bus.Event
-}
-
-func (r *recorder) Publish(_ context.Context, e bus.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
-func (r *recorder) all() []bus.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bus.Event(nil), r.events...)
-}
-
 type env struct {
 	clk    *clock.Virtual
 	svc    *cloudwatch.Service
 	server *localcloud.Server
-	events *recorder
+	events *localtest.Bus
 	client *cw.Client
 	url    string
 }
@@ -57,25 +36,15 @@ type env struct {
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	clk := clock.NewVirtual(start)
-	rec := &recorder{}
+	rec := &localtest.Bus{}
 	svc, err := cloudwatch.New(clk, account, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := localcloud.NewServer(clk, account, "us-east-1", nil)
-	server.AddRPC(svc)
-	ts := httptest.NewServer(server)
-	t.Cleanup(ts.Close)
-	client := cw.NewFromConfig(aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	}, func(o *cw.Options) {
-		o.BaseEndpoint = aws.String(ts.URL)
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-		})
-	})
-	return &env{clk: clk, svc: svc, server: server, events: rec, client: client, url: ts.URL}
+	url, server := localtest.Start(t, clk, nil, svc)
+	cfg := localtest.Config(url)
+	cfg.Retryer = localtest.NoBackoff
+	return &env{clk: clk, svc: svc, server: server, events: rec, client: cw.NewFromConfig(cfg), url: url}
 }
 
 func (e *env) putAlarm(t testing.TB, name string, tags ...types.Tag) {
@@ -303,7 +272,7 @@ func TestSetAlarmStateEmitsEvents(t *testing.T) {
 	set(types.StateValueAlarm, "still bad", "") // no transition, no event
 	e.clk.Advance(time.Minute)
 	set(types.StateValueOk, "recovered", "")
-	evs := e.events.all()
+	evs := e.events.Events()
 	if len(evs) != 2 {
 		t.Fatalf("%d events, want 2: %+v", len(evs), evs)
 	}
@@ -473,7 +442,7 @@ func TestScenario(t *testing.T) {
 		eventually(t, func() bool { got, _ := e.svc.AlarmState(ctx, "web-5xx"); return got == s.want },
 			"state at +%v is not %s", s.at, s.want)
 	}
-	if n := len(e.events.all()); n != 2 {
+	if n := len(e.events.Events()); n != 2 {
 		t.Errorf("%d events, want 2 (to ALARM, to OK)", n)
 	}
 }
@@ -547,7 +516,7 @@ func TestRegions(t *testing.T) {
 	if err := e.svc.SetState(ctx, "eu", "ALARM", "test"); err != nil {
 		t.Fatal(err)
 	}
-	if evs := e.events.all(); len(evs) != 1 || evs[0].Region != "eu-west-1" || evs[0].Resources[0] != "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:eu" {
+	if evs := e.events.Events(); len(evs) != 1 || evs[0].Region != "eu-west-1" || evs[0].Resources[0] != "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:eu" {
 		t.Errorf("events = %+v", evs)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -16,6 +15,8 @@ import (
 	cw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 // shape lists every path of a JSON document with the JSON type found there;
@@ -83,7 +84,7 @@ func TestStateChangeEventMatchesAWSExample(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	evs := e.events.all()
+	evs := e.events.Events()
 	if len(evs) != 2 {
 		t.Fatalf("%d events, want 2", len(evs))
 	}
@@ -104,20 +105,10 @@ func TestStateChangeEventMatchesAWSExample(t *testing.T) {
 // TestAWSCLI proves that botocore's Smithy RPC v2 CBOR (the AWS CLI's
 // first choice for CloudWatch) works against the local cloud.
 func TestAWSCLI(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("aws CLI not on PATH")
-	}
-	if testing.Short() {
-		t.Skip("starts the AWS CLI (slow)")
-	}
+	localtest.NeedAWSCLI(t)
 	e := newEnv(t)
-	home := t.TempDir()
 	run := func(args ...string) ([]byte, error) {
-		cmd := exec.Command("aws", append([]string{"cloudwatch", "--endpoint-url", e.url, "--region", "us-east-1", "--output", "json"}, args...)...)
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=",
-			"AWS_CONFIG_FILE="+home+"/config", "AWS_SHARED_CREDENTIALS_FILE="+home+"/credentials", "HOME="+home,
-			"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
-		return cmd.CombinedOutput()
+		return localtest.TryAWSCLI(t, e.url, append([]string{"cloudwatch"}, args...)...)
 	}
 	if out, err := run("put-metric-alarm", "--alarm-name", "cli-alarm", "--metric-name", "Errors", "--namespace", "App",
 		"--statistic", "Sum", "--period", "60", "--evaluation-periods", "2", "--threshold", "1.5",

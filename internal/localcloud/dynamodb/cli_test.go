@@ -2,42 +2,20 @@ package dynamodb_test
 
 import (
 	"encoding/json"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"testing"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	ddb "github.com/pushdeploy/pushdeploy/internal/localcloud/dynamodb"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 // TestAWSCLI runs the machine's AWS CLI (an independent client) against the
 // local DynamoDB.
 func TestAWSCLI(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("aws CLI not on PATH")
-	}
-	if testing.Short() {
-		t.Skip("starts the AWS CLI (slow)")
-	}
-	srv := localcloud.NewServer(clock.NewVirtual(start), "123456789012", "us-east-1", nil)
-	srv.AddRPC(ddb.New(srv.Clock, "123456789012"))
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
-	home := t.TempDir()
-	run := func(args ...string) []byte {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"dynamodb", "--endpoint-url", ts.URL, "--region", "us-east-1", "--output", "json"}, args...)...)
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=",
-			"AWS_CONFIG_FILE="+home+"/config", "AWS_SHARED_CREDENTIALS_FILE="+home+"/credentials", "HOME="+home,
-			"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws dynamodb %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	localtest.NeedAWSCLI(t)
+	clk := clock.NewVirtual(start)
+	url, _ := localtest.Start(t, clk, nil, ddb.New(clk, localtest.Account))
+	run := localtest.CLI(t, url, "dynamodb")
 	run("create-table", "--table-name", "cli-history", "--billing-mode", "PAY_PER_REQUEST",
 		"--attribute-definitions", "AttributeName=pk,AttributeType=S", "AttributeName=sk,AttributeType=S",
 		"--key-schema", "AttributeName=pk,KeyType=HASH", "AttributeName=sk,KeyType=RANGE")

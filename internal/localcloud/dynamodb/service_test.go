@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -20,6 +18,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	ddb "github.com/pushdeploy/pushdeploy/internal/localcloud/dynamodb"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -35,15 +34,8 @@ func setup(t testing.TB) *env {
 	t.Helper()
 	clk := clock.NewVirtual(start)
 	log := localcloud.NewCallLog(nil)
-	srv := localcloud.NewServer(clk, "123456789012", "us-east-1", log)
-	srv.AddRPC(ddb.New(clk, "123456789012"))
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	c := dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(hs.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
+	url, srv := localtest.Start(t, clk, log, ddb.New(clk, localtest.Account))
+	c := dynamodb.NewFromConfig(localtest.Config(url))
 	return &env{clk: clk, c: c, log: log, srv: srv}
 }
 

@@ -4,78 +4,48 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 const account = "123456789012"
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-type recorder struct {
-	mu     sync.Mutex
-	events []bus.Event
-}
-
-func (r *recorder) Publish(_ context.Context, e bus.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
-func (r *recorder) all() []bus.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bus.Event(nil), r.events...)
-}
-
 type env struct {
 	clk    *clock.Virtual
 	svc    *ecr.Service
 	server *localcloud.Server
-	events *recorder
+	events *localtest.Bus
 	client *sdkecr.Client
+	url    string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	clk := clock.NewVirtual(start)
-	rec := &recorder{}
+	rec := &localtest.Bus{}
 	svc, err := ecr.New(clk, account, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := localcloud.NewServer(clk, account, "us-east-1", nil)
-	server.AddRPC(svc)
-	ts := httptest.NewServer(server)
-	t.Cleanup(ts.Close)
-	client := sdkecr.NewFromConfig(aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-	}, func(o *sdkecr.Options) {
-		o.BaseEndpoint = aws.String(ts.URL)
-		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-		})
-	})
-	return &env{clk: clk, svc: svc, server: server, events: rec, client: client}
+	url, server := localtest.Start(t, clk, nil, svc)
+	cfg := localtest.Config(url)
+	cfg.Retryer = localtest.NoBackoff
+	return &env{clk: clk, svc: svc, server: server, events: rec, client: sdkecr.NewFromConfig(cfg), url: url}
 }
 
 func (e *env) createRepo(t *testing.T, name string, mut types.ImageTagMutability) {
@@ -249,7 +219,7 @@ func TestPutImage(t *testing.T) {
 	if diff := cmp.Diff(map[string][]string{ecr.Digest(m1): {"v1"}, ecr.Digest(m2): {"latest"}}, tags); diff != "" {
 		t.Errorf("tags after the move (-want +got):\n%s", diff)
 	}
-	evs := e.events.all()
+	evs := e.events.Events()
 	if len(evs) != 3 {
 		t.Fatalf("%d push events, want 3", len(evs))
 	}
@@ -286,7 +256,7 @@ func TestImageEventMatchesAWSExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := e.events.all()
+	evs := e.events.Events()
 	if len(evs) != 1 {
 		t.Fatalf("%d events, want 1", len(evs))
 	}
@@ -459,7 +429,7 @@ func TestThrottlingRetried(t *testing.T) {
 	if got := e.server.Log.Count("ecr", "PutImage"); got != 3 {
 		t.Errorf("%d PutImage calls, want 3", got)
 	}
-	if n := len(e.events.all()); n != 1 {
+	if n := len(e.events.Events()); n != 1 {
 		t.Errorf("%d events, want 1 (throttled calls push nothing)", n)
 	}
 }

@@ -2,36 +2,19 @@ package ecs_test
 
 import (
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 // TestAWSCLI drives the local ECS with the machine's AWS CLI, an
 // independent client, through what issue 2 asks of it: register a task
 // definition, create and update a service, describe it.
 func TestAWSCLI(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("aws CLI not on PATH")
-	}
-	if testing.Short() {
-		t.Skip("starts the AWS CLI (slow)")
-	}
+	localtest.NeedAWSCLI(t)
 	e := newEnv(t)
-	home := t.TempDir()
-	run := func(args ...string) []byte {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"ecs", "--endpoint-url", e.url, "--region", "us-east-1", "--output", "json"}, args...)...)
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=",
-			"AWS_CONFIG_FILE="+home+"/config", "AWS_SHARED_CREDENTIALS_FILE="+home+"/credentials", "HOME="+home,
-			"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws ecs %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	run := localtest.CLI(t, e.url, "ecs")
 	run("create-cluster", "--cluster-name", "default")
 	containers := `[{"name":"app","image":"web:1","memory":128,"portMappings":[{"containerPort":80}]}]`
 	var reg struct{ TaskDefinition map[string]any }

@@ -76,7 +76,7 @@ func TestDeployCompletesOnTheVirtualClock(t *testing.T) {
 		t.Errorf("latest event %q", msg)
 	}
 	var names []string
-	for _, ev := range e.bus.all() {
+	for _, ev := range e.bus.Events() {
 		if ev.DetailType == "ECS Deployment State Change" && strings.Contains(string(ev.Detail), newID) {
 			names = append(names, detailField(t, ev.Detail, "eventName"))
 		}

@@ -72,7 +72,7 @@ func TestEventShapesMatchAWSDocumentedExamples(t *testing.T) {
 	if _, err := e.client.CreateService(e.ctx(), createInput("api", 1)); err != nil {
 		t.Fatal(err)
 	}
-	e.waitFor("impaired", func() bool { return findEvent(e.bus.all(), "SERVICE_TASK_START_IMPAIRED", "") != nil })
+	e.waitFor("impaired", func() bool { return findEvent(e.bus.Events(), "SERVICE_TASK_START_IMPAIRED", "") != nil })
 
 	files, _ := filepath.Glob("testdata/*.json")
 	if len(files) != 6 {
@@ -96,7 +96,7 @@ func TestEventShapesMatchAWSDocumentedExamples(t *testing.T) {
 			if rollback {
 				wantReason = "rolling back"
 			}
-			ev := findEvent(e.bus.all(), name, wantReason)
+			ev := findEvent(e.bus.Events(), name, wantReason)
 			if ev == nil {
 				t.Fatalf("no %s event was sent", name)
 			}

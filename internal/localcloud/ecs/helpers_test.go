@@ -1,20 +1,17 @@
 package ecs_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
@@ -22,31 +19,13 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
 	lecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 const account = "123456789012"
 
 var start = time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
-
-// recorder is a bus that keeps what it is given.
-type recorder struct {
-	mu     sync.Mutex
-	events []bus.Event
-}
-
-func (r *recorder) Publish(_ context.Context, e bus.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-}
-
-func (r *recorder) all() []bus.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]bus.Event(nil), r.events...)
-}
 
 // alarmMap is an AlarmStates fake: name -> state.
 type alarmMap struct {
@@ -74,50 +53,25 @@ type env struct {
 	server *localcloud.Server
 	url    string
 	client *ecs.Client
-	bus    *recorder
+	bus    *localtest.Bus
 	alarms *alarmMap
-	log    *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log    *localtest.Buffer
 }
 
 // newEnv serves a fresh local ECS over HTTP on a virtual clock that
 // advances by itself, and returns an SDK client for it.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, clk: clock.NewVirtual(start), bus: &recorder{}, alarms: &alarmMap{states: map[string]string{}}, log: &syncBuffer{}}
+	e := &env{t: t, clk: clock.NewVirtual(start), bus: &localtest.Bus{}, alarms: &alarmMap{states: map[string]string{}}, log: &localtest.Buffer{}}
 	svc, err := lecs.New(lecs.Options{Clock: e.clk, Account: account, Region: "us-east-1", Bus: e.bus, Alarms: e.alarms})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.ecs = svc
-	e.server = localcloud.NewServer(e.clk, account, "us-east-1", localcloud.NewCallLog(e.log))
-	e.server.AddRPC(svc)
-	hs := httptest.NewServer(e.server)
-	t.Cleanup(hs.Close)
-	e.url = hs.URL
+	e.url, e.server = localtest.Start(t, e.clk, localcloud.NewCallLog(e.log), svc)
 	stop := e.clk.AutoAdvance(0)
 	t.Cleanup(stop)
-	e.client = ecs.New(ecs.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(hs.URL),
-	})
+	e.client = ecs.NewFromConfig(localtest.Config(e.url))
 	return e
 }
 

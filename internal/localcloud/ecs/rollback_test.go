@@ -41,7 +41,7 @@ func (e *env) deployBad() (string, string) {
 
 func (e *env) busNames(deploymentID string) []string {
 	var out []string
-	for _, ev := range e.bus.all() {
+	for _, ev := range e.bus.Events() {
 		if ev.DetailType == "ECS Deployment State Change" && detailField(e.t, ev.Detail, "deploymentId") == deploymentID {
 			out = append(out, detailField(e.t, ev.Detail, "eventName"))
 		}
@@ -158,7 +158,7 @@ func TestTaskStartImpairedWithoutCircuitBreaker(t *testing.T) {
 	e.ecs.Faults().FailImage(lecs.ImageFault{Image: "repo/web@sha256:bad"})
 	_, badID := e.deployBad()
 	e.waitFor("start impaired", func() bool {
-		for _, ev := range e.bus.all() {
+		for _, ev := range e.bus.Events() {
 			if detailField(t, ev.Detail, "eventName") == "SERVICE_TASK_START_IMPAIRED" {
 				return true
 			}

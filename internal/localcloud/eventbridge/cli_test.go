@@ -2,38 +2,18 @@ package eventbridge_test
 
 import (
 	"encoding/json"
-	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 // TestAWSCLI runs the machine's AWS CLI (an independent client) against the
 // local EventBridge.
 func TestAWSCLI(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("aws CLI not on PATH")
-	}
-	if testing.Short() {
-		t.Skip("starts the AWS CLI (slow)")
-	}
+	localtest.NeedAWSCLI(t)
 	e := setup(t)
-	ts := httptest.NewServer(e.srv)
-	defer ts.Close()
-	home := t.TempDir()
-	run := func(args ...string) []byte {
-		t.Helper()
-		cmd := exec.Command("aws", append([]string{"events", "--endpoint-url", ts.URL, "--region", "us-east-1", "--output", "json"}, args...)...)
-		cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=",
-			"AWS_CONFIG_FILE="+home+"/config", "AWS_SHARED_CREDENTIALS_FILE="+home+"/credentials", "HOME="+home,
-			"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws events %v: %v\n%s", args, err, out)
-		}
-		return out
-	}
+	run := localtest.CLI(t, e.url, "events")
 	run("put-rule", "--name", "ecr-push", "--event-pattern", `{"source":["test.ecr"],"detail":{"action-type":["PUSH"]}}`)
 	run("put-targets", "--rule", "ecr-push", "--targets", "Id=fn,Arn="+fnARN)
 	var put struct {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/google/go-cmp/cmp"
@@ -22,6 +20,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
 	eb "github.com/pushdeploy/pushdeploy/internal/localcloud/eventbridge"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -70,6 +69,7 @@ type env struct {
 	c   *eventbridge.Client
 	log *localcloud.CallLog
 	srv *localcloud.Server
+	url string
 }
 
 func setup(t *testing.T) *env {
@@ -78,16 +78,9 @@ func setup(t *testing.T) *env {
 	rec := &recorder{}
 	svc := eb.New(clk, account, region, rec, rec)
 	log := localcloud.NewCallLog(nil)
-	srv := localcloud.NewServer(clk, account, region, log)
-	srv.AddRPC(svc)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	c := eventbridge.New(eventbridge.Options{
-		Region:       region,
-		BaseEndpoint: aws.String(hs.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-	return &env{clk: clk, svc: svc, rec: rec, c: c, log: log, srv: srv}
+	url, srv := localtest.Start(t, clk, log, svc)
+	c := eventbridge.NewFromConfig(localtest.Config(url))
+	return &env{clk: clk, svc: svc, rec: rec, c: c, log: log, srv: srv, url: url}
 }
 
 func TestBusesAndRules(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	awsl "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/google/go-cmp/cmp"
@@ -30,6 +28,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 type env struct {
@@ -52,21 +51,14 @@ func setupB(t testing.TB, opts lambda.Options) *env {
 		t.Fatal(err)
 	}
 	log := localcloud.NewCallLog(nil)
-	server := localcloud.NewServer(clk, "123456789012", "us-east-1", log)
+	server := localtest.NewServer(clk, log)
 	server.AddREST(svc)
 	server.Lend = svc.Lend
-	hs := httptest.NewServer(server)
-	svc.SetEndpoint(hs.URL)
-	t.Cleanup(func() {
-		svc.Close()
-		hs.Close()
-	})
-	client := awsl.New(awsl.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(hs.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-	})
-	return &env{server: server, svc: svc, client: client, log: log, clk: clk, url: hs.URL}
+	url := localtest.Serve(t, server)
+	svc.SetEndpoint(url)
+	t.Cleanup(func() { svc.Close() }) // before the server closes
+	client := awsl.NewFromConfig(localtest.Config(url))
+	return &env{server: server, svc: svc, client: client, log: log, clk: clk, url: url}
 }
 
 // DeployError is a named error: its type name is the errorType.
@@ -352,7 +344,7 @@ func TestBinaryMode(t *testing.T) {
 		t.Skip("builds a Lambda binary")
 	}
 	bin := buildFunction(t)
-	var logs syncBuffer
+	var logs localtest.Buffer
 	e := setup(t, lambda.Options{Logs: &logs})
 	ctx := context.Background()
 	_, err := e.client.CreateFunction(ctx, &awsl.CreateFunctionInput{
@@ -517,30 +509,10 @@ func requestIDIs(out *awsl.InvokeOutput, id string) bool {
 	return got == id
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAWSCLI drives the local Lambda with the AWS CLI on the machine, an
 // independent client (botocore's REST-JSON).
 func TestAWSCLI(t *testing.T) {
-	cli, err := exec.LookPath("aws")
-	if err != nil || testing.Short() {
-		t.Skip("no AWS CLI")
-	}
+	localtest.NeedAWSCLI(t)
 	bin := buildFunction(t)
 	e := setup(t, lambda.Options{})
 	dir := t.TempDir()
@@ -550,14 +522,7 @@ func TestAWSCLI(t *testing.T) {
 	}
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(cli, append(args, "--output", "json")...)
-		cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+e.url, "AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
-			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws %v: %v\n%s", args, err, out)
-		}
-		return string(out)
+		return string(localtest.AWSCLI(t, e.url, args...))
 	}
 	run("lambda", "create-function", "--function-name", "cli", "--runtime", "provided.al2023", "--handler", "bootstrap",
 		"--role", "arn:aws:iam::123456789012:role/r", "--zip-file", "fileb://"+zipPath)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	awsl "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -26,6 +24,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	eb "github.com/pushdeploy/pushdeploy/internal/localcloud/eventbridge"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/sfn"
 )
 
@@ -50,9 +49,9 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	clk := clock.NewVirtual(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
-	stop := clk.AutoAdvance(0)
+	t.Cleanup(clk.AutoAdvance(0)) // last: after the server closes
 	log := localcloud.NewCallLog(nil)
-	server := localcloud.NewServer(clk, "123456789012", "us-east-1", log)
+	server := localtest.NewServer(clk, log)
 	svc, err := sfn.New(sfn.Options{Clock: clk, Cloud: server})
 	if err != nil {
 		t.Fatal(err)
@@ -64,20 +63,18 @@ func setup(t *testing.T) *env {
 	server.AddRPC(svc)
 	server.AddREST(lam)
 	server.Lend = lam.Lend
-	server.AddRPC(eb.New(clk, "123456789012", "us-east-1", lam, svc))
-	hs := httptest.NewServer(server)
-	t.Cleanup(func() {
+	server.AddRPC(eb.New(clk, localtest.Account, localtest.Region, lam, svc))
+	url := localtest.Serve(t, server)
+	t.Cleanup(func() { // first: before the server closes
 		svc.Close()
 		lam.Close()
-		hs.Close()
-		stop()
 	})
-	creds := credentials.NewStaticCredentialsProvider("test", "test", "")
+	cfg := localtest.Config(url)
 	return &env{
 		svc: svc, lam: lam, log: log, clk: clk, server: server,
-		client: awssfn.New(awssfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Credentials: creds}),
-		lc:     awsl.New(awsl.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Credentials: creds}),
-		ebc:    eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL), Credentials: creds}),
+		client: awssfn.NewFromConfig(cfg),
+		lc:     awsl.NewFromConfig(cfg),
+		ebc:    eventbridge.NewFromConfig(cfg),
 	}
 }
 

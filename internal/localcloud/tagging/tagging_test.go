@@ -3,14 +3,11 @@ package tagging_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	rgt "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/google/go-cmp/cmp"
@@ -19,6 +16,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/cloudwatch"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/tagging"
 )
 
@@ -66,17 +64,10 @@ func newClient(t *testing.T) (*rgt.Client, *localcloud.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := localcloud.NewServer(clk, "123456789012", "us-east-1", nil)
-	server.AddRPC(svc)
-	ts := httptest.NewServer(server)
-	t.Cleanup(ts.Close)
-	client := rgt.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")},
-		func(o *rgt.Options) {
-			o.BaseEndpoint = aws.String(ts.URL)
-			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-				so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
-			})
-		})
+	url, server := localtest.Start(t, clk, nil, svc)
+	cfg := localtest.Config(url)
+	cfg.Retryer = localtest.NoBackoff
+	client := rgt.NewFromConfig(cfg)
 	return client, server
 }
 
