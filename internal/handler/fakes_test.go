@@ -343,10 +343,18 @@ func (f *fakeLeases) Acquire(_ context.Context, r lease.Request) (lease.Acquired
 		return lease.Acquired{}, &lease.HeldError{Service: r.Service, Holder: st.Holder, Until: st.Until}
 	}
 	var a lease.Acquired
-	if st.Held(now) && st.Holder != r.Holder {
-		a = lease.Acquired{Previous: st.Holder, PreviousToken: st.Token}
+	next := lease.State{Holder: r.Holder, Seq: r.Seq, Until: now.Add(r.TTL)}
+	if st.Holder != "" && st.Holder != r.Holder {
+		if st.Held(now) {
+			a = lease.Acquired{Previous: st.Holder, PreviousToken: st.Token}
+		}
+		for _, rev := range append(slices.Clone(st.Pending), st.LateUpdates...) {
+			if !slices.Contains(next.LateUpdates, rev) {
+				next.LateUpdates = append(next.LateUpdates, rev)
+			}
+		}
 	}
-	f.state[r.Service] = lease.State{Holder: r.Holder, Seq: r.Seq, Until: now.Add(r.TTL)}
+	f.state[r.Service] = next
 	return a, nil
 }
 
@@ -395,6 +403,23 @@ func (f *fakeLeases) Release(_ context.Context, service, holder string) error {
 	}
 	f.released = append(f.released, holder)
 	f.state[service] = lease.State{Seq: st.Seq, LastHolder: holder}
+	return nil
+}
+
+func (f *fakeLeases) Intend(_ context.Context, service, holder, rev string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	st := f.state[service]
+	if st.Holder != holder {
+		return &lease.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+	}
+	if !slices.Contains(st.Pending, rev) {
+		st.Pending = append(slices.Clone(st.Pending), rev)
+	}
+	f.state[service] = st
 	return nil
 }
 

@@ -348,6 +348,7 @@ type Leases interface {
 	Release(ctx context.Context, service, holder string) error
 	Get(ctx context.Context, service string) (lease.State, error)
 	MarkLateUpdate(ctx context.Context, service, rev string) (bool, error)
+	Intend(ctx context.Context, service, holder, rev string) error
 }
 
 // History is what the handlers use of package history (*history.Store).

@@ -32,8 +32,10 @@ type UpdateDeps struct {
 // to roll a failed deploy back, under the lease: the lease is checked, the
 // service updated in a single attempt (no SDK retry: a retried call could
 // land long after the check, over a newer execution's deploy), and the lease
-// checked again. An update that turns out to have landed after a newer
-// execution took the lease is marked in the lease as a late update and
+// checked again. Each attempt's check announces the revision in the lease
+// (Intend), so a newer execution that takes the lease meanwhile knows it as
+// a possible late update before it lands. An update that turns out to have
+// landed after a newer execution took the lease is also marked as late and
 // wakes that execution's wait, whose check then finds the service on the
 // marked revision and re-applies its own.
 type UpdateHandler struct{ d UpdateDeps }
@@ -102,8 +104,15 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	// at most one round trip after a check, never over a newer execution's
 	// deploy. A call that still fails becomes Throttled or Retryable and
 	// the state machine's Retry runs the task again.
+	// Each check also records the revision as in flight (Intend): a newer
+	// execution that takes the lease inherits it as a possible late update
+	// before it can see the service, and repairs it, where it leaves any
+	// other revision (a change outside pushdeploy) alone.
 	out, err := h.d.ECS.UpdateService(ctx, upd, guardAttempts(func(ctx context.Context) error {
-		return checkLease(ctx, h.d.Leases, p)
+		if err := h.d.Leases.Intend(ctx, p.ServiceArn, p.LeaseOwner, in.TaskDefinitionArn); err != nil {
+			return supersededOr("check lease", p, err)
+		}
+		return nil
 	}))
 	if err != nil {
 		err = boundary("update service "+p.Service, err)

@@ -39,8 +39,14 @@ func (u *updateECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInpu
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	_, ok := o.Retryer.(*guardedRetryer)
+	g, ok := o.Retryer.(*guardedRetryer)
 	u.guarded = append(u.guarded, ok)
+	if ok {
+		// The attempt the SDK would make: its guard runs first.
+		if _, err := g.GetAttemptToken(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if u.before != nil {
 		u.before()
 	}
@@ -152,6 +158,10 @@ func TestUpdateUnderLease(t *testing.T) {
 			if got := aws.ToString(w.ecs.svc("prod", "web").TaskDefinition); got != tt.runs {
 				t.Errorf("service runs %s, want %s", got, tt.runs)
 			}
+			// Every attempt was announced while the lease was held.
+			if st := w.leases.state[webArn]; tt.calls > 0 && st.Holder == p.LeaseOwner && !slices.Contains(st.Pending, rev) {
+				t.Errorf("pending %v: %s not announced before the attempt", st.Pending, rev)
+			}
 			var want []string
 			if tt.marked {
 				want = []string{tt.runs}
@@ -196,6 +206,15 @@ func (c *countChecks) Check(ctx context.Context, service, holder string) error {
 		c.onCheck(c.checks)
 	}
 	return c.Leases.Check(ctx, service, holder)
+}
+
+// Intend is the check before each UpdateService attempt.
+func (c *countChecks) Intend(ctx context.Context, service, holder, rev string) error {
+	c.checks++
+	if c.onCheck != nil {
+		c.onCheck(c.checks)
+	}
+	return c.Leases.Intend(ctx, service, holder, rev)
 }
 
 // TestUpdateRetriesUnderLeaseSDK: the real ECS client with pushdeploy's

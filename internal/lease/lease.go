@@ -20,9 +20,12 @@
 //	               the item must outlive its holder to keep seq)
 //	token       S  task token of the holder's current wait, if any
 //	lastHolder  S  the holder that released last (makes Release idempotent)
-//	lateUpdates SS revisions a superseded execution's UpdateService put on
-//	               the service after the holder took the lease (Acquire
-//	               drops them: they concern the holder they were marked for)
+//	pending     SS revisions the holder is putting on the service (Intend,
+//	               before each UpdateService attempt)
+//	lateUpdates SS revisions an execution this holder superseded may put on
+//	               the service late: its pending revisions, carried over by
+//	               Acquire, and those it marked with MarkLateUpdate after
+//	               landing. They concern this holder's tenure only.
 package lease
 
 import (
@@ -127,8 +130,10 @@ type State struct {
 	Until      time.Time `json:"until"`
 	Token      string    `json:"token,omitempty"`
 	LastHolder string    `json:"lastHolder,omitempty"`
-	// LateUpdates are the revisions marked with MarkLateUpdate during the
-	// current holder's tenure.
+	// Pending are the revisions the holder announced with Intend.
+	Pending []string `json:"pending,omitempty"`
+	// LateUpdates are the revisions a superseded execution may have put on
+	// the service during the current holder's tenure.
 	LateUpdates []string `json:"lateUpdates,omitempty"`
 }
 
@@ -240,8 +245,55 @@ func (s *Store) Acquire(ctx context.Context, r Request) (Acquired, error) {
 	// it is reported too, so it can be woken.
 	if old.Holder != "" && old.Holder != r.Holder {
 		a.Previous, a.PreviousToken = old.Holder, old.Token
+		// Its UpdateService may be in flight and land late: its revisions
+		// become this holder's to repair. Before Acquire returns, so before
+		// this holder can look at the service; the old holder can no longer
+		// add any (Intend needs the lease).
+		if late := append(old.Pending, old.LateUpdates...); len(late) > 0 {
+			if err := s.inherit(ctx, r.Service, r.Holder, late); err != nil {
+				return Acquired{}, err
+			}
+		}
 	}
 	return a, nil
+}
+
+// inherit records a superseded holder's revisions as late updates of the
+// new holder's tenure.
+func (s *Store) inherit(ctx context.Context, service, holder string, revs []string) error {
+	err := s.update(ctx, service, holder, "ADD lateUpdates :revs", map[string]ddbtypes.AttributeValue{
+		":revs": &ddbtypes.AttributeValueMemberSS{Value: dedupe(revs)},
+	})
+	if errors.Is(err, ErrSuperseded) {
+		return nil // an even newer holder took over and inherited them
+	}
+	return err
+}
+
+func dedupe(revs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range revs {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Intend checks that holder holds the lease, as Check, and records rev as a
+// revision it is putting on the service, in one conditional write: call it
+// right before each UpdateService attempt. Should a newer execution take
+// the lease while the attempt is in flight, it inherits rev as a possible
+// late update, known before the update can land.
+func (s *Store) Intend(ctx context.Context, service, holder, rev string) error {
+	if rev == "" {
+		return errors.New("lease: empty revision")
+	}
+	return s.update(ctx, service, holder, "ADD pending :rev", map[string]ddbtypes.AttributeValue{
+		":rev": &ddbtypes.AttributeValueMemberSS{Value: []string{rev}},
+	})
 }
 
 // Check returns nil if holder still holds the lease, *SupersededError if
@@ -329,7 +381,7 @@ func (s *Store) MarkLateUpdate(ctx context.Context, service, rev string) (bool, 
 // execution holds returns *NotHolderError (or *SupersededError if a newer
 // one took it) and changes nothing.
 func (s *Store) Release(ctx context.Context, service, holder string) error {
-	err := s.update(ctx, service, holder, "REMOVE holder, #token, leaseUntil, lateUpdates SET lastHolder = :h", nil)
+	err := s.update(ctx, service, holder, "REMOVE holder, #token, leaseUntil, pending, lateUpdates SET lastHolder = :h", nil)
 	if err == nil {
 		return nil
 	}
@@ -410,6 +462,7 @@ type item struct {
 	LastHolder string `dynamodbav:"lastHolder"`
 	// A string set: ADD merges marks without reading them first.
 	LateUpdates []string `dynamodbav:"lateUpdates,stringset"`
+	Pending     []string `dynamodbav:"pending,stringset"`
 }
 
 func decode(av map[string]ddbtypes.AttributeValue) (State, error) {
@@ -420,7 +473,7 @@ func decode(av map[string]ddbtypes.AttributeValue) (State, error) {
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 		return State{}, fmt.Errorf("unmarshal lease: %w", err)
 	}
-	st := State{Holder: it.Holder, Seq: it.Seq, Token: it.Token, LastHolder: it.LastHolder, LateUpdates: it.LateUpdates}
+	st := State{Holder: it.Holder, Seq: it.Seq, Token: it.Token, LastHolder: it.LastHolder, Pending: it.Pending, LateUpdates: it.LateUpdates}
 	if it.LeaseUntil != 0 {
 		st.Until = time.UnixMilli(it.LeaseUntil).UTC()
 	}

@@ -261,7 +261,7 @@ func TestLateUpdateMarks(t *testing.T) {
 			}
 			return s.Release(ctx, svc, "B")
 		}, []mark{{rev7, false}}, nil},
-		{"a newer holder starts with no marks", func(ctx context.Context, s *lease.Store) error {
+		{"a newer holder inherits the marks of the one it superseded", func(ctx context.Context, s *lease.Store) error {
 			if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
 				return err
 			}
@@ -270,7 +270,20 @@ func TestLateUpdateMarks(t *testing.T) {
 			}
 			_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute})
 			return err
-		}, []mark{{rev7, true}}, []string{rev7}},
+		}, []mark{{rev7, true}}, []string{rev7, rev8}},
+		{"a holder that took over a released lease has no marks", func(ctx context.Context, s *lease.Store) error {
+			if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
+				return err
+			}
+			if err := s.Intend(ctx, svc, "B", rev8); err != nil {
+				return err
+			}
+			if err := s.Release(ctx, svc, "B"); err != nil {
+				return err
+			}
+			_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute})
+			return err
+		}, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := setup(t)
@@ -302,6 +315,69 @@ func TestLateUpdateMarks(t *testing.T) {
 	}
 	s, _ := setup(t)
 	if _, err := s.MarkLateUpdate(context.Background(), svc, ""); err == nil {
+		t.Error("empty revision accepted")
+	}
+}
+
+// TestIntend: the revisions a holder announces before its UpdateService
+// attempts become late updates of the execution that takes the lease from
+// it, before that one can look at the service.
+func TestIntend(t *testing.T) {
+	const (
+		rev7 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"
+		rev8 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:8"
+		rev9 = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:9"
+	)
+	s, _ := setup(t)
+	ctx := context.Background()
+	get := func() lease.State {
+		t.Helper()
+		st, err := s.Get(ctx, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if err := s.Intend(ctx, svc, "A", rev7); !errors.As(err, superseded) {
+		t.Fatalf("Intend without the lease: %v", err)
+	}
+	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{rev7, rev8, rev7} {
+		if err := s.Intend(ctx, svc, "A", r); err != nil {
+			t.Fatalf("Intend(%s): %v", r, err)
+		}
+	}
+	if st := get(); !slices.Equal(slices.Sorted(slices.Values(st.Pending)), []string{rev7, rev8}) || len(st.LateUpdates) != 0 {
+		t.Fatalf("A's lease %+v", st)
+	}
+	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if st := get(); !slices.Equal(slices.Sorted(slices.Values(st.LateUpdates)), []string{rev7, rev8}) || len(st.Pending) != 0 {
+		t.Fatalf("B's lease %+v: A's revisions not inherited as late updates", st)
+	}
+	if err := s.Intend(ctx, svc, "A", rev9); !errors.As(err, superseded) {
+		t.Fatalf("Intend by the superseded holder: %v", err)
+	}
+	if err := s.Intend(ctx, svc, "B", rev9); err != nil {
+		t.Fatal(err)
+	}
+	// C inherits B's pending revision and what B inherited (a chain of pushes).
+	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if st := get(); !slices.Equal(slices.Sorted(slices.Values(st.LateUpdates)), []string{rev7, rev8, rev9}) {
+		t.Fatalf("C's lease %+v", st)
+	}
+	if err := s.Release(ctx, svc, "C"); err != nil {
+		t.Fatal(err)
+	}
+	if st := get(); len(st.LateUpdates) != 0 || len(st.Pending) != 0 {
+		t.Errorf("after release %+v", st)
+	}
+	if err := s.Intend(ctx, svc, "C", ""); err == nil {
 		t.Error("empty revision accepted")
 	}
 }
