@@ -1,28 +1,29 @@
-// Package localtest runs local cloud services over HTTP for SDK-tier tests:
-// the real aws-sdk-go-v2 clients talk to them through httptest, so
-// serialization, errors, retries and pagination are exercised.
+// Package localtest runs local cloud services over HTTP for the domain
+// packages' SDK-tier tests: the real aws-sdk-go-v2 clients talk to them
+// through httptest, so serialization, errors, retries and pagination are
+// exercised. It adds the product's retryer and table layout to
+// internal/localcloud/localtest, which the local cloud's own tests use.
 package localtest
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/awsconfig"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
+	lctest "github.com/pushdeploy/pushdeploy/internal/localcloud/localtest"
 )
 
 // Account and Region of the local cloud.
 const (
-	Account = "123456789012"
-	Region  = "us-east-1"
+	Account = lctest.Account
+	Region  = lctest.Region
 )
 
 // Start is a virtual clock's start time in tests.
@@ -40,27 +41,19 @@ type Cloud struct {
 func New(t testing.TB, build func(clk *clock.Virtual) []localcloud.RPCService) *Cloud {
 	t.Helper()
 	clk := clock.NewVirtual(Start)
-	srv := localcloud.NewServer(clk, Account, Region, nil)
-	for _, s := range build(clk) {
-		srv.AddRPC(s)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return &Cloud{Server: srv, Clock: clk, URL: hs.URL}
+	url, srv := lctest.Start(t, clk, nil, build(clk)...)
+	return &Cloud{Server: srv, Clock: clk, URL: url}
 }
 
 // Config returns an aws.Config for the server: static credentials, region
 // us-east-1, the product's retryer with tiny delays (retries are exercised,
 // not waited for).
 func (c *Cloud) Config() aws.Config {
-	return aws.Config{
-		Region:       Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(c.URL),
-		Retryer: func() aws.Retryer {
-			return awsconfig.NewRetryer(awsconfig.Retry{Base: time.Millisecond, ThrottleBase: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
-		},
+	cfg := lctest.Config(c.URL)
+	cfg.Retryer = func() aws.Retryer {
+		return awsconfig.NewRetryer(awsconfig.Retry{Base: time.Millisecond, ThrottleBase: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 	}
+	return cfg
 }
 
 // CreateTable creates the pushdeploy table layout (string pk hash key,
