@@ -118,6 +118,15 @@ func TestVerdict(t *testing.T) {
 			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41), Unchanged: true}}
 			in.RollbackOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
 		}, contract.TerminalRolledBack, "ecs-rollback"},
+		// No rollback over an operator's change: the state machine goes
+		// straight to finish.
+		{"changed outside pushdeploy during the rollout", func(in *contract.FinishInput) {
+			in.Outcome = outcomeOf(contract.StatusFailed, contract.CauseChangedOutside, td(39))
+		}, contract.TerminalFailed, "changed-outside: changed-outside reason"},
+		{"changed outside pushdeploy during the bake", func(in *contract.FinishInput) {
+			in.Outcome = completed
+			in.Bake = outcomeOf(contract.StatusFailed, contract.CauseChangedOutside, td(39))
+		}, contract.TerminalFailed, "changed-outside: changed-outside reason"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

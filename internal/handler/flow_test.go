@@ -612,3 +612,49 @@ func TestFlowLateUpdateOfSupersededExecution(t *testing.T) {
 		})
 	}
 }
+
+// TestFlowChangedOutsideIsLeftAlone: an operator updates the service by
+// hand during the rollout or the bake. The execution neither re-applies its
+// revision nor rolls back: it finishes FAILED naming the outside change and
+// releases the lease.
+func TestFlowChangedOutsideIsLeftAlone(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		at   time.Duration // after the start; the rollout takes 2 minutes
+	}{
+		{"during the rollout", time.Minute},
+		{"during the bake", 5 * time.Minute},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.history.lastGood[webArn] = history.LastGood{Revision: td(40)}
+			f := newFlow(t, w)
+			f.rollout(2*time.Minute, "", true)
+			w.clk.AfterFunc(tt.at, func() {
+				w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateInProgress, "")
+				ev := contract.Event{Source: contract.SourceECS, DetailType: contract.DetailTypeECSDeployment, Resources: []string{webArn},
+					Detail: json.RawMessage(`{"eventName":"SERVICE_DEPLOYMENT_IN_PROGRESS","deploymentId":"ecs-svc/op"}`)}
+				if _, err := f.events.Handle(context.Background(), ev); err != nil {
+					panic(err)
+				}
+			})
+			res := f.start(t, pushInput())
+			if res.Status != states.StatusFailed {
+				t.Fatalf("status %s %s %s; failures %v", res.Status, res.Error, res.Cause, f.failures)
+			}
+			r := f.onlyRecord(t) // and the lease released
+			if r.Outcome != history.Failed || !strings.Contains(r.Reason, "changed-outside") || !strings.Contains(r.Reason, "web:39") {
+				t.Errorf("record %+v", r)
+			}
+			if len(f.ecs.updates) != 1 || aws.ToString(f.ecs.updates[0].TaskDefinition) != td(42) {
+				t.Errorf("UpdateService calls %+v, want only the deploy's", f.ecs.updates)
+			}
+			if got := aws.ToString(w.ecs.svc("prod", "web").TaskDefinition); got != td(39) {
+				t.Errorf("service runs %s, want the operator's %s", got, td(39))
+			}
+			if !r.FinishedAt.Before(t0.Add(tt.at + time.Minute)) {
+				t.Errorf("finished at %s: the event did not end the wait", r.FinishedAt)
+			}
+		})
+	}
+}
