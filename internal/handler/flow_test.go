@@ -630,14 +630,24 @@ func TestFlowChangedOutsideIsLeftAlone(t *testing.T) {
 			w.history.lastGood[webArn] = history.LastGood{Revision: td(40)}
 			f := newFlow(t, w)
 			f.rollout(2*time.Minute, "", true)
-			w.clk.AfterFunc(tt.at, func() {
-				w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateInProgress, "")
-				ev := contract.Event{Source: contract.SourceECS, DetailType: contract.DetailTypeECSDeployment, Resources: []string{webArn},
-					Detail: json.RawMessage(`{"eventName":"SERVICE_DEPLOYMENT_IN_PROGRESS","deploymentId":"ecs-svc/op"}`)}
-				if _, err := f.events.Handle(context.Background(), ev); err != nil {
-					panic(err)
+			// The operator acts tt.at after the deploy's UpdateService.
+			deployed := f.ecs.onUpdate
+			var changedAt time.Time
+			f.ecs.onUpdate = func(in *ecs.UpdateServiceInput) {
+				deployed(in)
+				if !changedAt.IsZero() {
+					return
 				}
-			})
+				changedAt = w.clk.Now().Add(tt.at)
+				w.clk.AfterFunc(tt.at, func() {
+					w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateInProgress, "")
+					ev := contract.Event{Source: contract.SourceECS, DetailType: contract.DetailTypeECSDeployment, Resources: []string{webArn},
+						Detail: json.RawMessage(`{"eventName":"SERVICE_DEPLOYMENT_IN_PROGRESS","deploymentId":"ecs-svc/op"}`)}
+					if _, err := f.events.Handle(context.Background(), ev); err != nil {
+						panic(err)
+					}
+				})
+			}
 			res := f.start(t, pushInput())
 			if res.Status != states.StatusFailed {
 				t.Fatalf("status %s %s %s; failures %v", res.Status, res.Error, res.Cause, f.failures)
@@ -652,7 +662,7 @@ func TestFlowChangedOutsideIsLeftAlone(t *testing.T) {
 			if got := aws.ToString(w.ecs.svc("prod", "web").TaskDefinition); got != td(39) {
 				t.Errorf("service runs %s, want the operator's %s", got, td(39))
 			}
-			if !r.FinishedAt.Before(t0.Add(tt.at + time.Minute)) {
+			if !r.FinishedAt.Before(changedAt.Add(time.Minute)) {
 				t.Errorf("finished at %s: the event did not end the wait", r.FinishedAt)
 			}
 		})
