@@ -33,7 +33,7 @@ func (s *Service) Apply(ctx context.Context, sc Scenario) (clock.Timer, error) {
 	}
 	region := sc.Region
 	if region == "" {
-		region = s.defaultRegion()
+		region = s.regions.Default()
 	}
 	s.mu.Lock()
 	_, ok := s.alarms[alarmKey{region, sc.Alarm}]

@@ -29,8 +29,7 @@ type Service struct {
 	clk     clock.Clock
 	account string
 	pub     bus.Publisher
-	rmu     sync.Mutex // guards defRgn apart from mu: region() runs under mu
-	defRgn  string     // region of calls that carry none
+	regions *awsproto.Regions
 
 	mu    sync.Mutex
 	repos map[repoKey]*repository
@@ -67,7 +66,7 @@ func New(clk clock.Clock, account string, pub bus.Publisher) (*Service, error) {
 	if pub == nil {
 		pub = bus.Discard{}
 	}
-	return &Service{clk: clk, account: account, pub: pub, defRgn: DefaultRegion, repos: map[repoKey]*repository{}}, nil
+	return &Service{clk: clk, account: account, pub: pub, regions: awsproto.NewRegions(DefaultRegion), repos: map[repoKey]*repository{}}, nil
 }
 
 func (s *Service) Name() string         { return "ecr" }
@@ -100,26 +99,11 @@ func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (a
 	return nil, awsproto.UnknownOperation("ecr", op)
 }
 
-func (s *Service) region(ctx context.Context) string {
-	if r := awsproto.RequestFrom(ctx).Region; r != "" {
-		return r
-	}
-	return s.defaultRegion()
-}
-
-func (s *Service) defaultRegion() string {
-	s.rmu.Lock()
-	defer s.rmu.Unlock()
-	return s.defRgn
-}
+func (s *Service) region(ctx context.Context) string { return s.regions.Of(ctx) }
 
 // SetDefaultRegion sets the region of Go calls whose ctx carries no request
 // (the ECS simulator, scenarios, tests); DefaultRegion until set.
-func (s *Service) SetDefaultRegion(region string) {
-	s.rmu.Lock()
-	defer s.rmu.Unlock()
-	s.defRgn = region
-}
+func (s *Service) SetDefaultRegion(region string) { s.regions.SetDefault(region) }
 
 func invalid(format string, args ...any) error {
 	return awsproto.Errorf("InvalidParameterException", format, args...)
