@@ -395,6 +395,21 @@ func (img *image) detail(s *Service, r *repository) ImageDetail {
 	return d
 }
 
+// imagePage reads the paging arguments DescribeImages and ListImages share:
+// which images to keep, how many per page, and the sequence to start after.
+func imagePage(f *imageFilter, maxResults int, token string) (keep func(*image) bool, limit int, after int64, err error) {
+	if keep, err = tagStatusFilter(f); err != nil {
+		return nil, 0, 0, err
+	}
+	if limit, err = pageSize(maxResults, 100); err != nil {
+		return nil, 0, 0, err
+	}
+	if after, err = decodeSeq(token); err != nil {
+		return nil, 0, 0, err
+	}
+	return keep, limit, after, nil
+}
+
 func tagStatusFilter(f *imageFilter) (func(*image) bool, error) {
 	status := ""
 	if f != nil {
@@ -415,15 +430,7 @@ func (s *Service) describeImages(ctx context.Context, in *describeImagesInput) (
 	if len(in.ImageIDs) > 0 && (in.MaxResults != 0 || in.NextToken != "" || in.Filter != nil) {
 		return nil, invalid("maxResults, nextToken and filter cannot be used with imageIds")
 	}
-	keep, err := tagStatusFilter(in.Filter)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageSize(in.MaxResults, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeSeq(in.NextToken)
+	keep, limit, after, err := imagePage(in.Filter, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
@@ -505,15 +512,7 @@ type listImagesOutput struct {
 // listImages lists one id per tag (an untagged image: its digest alone),
 // paging by image.
 func (s *Service) listImages(ctx context.Context, in *listImagesInput) (*listImagesOutput, error) {
-	keep, err := tagStatusFilter(in.Filter)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageSize(in.MaxResults, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := decodeSeq(in.NextToken)
+	keep, limit, after, err := imagePage(in.Filter, in.MaxResults, in.NextToken)
 	if err != nil {
 		return nil, err
 	}
