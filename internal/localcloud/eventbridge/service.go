@@ -288,8 +288,18 @@ type listInput struct {
 func (s *Service) listEventBuses(ctx context.Context, in *listInput) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	list, next, err := pageByPrefix(s.buses, in, busOut)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"EventBuses": list, "NextToken": next}, nil
+}
+
+// pageByPrefix lists, by name, the items whose names start with the
+// input's NamePrefix, one page at a time.
+func pageByPrefix[V any](items map[string]V, in *listInput, out func(V) map[string]any) ([]map[string]any, *string, error) {
 	var names []string
-	for n := range s.buses {
+	for n := range items {
 		if strings.HasPrefix(n, in.NamePrefix) {
 			names = append(names, n)
 		}
@@ -297,13 +307,13 @@ func (s *Service) listEventBuses(ctx context.Context, in *listInput) (any, error
 	sort.Strings(names)
 	page, next, err := paginate(names, in.NextToken, in.Limit)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	list := []map[string]any{}
 	for _, n := range page {
-		list = append(list, busOut(s.buses[n]))
+		list = append(list, out(items[n]))
 	}
-	return map[string]any{"EventBuses": list, "NextToken": next}, nil
+	return list, next, nil
 }
 
 // paginate pages a sorted list; the token is the offset of the next page.
@@ -419,20 +429,9 @@ func (s *Service) listRules(ctx context.Context, in *listInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for n := range b.rules {
-		if strings.HasPrefix(n, in.NamePrefix) {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	page, next, err := paginate(names, in.NextToken, in.Limit)
+	list, next, err := pageByPrefix(b.rules, in, ruleOut)
 	if err != nil {
 		return nil, err
-	}
-	list := []map[string]any{}
-	for _, n := range page {
-		list = append(list, ruleOut(b.rules[n]))
 	}
 	return map[string]any{"Rules": list, "NextToken": next}, nil
 }
