@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/cloudwatch"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/dynamodb"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
@@ -58,15 +59,7 @@ type Cloud struct {
 // New builds a local cloud. It serves nothing until Listen, or use
 // c.Server as an http.Handler (httptest.NewServer(c.Server)).
 func New(opts Options) (*Cloud, error) {
-	if opts.Clock == nil {
-		opts.Clock = clock.Real{}
-	}
-	if opts.Account == "" {
-		opts.Account = "123456789012"
-	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Clock, opts.Account, opts.Region = awsproto.WithDefaults(opts.Clock, opts.Account, opts.Region)
 	c := &Cloud{Server: NewServer(opts.Clock, opts.Account, opts.Region, NewCallLog(opts.Log))}
 
 	c.events = eventbridge.New(opts.Clock, opts.Account, opts.Region, nil, nil)

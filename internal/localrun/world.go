@@ -23,14 +23,15 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/handler"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
 	lclambda "github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
 	"github.com/pushdeploy/pushdeploy/internal/samlocal"
 )
 
 // Account and Region of the local world.
 const (
-	Account = "123456789012"
-	Region  = "us-east-1"
+	Account = awsproto.DefaultAccount
+	Region  = awsproto.DefaultRegion
 )
 
 // Options say how to run.

@@ -3,6 +3,8 @@ package awsproto
 import (
 	"context"
 	"sync"
+
+	"github.com/pushdeploy/pushdeploy/internal/clock"
 )
 
 // Regions picks the region a service call acts in: the request's, or, for
@@ -37,4 +39,25 @@ func (r *Regions) SetDefault(region string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.def = region
+}
+
+// The local cloud's account and region when nobody says otherwise.
+const (
+	DefaultAccount = "123456789012"
+	DefaultRegion  = "us-east-1"
+)
+
+// WithDefaults fills what a service's options leave empty: the wall clock,
+// DefaultAccount and DefaultRegion.
+func WithDefaults(clk clock.Clock, account, region string) (clock.Clock, string, string) {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	if account == "" {
+		account = DefaultAccount
+	}
+	if region == "" {
+		region = DefaultRegion
+	}
+	return clk, account, region
 }

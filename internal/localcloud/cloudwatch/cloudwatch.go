@@ -33,7 +33,7 @@ const (
 
 // DefaultRegion is where alarms live when a call carries no region (Go
 // callers such as the ECS simulator and scenarios).
-const DefaultRegion = "us-east-1"
+const DefaultRegion = awsproto.DefaultRegion
 
 // Service is the local CloudWatch.
 type Service struct {

@@ -330,7 +330,7 @@ func (s *Service) region(ctx context.Context) string {
 	if r := awsproto.RequestFrom(ctx).Region; r != "" {
 		return r
 	}
-	return "us-east-1"
+	return awsproto.DefaultRegion
 }
 
 type tableInput struct{ TableName string }

@@ -22,7 +22,7 @@ import (
 
 // DefaultRegion is where Go callers' repositories live when ctx carries no
 // request region.
-const DefaultRegion = "us-east-1"
+const DefaultRegion = awsproto.DefaultRegion
 
 // Service is the local ECR.
 type Service struct {

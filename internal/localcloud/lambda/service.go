@@ -135,15 +135,7 @@ func (s *Service) Invocations() int { return int(s.invocations.Load()) }
 
 // New returns a Lambda service with no functions.
 func New(opts Options) (*Service, error) {
-	if opts.Clock == nil {
-		opts.Clock = clock.Real{}
-	}
-	if opts.Account == "" {
-		opts.Account = "123456789012"
-	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Clock, opts.Account, opts.Region = awsproto.WithDefaults(opts.Clock, opts.Account, opts.Region)
 	if opts.Logs == nil {
 		opts.Logs = io.Discard
 	}

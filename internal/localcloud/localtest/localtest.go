@@ -23,13 +23,14 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
+	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
 )
 
 // Account and Region of the local cloud in tests.
 const (
-	Account = "123456789012"
-	Region  = "us-east-1"
+	Account = awsproto.DefaultAccount
+	Region  = awsproto.DefaultRegion
 )
 
 // NewServer returns a local cloud server for Account in Region on clk with

@@ -81,15 +81,7 @@ type execution struct {
 
 // New returns a Step Functions service with no state machines.
 func New(opts Options) (*Service, error) {
-	if opts.Clock == nil {
-		opts.Clock = clock.Real{}
-	}
-	if opts.Account == "" {
-		opts.Account = "123456789012"
-	}
-	if opts.Region == "" {
-		opts.Region = "us-east-1"
-	}
+	opts.Clock, opts.Account, opts.Region = awsproto.WithDefaults(opts.Clock, opts.Account, opts.Region)
 	s := &Service{
 		clk: opts.Clock, account: opts.Account, region: opts.Region, cloud: opts.Cloud,
 		machines: map[string]*stateMachine{}, executions: map[string]*execution{}, byMachine: map[string][]*execution{},
