@@ -331,11 +331,8 @@ func step(v any, sg segment) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		i := sg.index
-		if i < 0 {
-			i += len(a)
-		}
-		if i < 0 || i >= len(a) {
+		i, ok := arrayIndex(a, sg.index)
+		if !ok {
 			return nil, false
 		}
 		return a[i], true
@@ -692,4 +689,13 @@ func parseOperand(s string) (operand, string, error) {
 		return operand{}, s, fmt.Errorf("bad number %q in filter", s[:i])
 	}
 	return operand{lit: jsonNumber(s[:i]), isLit: true}, s[i:], nil
+}
+
+// arrayIndex resolves a JSONPath index, negative ones counting from the end,
+// reporting whether it falls inside a.
+func arrayIndex(a []any, i int) (int, bool) {
+	if i < 0 {
+		i += len(a)
+	}
+	return i, i >= 0 && i < len(a)
 }

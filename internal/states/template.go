@@ -198,11 +198,8 @@ func (r *resultPath) apply(input, result any) (any, *failure) {
 			if !ok {
 				return nil, false
 			}
-			i := sg.index
-			if i < 0 {
-				i += len(a)
-			}
-			if i < 0 || i >= len(a) {
+			i, ok := arrayIndex(a, sg.index)
+			if !ok {
 				return nil, false
 			}
 			if len(segs) == 1 {
