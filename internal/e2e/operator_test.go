@@ -63,13 +63,17 @@ func TestOperatorChangeDuringDeployIsLeftAlone(t *testing.T) {
 	hold()
 	w.wait(1)
 
-	// UpdateService calls that changed the service: pushdeploy's deploy,
-	// then the operator's, and nothing after it.
+	// UpdateService calls that changed the service: pushdeploy's deploy and
+	// the operator's, nothing more. The call log appends a call when it
+	// returns, so the two may be logged in either order.
 	var updates []string
 	for _, c := range w.Cloud.Log().Calls() {
 		if c.Service == "ecs" && c.Operation == "UpdateService" && c.Error == "" {
 			updates = append(updates, c.Fields["taskDefinition"])
 		}
+	}
+	if len(updates) == 2 && sameRev(updates[0], manual) {
+		updates[0], updates[1] = updates[1], updates[0]
 	}
 	if len(updates) != 2 || !sameRev(updates[0], deployed) || !sameRev(updates[1], manual) {
 		w.dump()
