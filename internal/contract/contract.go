@@ -182,6 +182,9 @@ type Plan struct {
 	LeaseOwner string `json:"leaseOwner,omitempty"`
 	// Superseded names the execution this one took the lease from, if any.
 	Superseded string `json:"superseded,omitempty"`
+	// Warnings are problems that do not stop the execution but that its
+	// record must show (an alarm in pushdeploy:alarms that does not exist).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RegisterInput is the register function's payload.
