@@ -259,6 +259,9 @@ func writeStatus(w io.Writer, st *serviceStatus, knowsExecutions bool) {
 	fmt.Fprintf(tw, "last good\t%s\n", lg)
 	if r := st.LastRecord; r != nil {
 		fmt.Fprintf(tw, "last record\t%s %s %s at %s\n", r.Action, r.Outcome, shortRevision(r.ToRevision), r.FinishedAt.UTC().Format(time.RFC3339))
+		for _, w := range r.Warnings {
+			fmt.Fprintf(tw, "warning\t%s\n", w)
+		}
 	}
 	switch l := st.Lease; {
 	case l == nil || l.Holder == "":
