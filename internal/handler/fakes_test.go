@@ -23,6 +23,7 @@ import (
 	tagtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/contract"
@@ -265,13 +266,34 @@ func (f *fakeECR) DescribeImages(_ context.Context, in *ecr.DescribeImagesInput,
 	return nil, &ecrtypes.ImageNotFoundException{Message: aws.String("image not found")}
 }
 
-type fakeCW struct{ alarms []cwtypes.MetricAlarm }
+// fakeCW answers DescribeAlarms as AWS does: without AlarmTypes, metric
+// alarms only, so a caller that forgets composite alarms never sees them.
+type fakeCW struct {
+	alarms     []cwtypes.MetricAlarm
+	composites []cwtypes.CompositeAlarm
+	calls      int
+	err        error
+}
 
 func (f *fakeCW) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	if len(in.AlarmNames) > 100 {
+		return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "The parameter AlarmNames must have at most 100 members."}
+	}
+	metric := len(in.AlarmTypes) == 0 || slices.Contains(in.AlarmTypes, cwtypes.AlarmTypeMetricAlarm)
+	composite := slices.Contains(in.AlarmTypes, cwtypes.AlarmTypeCompositeAlarm)
 	out := &cloudwatch.DescribeAlarmsOutput{}
 	for _, a := range f.alarms {
-		if slices.Contains(in.AlarmNames, aws.ToString(a.AlarmName)) {
+		if metric && slices.Contains(in.AlarmNames, aws.ToString(a.AlarmName)) {
 			out.MetricAlarms = append(out.MetricAlarms, a)
+		}
+	}
+	for _, a := range f.composites {
+		if composite && slices.Contains(in.AlarmNames, aws.ToString(a.AlarmName)) {
+			out.CompositeAlarms = append(out.CompositeAlarms, a)
 		}
 	}
 	return out, nil

@@ -257,7 +257,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		}
 		return h.Handle, nil
 	case "plan":
-		h, err := NewPlan(PlanDeps{Resolver: d.resolver, ECS: c.ECS, ECR: c.ECR, History: d.history, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log, Settings: s})
+		h, err := NewPlan(PlanDeps{Resolver: d.resolver, ECS: c.ECS, CloudWatch: c.CloudWatch, ECR: c.ECR, History: d.history, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log, Settings: s})
 		if err != nil {
 			return nil, err
 		}

@@ -30,13 +30,15 @@ import (
 type PlanDeps struct {
 	Resolver Resolver
 	ECS      awsapi.ECS
-	ECR      ECR
-	History  History
-	Leases   Leases
-	SFN      awsapi.SFN
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Settings Settings
+	// CloudWatch checks that the service's alarms exist.
+	CloudWatch awsapi.CloudWatch
+	ECR        ECR
+	History    History
+	Leases     Leases
+	SFN        awsapi.SFN
+	Clock      clock.Clock
+	Log        *slog.Logger
+	Settings   Settings
 }
 
 // PlanHandler validates the execution input, describes the service, chooses
@@ -46,7 +48,7 @@ type PlanHandler struct{ d PlanDeps }
 
 // NewPlan returns the plan handler.
 func NewPlan(d PlanDeps) (*PlanHandler, error) {
-	if d.Resolver == nil || d.ECS == nil || d.ECR == nil || d.History == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
+	if d.Resolver == nil || d.ECS == nil || d.CloudWatch == nil || d.ECR == nil || d.History == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("plan: %w", errMissing)
 	}
 	return &PlanHandler{d: d}, nil
@@ -126,6 +128,7 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		log.InfoContext(ctx, "skip", "reason", p.Reason)
 		return skipped(p), nil
 	}
+	p.Warnings = missingAlarmWarnings(ctx, h.d.CloudWatch, log, p.Alarms)
 
 	seq := req.Execution.StartTime.UnixMilli()
 	if in.Push != nil && !in.Push.Time.IsZero() {

@@ -19,7 +19,7 @@ import (
 
 func (w *world) plan(t *testing.T) *PlanHandler {
 	t.Helper()
-	h, err := NewPlan(PlanDeps{Resolver: w.resolver, ECS: w.ecs, ECR: w.ecr, History: w.history, Leases: w.leases,
+	h, err := NewPlan(PlanDeps{Resolver: w.resolver, ECS: w.ecs, CloudWatch: w.cw, ECR: w.ecr, History: w.history, Leases: w.leases,
 		SFN: w.sfn, Clock: w.clk, Log: w.log, Settings: w.settings})
 	if err != nil {
 		t.Fatal(err)
