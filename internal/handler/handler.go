@@ -69,7 +69,7 @@ type Settings struct {
 }
 
 // SettingsFromEnv reads Settings. Empty ALLOWED_REGISTRIES and
-// ALLOWED_ACCOUNTS allow this account's ECR only.
+// ALLOWED_ACCOUNTS allow this account's ECR in this region only.
 func SettingsFromEnv(env func(string) string) (Settings, error) {
 	s := Settings{
 		Table:           env(EnvHistoryTable),
@@ -86,7 +86,7 @@ func SettingsFromEnv(env func(string) string) (Settings, error) {
 	}
 	s.Region, s.Account = parts[3], parts[4]
 	if len(s.Policy.Registries) == 0 && len(s.Policy.Accounts) == 0 {
-		s.Policy.Accounts = []string{s.Account}
+		s.Policy = taskdef.DefaultPolicy(s.Account, s.Region)
 	}
 	var err error
 	if s.Defaults.Bake, err = duration(env, EnvDefaultBake, 5*time.Minute); err != nil {

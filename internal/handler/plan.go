@@ -259,6 +259,15 @@ func (h *PlanHandler) image(ctx context.Context, in contract.ExecutionInput, cfg
 		}
 		return taskdef.Image{}, &contract.BadInput{Field: "image", Reason: "a tag can only be resolved in ECR; give the image by digest"}
 	}
+	// Plan's ECR client (and IAM) is this region's: an allow-list that
+	// admits another region's ECR takes its images by digest only.
+	if r := img.Region(); r != h.d.Settings.Region {
+		if img.Digest != "" {
+			return img, nil
+		}
+		return taskdef.Image{}, &contract.BadInput{Field: "image", Reason: fmt.Sprintf(
+			"tags are resolved in this region's ECR (%s) only; give the %s image by digest", h.d.Settings.Region, r)}
+	}
 	id := ecrtypes.ImageIdentifier{ImageTag: nonEmpty(img.Tag), ImageDigest: nonEmpty(img.Digest)}
 	if img.Digest != "" {
 		id.ImageTag = nil

@@ -16,6 +16,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
 	"github.com/pushdeploy/pushdeploy/internal/target"
+	"github.com/pushdeploy/pushdeploy/internal/taskdef"
 	"github.com/pushdeploy/pushdeploy/internal/trigger"
 )
 
@@ -68,6 +69,9 @@ func TestPlanBadInput(t *testing.T) {
 		{"manual input with a push block", `{"action":"deploy","cluster":"prod","service":"web","digest":"` + digestNew + `","push":{"eventId":"x","account":"1","region":"r","repository":"web","tag":"v","digest":"d","time":"2026-01-01T00:00:00Z"}}`, "BadInput", nil},
 		{"unknown trigger", `{"action":"redeploy","cluster":"prod","service":"web","trigger":"cron"}`, "BadInput", nil},
 		{"docker hub image", `{"action":"deploy","cluster":"prod","service":"web","image":"nginx:latest"}`, "RegistryNotAllowed", nil},
+		{"this account's ECR in another region, default allow-list", `{"action":"deploy","cluster":"prod","service":"web","image":"` + account + `.dkr.ecr.eu-west-1.amazonaws.com/web:v1"}`, "RegistryNotAllowed", nil},
+		{"another region's tag, allowed by account", `{"action":"deploy","cluster":"prod","service":"web","image":"` + account + `.dkr.ecr.eu-west-1.amazonaws.com/web:v42"}`, "BadInput",
+			func(w *world) { w.settings.Policy = taskdef.Policy{Accounts: []string{account}} }},
 		{"other account's registry", `{"action":"deploy","cluster":"prod","service":"web","image":"999999999999.dkr.ecr.us-east-1.amazonaws.com/web@` + digestNew + `"}`, "RegistryNotAllowed", nil},
 		{"service gone", `{"action":"redeploy","cluster":"prod","service":"gone"}`, "ServiceNotFound", nil},
 		{"cluster gone", `{"action":"redeploy","cluster":"staging","service":"web"}`, "ServiceNotFound", nil},
@@ -404,3 +408,19 @@ func (throttleErr) Error() string                 { return "Rate exceeded" }
 func (throttleErr) ErrorCode() string             { return "ThrottlingException" }
 func (throttleErr) ErrorMessage() string          { return "Rate exceeded" }
 func (throttleErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+
+// TestPlanOtherRegionDigest: an allow-list that admits another region's ECR
+// deploys its images by digest, without asking this region's ECR about them.
+func TestPlanOtherRegionDigest(t *testing.T) {
+	w := newWorld(t)
+	w.settings.Policy = taskdef.Policy{Accounts: []string{account}}
+	w.ecs.defs["web:41"].ContainerDefinitions[0].Image = strPtr(account + ".dkr.ecr.eu-west-1.amazonaws.com/web@" + digestOld)
+	img := account + ".dkr.ecr.eu-west-1.amazonaws.com/web@" + digestNew
+	got, err := w.plan(t).Handle(context.Background(), planInput(`{"action":"deploy","cluster":"prod","service":"web","image":"`+img+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Action != contract.ActionDeploy || got.Image.Repository != account+".dkr.ecr.eu-west-1.amazonaws.com/web" || w.ecr.calls != 0 {
+		t.Errorf("plan %+v, %d ECR calls", got, w.ecr.calls)
+	}
+}
