@@ -117,8 +117,11 @@ func ForAlarm(in AlarmInput) Decision {
 	}
 	var rec *history.Record
 	for i := range in.Records {
-		switch in.Records[i].Outcome {
-		case history.Succeeded, history.RolledBack, history.Failed:
+		switch r := in.Records[i]; {
+		case r.Outcome == history.Failed && r.ToRevision == "":
+			// Failed before planning (a bad manual input): it changed
+			// nothing and says nothing about what runs.
+		case r.Outcome == history.Succeeded, r.Outcome == history.RolledBack, r.Outcome == history.Failed:
 			rec = &in.Records[i]
 		}
 		if rec != nil {

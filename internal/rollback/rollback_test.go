@@ -98,6 +98,9 @@ func TestForAlarm(t *testing.T) {
 		{"no culprit given", in(func(a *AlarmInput) { a.Culprit = "" }), r1, ""},
 		{"culprit as family:N", in(func(a *AlarmInput) { a.Culprit = "web:2" }), r1, ""},
 		{"skipped records are passed over", in(func(a *AlarmInput) { a.Records = []history.Record{skipped, skipped, deploy} }), r1, ""},
+		{"records of executions that failed before planning are passed over", in(func(a *AlarmInput) {
+			a.Records = []history.Record{{Action: "redeploy", Outcome: history.Failed, FinishedAt: finished.Add(time.Minute)}, deploy}
+		}), r1, ""},
 		{"no history", in(func(a *AlarmInput) { a.Records = nil }), "", NotDeployedByPushdeploy},
 		{"changed outside pushdeploy", in(func(a *AlarmInput) { a.Current, a.Culprit = r3, r3 }), "", NotDeployedByPushdeploy},
 		{"flapping after the rollback: on the last good", in(func(a *AlarmInput) {
