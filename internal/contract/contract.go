@@ -210,8 +210,11 @@ type TaskError struct {
 // PlanInput is the plan function's payload.
 type PlanInput struct {
 	Execution Execution `json:"execution"`
-	// Input is the raw execution input; plan validates it strictly.
-	Input json.RawMessage `json:"input"`
+	// Input is the raw execution input; plan validates it strictly. The
+	// state machine leaves it out (it may be 256 KiB, more than fits in a
+	// payload beside anything else): plan then reads it with
+	// DescribeExecution.
+	Input json.RawMessage `json:"input,omitempty"`
 }
 
 // Image is a container image pinned by digest.
@@ -419,8 +422,11 @@ func (o Outcome) Decided() bool { return o.Status != StatusInProgress }
 
 // FinishInput is the whole state document (see the package doc).
 type FinishInput struct {
-	Execution       Execution               `json:"execution"`
-	Input           json.RawMessage         `json:"input"`
+	Execution Execution `json:"execution"`
+	// Input is the raw execution input in documents of executions started
+	// before the state machine stopped carrying it; otherwise finish reads
+	// it with DescribeExecution, and bounds what it keeps.
+	Input           json.RawMessage         `json:"input,omitempty"`
 	Plan            *Result[Plan]           `json:"plan,omitempty"`
 	Register        *Result[RegisterResult] `json:"register,omitempty"`
 	Update          *Result[UpdateResult]   `json:"update,omitempty"`
