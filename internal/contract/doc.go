@@ -48,7 +48,8 @@
 //
 // Optional fields: "containers" (deploy: which containers get the image,
 // default the service's pushdeploy:containers tag), "reason", "requestedBy".
-// Unknown fields, a missing field, an unknown action, an image from a registry
+// Unknown fields, duplicate keys, a field over its size limit (limits.go), a
+// missing field, an unknown action, an image from a registry
 // that is not allowed or a revision of another family end in BadInput (or
 // RegistryNotAllowed / WrongFamily) before anything on the service changes.
 //
