@@ -63,7 +63,7 @@ func TestPlanExecutionInputErrors(t *testing.T) {
 func TestFinishRecordsFromTheExecutionInput(t *testing.T) {
 	unknown := "arn:aws:ecs:us-east-1:123456789012:service/"
 	tests := []struct {
-		name, input         string
+		name, input        string
 		service, startedBy string
 	}{
 		{"names its service", `{"action":"redeploy","cluster":"prod","service":"web","requestedBy":"alice","reason":"` + strings.Repeat("r", 200*1024) + `"}`, webArn, "alice"},
