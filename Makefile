@@ -18,7 +18,7 @@ demo: build
 
 ## bench: cost of a deploy against rollout length, and engine throughput.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/e2e/ ./internal/states/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/e2e/ ./internal/local/states/
 
 ## build-<LogicalId>: SAM's makefile build method (sam build runs these with
 ## ARTIFACTS_DIR set); one per function in template.yaml.

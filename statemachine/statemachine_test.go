@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pushdeploy/pushdeploy/internal/contract"
-	"github.com/pushdeploy/pushdeploy/internal/samlocal"
-	"github.com/pushdeploy/pushdeploy/internal/states"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/local/samlocal"
+	"github.com/pushdeploy/pushdeploy/internal/local/states"
 )
 
 // substituted fills every ${Name} with a plausible function ARN.

@@ -23,7 +23,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/pushdeploy/pushdeploy/internal/awsconfig"
+	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig"
 )
 
 // Environment variables the operator commands read as flag defaults.

@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 // runDemo is `pushdeploy demo`: the main job on this machine, no AWS.

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/pushdeploy/pushdeploy/internal/contract"
-	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
 
 // runDeploy is `pushdeploy deploy`.

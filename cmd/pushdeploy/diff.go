@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/pushdeploy/pushdeploy/internal/target"
-	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/app/target"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
 
 // diffResult is what `pushdeploy diff` reports.

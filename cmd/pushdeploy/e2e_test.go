@@ -14,11 +14,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	lcecr "github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
-	lcecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
-	"github.com/pushdeploy/pushdeploy/internal/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	lcecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
+	lcecs "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecs"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 // e2e is a local world (real definition, handlers in-process, local cloud,

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
 // runHistory is `pushdeploy history`.

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud/lambda"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
+	"github.com/pushdeploy/pushdeploy/internal/local/localcloud/lambda"
 )
 
 const localCloudUsage = `usage: pushdeploy localcloud [--listen 127.0.0.1:4566] [--speed N]

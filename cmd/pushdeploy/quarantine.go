@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/pushdeploy/pushdeploy/internal/contract"
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	"github.com/pushdeploy/pushdeploy/internal/ledger"
-	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
 
 // runQuarantine is `pushdeploy quarantine list|release`.

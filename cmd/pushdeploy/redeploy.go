@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 )
 
 // runRedeploy is `pushdeploy redeploy`.

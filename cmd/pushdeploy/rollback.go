@@ -5,8 +5,8 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/pushdeploy/pushdeploy/internal/contract"
-	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
 
 // runRollback is `pushdeploy rollback`.

@@ -18,12 +18,12 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	"github.com/pushdeploy/pushdeploy/internal/lease"
-	"github.com/pushdeploy/pushdeploy/internal/ledger"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud"
-	lcecr "github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
+	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
+	lcecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
 )
 
 const testTable = "pushdeploy-test"

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/states"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/local/states"
 )
 
 const statesUsage = `usage: pushdeploy states run --definition FILE [--input JSON | --input @FILE] [--task STATE=COMMAND ...]

@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/contract"
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	"github.com/pushdeploy/pushdeploy/internal/lease"
-	"github.com/pushdeploy/pushdeploy/internal/ledger"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 )
 
 // serviceStatus is what `pushdeploy status` reports.

@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 )
 
 // runWatch is `pushdeploy watch EXECUTION_ARN`.

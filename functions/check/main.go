@@ -1,7 +1,7 @@
-// Command check is pushdeploy's check function: internal/handler's "check",
-// wired by internal/lambdamain.
+// Command check is pushdeploy's check function: internal/app/handler's "check",
+// wired by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/lambdamain"
+import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
 
 func main() { lambdamain.Run("check") }

@@ -1,7 +1,7 @@
-// Command dispatch is pushdeploy's dispatch function: internal/handler's "dispatch",
-// wired by internal/lambdamain.
+// Command dispatch is pushdeploy's dispatch function: internal/app/handler's "dispatch",
+// wired by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/lambdamain"
+import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
 
 func main() { lambdamain.Run("dispatch") }

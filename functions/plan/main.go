@@ -1,7 +1,7 @@
-// Command plan is pushdeploy's plan function: internal/handler's "plan",
-// wired by internal/lambdamain.
+// Command plan is pushdeploy's plan function: internal/app/handler's "plan",
+// wired by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/lambdamain"
+import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
 
 func main() { lambdamain.Run("plan") }

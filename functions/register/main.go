@@ -1,7 +1,7 @@
-// Command register is pushdeploy's register function: internal/handler's "register",
-// wired by internal/lambdamain.
+// Command register is pushdeploy's register function: internal/app/handler's "register",
+// wired by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/lambdamain"
+import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
 
 func main() { lambdamain.Run("register") }

@@ -1,7 +1,7 @@
-// Command update is pushdeploy's update function: internal/handler's "update",
-// wired by internal/lambdamain.
+// Command update is pushdeploy's update function: internal/app/handler's "update",
+// wired by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/lambdamain"
+import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
 
 func main() { lambdamain.Run("update") }

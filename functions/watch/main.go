@@ -1,7 +1,7 @@
-// Command watch is pushdeploy's watch function: internal/handler's "watch",
-// wired by internal/lambdamain.
+// Command watch is pushdeploy's watch function: internal/app/handler's "watch",
+// wired by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/lambdamain"
+import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
 
 func main() { lambdamain.Run("watch") }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
 // alarmedService is a service whose alarm pushdeploy watches, with a

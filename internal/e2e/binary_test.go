@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	lcecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
-	"github.com/pushdeploy/pushdeploy/internal/localrun"
-	"github.com/pushdeploy/pushdeploy/internal/samlocal"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	lcecs "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecs"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/local/samlocal"
 )
 
 // The built bootstrap binaries, run by the local Lambda through the Lambda

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
 // compositeService is a service whose pushdeploy:alarms names only a

@@ -10,10 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud"
-	lcecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
-	"github.com/pushdeploy/pushdeploy/internal/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
+	lcecs "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecs"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 func TestPushDeploys(t *testing.T) {

@@ -16,10 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	lcecr "github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
-	"github.com/pushdeploy/pushdeploy/internal/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	lcecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 var epoch = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)

@@ -9,10 +9,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	"github.com/pushdeploy/pushdeploy/internal/ledger"
-	lcecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
-	"github.com/pushdeploy/pushdeploy/internal/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
+	lcecs "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecs"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 // ledgerOf reads a service's ledger.

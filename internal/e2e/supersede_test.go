@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
 )
 
 // TestLateUpdateOfSupersededPush: the first push's UpdateService is slow

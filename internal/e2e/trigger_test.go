@@ -10,10 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
-	"github.com/pushdeploy/pushdeploy/internal/contract"
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud/bus"
-	"github.com/pushdeploy/pushdeploy/internal/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/local/localcloud/bus"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 // TestForgedPushTriggerIsRefused: a manual StartExecution that claims to be

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
-export const corpusDir = join(repoRoot, 'internal', 'states', 'testdata', 'conformance');
+export const corpusDir = join(repoRoot, 'internal', 'local', 'states', 'testdata', 'conformance');
 
 // The context object both runners give an execution ($$). StartTime is left
 // out on purpose: aws-local-stepfunctions always sets it to the real time.

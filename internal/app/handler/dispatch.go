@@ -1,0 +1,239 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/rollback"
+	"github.com/pushdeploy/pushdeploy/internal/app/target"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/app/trigger"
+)
+
+// DispatchDeps are the dispatch function's dependencies.
+type DispatchDeps struct {
+	Resolver Resolver
+	SFN      awsapi.SFN
+	ECR      ECR // the push time of an image (imagePushedAt)
+	Leases   Leases
+	Triggers Triggers
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Settings Settings
+}
+
+// DispatchHandler turns an ECR push into one execution per following
+// service, and an alarm into one rollback execution per service it watches,
+// with deterministic names, each with a trigger ticket that plan verifies.
+type DispatchHandler struct{ d DispatchDeps }
+
+// NewDispatch returns the dispatch handler.
+func NewDispatch(d DispatchDeps) (*DispatchHandler, error) {
+	if d.Resolver == nil || d.SFN == nil || d.ECR == nil || d.Leases == nil || d.Triggers == nil || d.Clock == nil || d.Log == nil {
+		return nil, fmt.Errorf("dispatch: %w", errMissing)
+	}
+	if d.Settings.StateMachineArn == "" {
+		return nil, fmt.Errorf("dispatch: no state machine ARN")
+	}
+	return &DispatchHandler{d: d}, nil
+}
+
+// Handle dispatches one event.
+func (h *DispatchHandler) Handle(ctx context.Context, ev contract.Event) (contract.DispatchResult, error) {
+	switch {
+	case ev.Source == contract.SourceECR && ev.DetailType == contract.DetailTypeECRImageAction:
+		return h.push(ctx, ev)
+	case ev.Source == contract.SourceCloudWatch && ev.DetailType == contract.DetailTypeAlarmState:
+		return h.alarm(ctx, ev)
+	}
+	return empty(), &contract.BadInput{Field: "detail-type", Reason: fmt.Sprintf("unexpected event %s / %s", ev.Source, ev.DetailType)}
+}
+
+func empty() contract.DispatchResult {
+	return contract.DispatchResult{Started: []contract.StartedExecution{}, Skipped: []contract.SkippedTarget{}}
+}
+
+func (h *DispatchHandler) push(ctx context.Context, ev contract.Event) (contract.DispatchResult, error) {
+	res := empty()
+	var d contract.ECRImageActionDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		return res, &contract.BadInput{Field: "detail", Reason: err.Error()}
+	}
+	if d.ActionType != "PUSH" || d.Result != "SUCCESS" {
+		return res, nil
+	}
+	if d.RepositoryName == "" || !taskdef.ValidDigest(d.ImageDigest) {
+		return res, &contract.BadInput{Field: "detail", Reason: fmt.Sprintf("push of %q needs a repository and a sha256 digest, got %q", d.RepositoryName, d.ImageDigest)}
+	}
+	log := h.d.Log.With("repository", d.RepositoryName, "tag", d.ImageTag, "digest", d.ImageDigest)
+	if d.ImageTag == "" {
+		log.InfoContext(ctx, "untagged push: no service follows a digest")
+		return res, nil
+	}
+	img := taskdef.Image{Registry: taskdef.ECRRegistry(ev.AccountID, ev.Region), Repository: d.RepositoryName, Tag: d.ImageTag, Digest: d.ImageDigest}
+	if !h.d.Settings.Policy.Allows(img) {
+		return res, &contract.RegistryNotAllowed{Image: img.String(), Registry: img.Registry}
+	}
+	disc, err := h.d.Resolver.Discover(ctx, d.RepositoryName, d.ImageTag)
+	if err != nil {
+		return res, boundary("find services of "+d.RepositoryName, err)
+	}
+	res.Skipped = skippedOf(disc)
+	if len(disc.Targets) == 0 {
+		log.InfoContext(ctx, "dispatched push", "started", 0, "skipped", len(res.Skipped))
+		return res, nil
+	}
+	at, err := h.pushTime(ctx, ev, d)
+	if err != nil {
+		return res, err
+	}
+	ticket := trigger.Ticket{Seq: at.UnixMilli(), Tie: d.ImageDigest}
+	for _, t := range disc.Targets {
+		in := contract.ExecutionInput{
+			Action: contract.ActionDeploy, Cluster: t.ClusterName, Service: t.ServiceName,
+			Image: img.Pinned(), Digest: d.ImageDigest, Trigger: contract.TriggerPush,
+			Push: &contract.PushTrigger{EventID: ev.ID, Account: ev.AccountID, Region: ev.Region,
+				Repository: d.RepositoryName, Tag: d.ImageTag, Digest: d.ImageDigest, Time: ev.Time.UTC()},
+		}
+		started, err := h.start(ctx, PushName(t.ServiceARN, d.ImageDigest, ev.ID), t, in, ticket)
+		if err != nil {
+			return res, err
+		}
+		res.Started = append(res.Started, started)
+	}
+	log.InfoContext(ctx, "dispatched push", "started", len(res.Started), "skipped", len(res.Skipped), "pushTime", at)
+	return res, nil
+}
+
+// pushTime is the time that orders the push (trigger.PushTime), from the
+// image's imagePushedAt: milliseconds, where the event has whole seconds.
+func (h *DispatchHandler) pushTime(ctx context.Context, ev contract.Event, d contract.ECRImageActionDetail) (time.Time, error) {
+	out, err := h.d.ECR.DescribeImages(ctx, &ecr.DescribeImagesInput{
+		RegistryId: aws.String(ev.AccountID), RepositoryName: aws.String(d.RepositoryName),
+		ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(d.ImageDigest)}},
+	})
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &api) && (api.ErrorCode() == "ImageNotFoundException" || api.ErrorCode() == "RepositoryNotFoundException"):
+		// Deleted since the push: its deploy fails later; order it by the event.
+		h.d.Log.WarnContext(ctx, "pushed image is gone: ordered by the event time", "digest", d.ImageDigest, "error", err)
+		return trigger.PushTime(ev.Time, time.Time{}), nil
+	case err != nil:
+		return time.Time{}, boundary("describe image "+d.ImageDigest, err)
+	}
+	var pushedAt time.Time
+	if len(out.ImageDetails) > 0 {
+		pushedAt = aws.ToTime(out.ImageDetails[0].ImagePushedAt)
+	}
+	return trigger.PushTime(ev.Time, pushedAt), nil
+}
+
+func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contract.DispatchResult, error) {
+	res := empty()
+	var d contract.AlarmStateChangeDetail
+	if err := json.Unmarshal(ev.Detail, &d); err != nil || d.AlarmName == "" {
+		return res, &contract.BadInput{Field: "detail", Reason: fmt.Sprintf("not an alarm state change: %v", err)}
+	}
+	if d.State.Value != "ALARM" {
+		return res, nil
+	}
+	log := h.d.Log.With("alarm", d.AlarmName)
+	disc, err := h.d.Resolver.ForAlarm(ctx, d.AlarmName)
+	if err != nil {
+		return res, boundary("find services of alarm "+d.AlarmName, err)
+	}
+	res.Skipped = skippedOf(disc)
+	arn := ""
+	if len(ev.Resources) > 0 {
+		arn = ev.Resources[0]
+	}
+	for _, t := range disc.Targets {
+		// A deploy in flight watches its alarms itself: no second execution.
+		st, err := h.d.Leases.Get(ctx, t.ServiceARN)
+		if err != nil {
+			return res, boundary("read lease", err)
+		}
+		if st.Held(h.d.Clock.Now()) {
+			res.Skipped = append(res.Skipped, contract.SkippedTarget{Cluster: t.ClusterName, Service: t.ServiceName,
+				Reason: string(rollback.DeployInFlight) + ": " + st.Holder + " holds the service"})
+			continue
+		}
+		in := contract.ExecutionInput{
+			Action: contract.ActionRollback, Cluster: t.ClusterName, Service: t.ServiceName,
+			Reason: "alarm " + d.AlarmName + " went to ALARM", Trigger: contract.TriggerAlarm,
+			Alarm: &contract.AlarmTrigger{EventID: ev.ID, AlarmName: d.AlarmName, AlarmArn: arn,
+				Reason: d.State.Reason, Time: ev.Time.UTC(), TaskDefinitionArn: t.TaskDefinition},
+		}
+		// One name per (service, culprit revision): a flapping alarm or a
+		// duplicated event starts one rollback.
+		started, err := h.start(ctx, rollback.IncidentKey(t.ServiceARN, t.TaskDefinition), t, in, trigger.Ticket{})
+		if err != nil {
+			return res, err
+		}
+		res.Started = append(res.Started, started)
+	}
+	log.InfoContext(ctx, "dispatched alarm", "started", len(res.Started), "skipped", len(res.Skipped))
+	return res, nil
+}
+
+// start issues the execution's trigger ticket and starts it; an existing
+// execution of that name counts as started (a duplicate). The ticket comes
+// first: plan refuses an execution whose ticket it cannot read.
+func (h *DispatchHandler) start(ctx context.Context, name string, t target.Target, in contract.ExecutionInput, ticket trigger.Ticket) (contract.StartedExecution, error) {
+	body, err := jsonString(in)
+	if err != nil {
+		return contract.StartedExecution{}, err
+	}
+	s := contract.StartedExecution{Cluster: t.ClusterName, Service: t.ServiceName, Name: name}
+	if err := h.d.Triggers.Issue(ctx, t.ServiceARN, name, in, ticket); err != nil {
+		return s, boundary("issue trigger ticket "+name, err)
+	}
+	out, err := h.d.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(h.d.Settings.StateMachineArn), Name: aws.String(name), Input: aws.String(body),
+	})
+	var exists *sfntypes.ExecutionAlreadyExists
+	switch {
+	case errors.As(err, &exists):
+		s.Existing = true
+		s.ExecutionArn = executionARN(h.d.Settings.StateMachineArn, name)
+	case err != nil:
+		return s, boundary("start execution "+name, err)
+	default:
+		s.ExecutionArn = aws.ToString(out.ExecutionArn)
+	}
+	h.d.Log.InfoContext(ctx, "execution", "cluster", t.ClusterName, "service", t.ServiceName, "name", name,
+		"execution", s.ExecutionArn, "existing", s.Existing, "digest", in.Digest)
+	return s, nil
+}
+
+// executionARN is the ARN of a state machine's execution of that name.
+func executionARN(stateMachineARN, name string) string {
+	return strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+}
+
+func skippedOf(disc target.Discovery) []contract.SkippedTarget {
+	out := []contract.SkippedTarget{}
+	for _, s := range disc.Skipped {
+		cluster, service, _ := target.SplitServiceARN(s.ServiceARN)
+		if service == "" {
+			service = s.ServiceARN
+		}
+		out = append(out, contract.SkippedTarget{Cluster: cluster, Service: service, Reason: s.Reason})
+	}
+	return out
+}

@@ -1,0 +1,154 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/outcome"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
+)
+
+// Evaluator looks once at a service and its alarms and judges a wait's
+// phase with package outcome. Watch and check share it.
+type Evaluator struct {
+	ecs    awsapi.ECS
+	cw     awsapi.CloudWatch
+	leases LeaseReader
+	clk    clock.Clock
+}
+
+// LeaseReader reads a service's lease (*lease.Store): its late-update marks
+// tell a superseded execution's late update from a change made outside
+// pushdeploy.
+type LeaseReader interface {
+	Get(ctx context.Context, service string) (lease.State, error)
+}
+
+// NewEvaluator returns an Evaluator.
+func NewEvaluator(ecsAPI awsapi.ECS, cw awsapi.CloudWatch, leases LeaseReader, clk clock.Clock) (*Evaluator, error) {
+	if ecsAPI == nil || cw == nil || leases == nil || clk == nil {
+		return nil, fmt.Errorf("evaluator: %w", errMissing)
+	}
+	return &Evaluator{ecs: ecsAPI, cw: cw, leases: leases, clk: clk}, nil
+}
+
+// Evaluate judges phase. timedOut says the wait hit its timeout: the
+// deadline (rollout, rollback) or the bake's end is now, whatever the
+// clocks say, so the result is decided.
+func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contract.Plan, u contract.UpdateResult, since time.Time, timedOut bool) (contract.Outcome, error) {
+	now := e.clk.Now().UTC()
+	svc, err := describeService(ctx, e.ecs, p.Cluster, p.Service)
+	var gone *contract.ServiceNotFound
+	if errors.As(err, &gone) {
+		return contract.Outcome{Status: contract.StatusFailed, Cause: string(outcome.CauseServiceGone), Reason: gone.Error(), CheckedAt: now}, nil
+	}
+	if err != nil {
+		return contract.Outcome{}, err
+	}
+	in := outcome.Input{
+		Phase:        outcome.Rollout,
+		Service:      svc,
+		Expected:     u.TaskDefinitionArn,
+		Previous:     u.PreviousTaskDefinitionArn,
+		DeploymentID: u.DeploymentID,
+		AlarmsSince:  u.StartedAt,
+		Now:          now,
+		Deadline:     u.StartedAt.Add(time.Duration(p.TimeoutSeconds) * time.Second),
+	}
+	if phase == contract.PhaseBake {
+		in.Phase = outcome.Bake
+		if since.IsZero() {
+			since = u.StartedAt
+		}
+		in.BakeUntil = since.Add(time.Duration(p.BakeSeconds) * time.Second)
+	}
+	if timedOut {
+		in.Deadline, in.BakeUntil = now, now
+	}
+	// A rollback (undoing a failed deploy, or a rollback execution) goes
+	// back whatever the alarms say: judge only its rollout.
+	if phase != contract.PhaseRollback && p.Action != contract.ActionRollback && len(p.Alarms) > 0 {
+		alarms, err := describeAlarms(ctx, e.cw, p.Alarms)
+		if err != nil {
+			return contract.Outcome{}, boundary("describe alarms", err)
+		}
+		in.Alarms = alarms
+	}
+	r := outcome.Evaluate(in)
+	o := contract.Outcome{
+		Cause:             string(r.Cause),
+		Reason:            r.Reason,
+		TaskDefinitionArn: r.TaskDefinition,
+		RolloutState:      r.RolloutState,
+		Alarm:             r.Alarm,
+		FailedTasks:       r.FailedTasks,
+		CheckedAt:         now,
+	}
+	switch {
+	case r.Status == outcome.Succeeded:
+		o.Status = contract.StatusCompleted
+	case r.Status == outcome.InProgress:
+		o.Status = contract.StatusInProgress
+		end := in.Deadline
+		if phase == contract.PhaseBake {
+			end = in.BakeUntil
+		}
+		o.RemainingSeconds = max(1, seconds(end.Sub(now)))
+	case r.Cause == outcome.CauseSuperseded:
+		// Watch and check call Evaluate as the lease holder, so no newer
+		// execution replaced ours.
+		return e.foreign(ctx, p, u, r, o)
+	default:
+		o.Status = contract.StatusFailed
+	}
+	return o, nil
+}
+
+// foreign judges a primary revision that is not the one this execution put
+// on the service: the plan's own revisions mean the deploy was undone, a
+// superseded execution's late update (marked in the lease) is repaired,
+// and anything else is someone's change outside pushdeploy, which this
+// execution must leave alone.
+func (e *Evaluator) foreign(ctx context.Context, p contract.Plan, u contract.UpdateResult, r outcome.Result, o contract.Outcome) (contract.Outcome, error) {
+	o.Status = contract.StatusFailed
+	if sameRevision(r.TaskDefinition, p.CurrentTaskDefinitionArn) || sameRevision(r.TaskDefinition, p.RollbackTaskDefinitionArn) {
+		// Back on the revision the plan started from or would roll back
+		// to: ECS (or someone) undid the deploy.
+		o.Cause = string(outcome.CauseECSRollback)
+		o.Reason = "service went back to " + r.TaskDefinition
+		return o, nil
+	}
+	st, err := e.leases.Get(ctx, p.ServiceArn)
+	if err != nil {
+		return contract.Outcome{}, boundary("read lease", err)
+	}
+	switch {
+	case slices.ContainsFunc(st.LateUpdates, func(m string) bool { return sameRevision(m, r.TaskDefinition) }):
+		// The state machine re-applies our revision (Update checks the
+		// lease first) instead of finishing SUPERSEDED or rolling back.
+		o.Cause = contract.CauseReplaced
+		o.Reason = fmt.Sprintf("a superseded execution's late update put %s on the service instead of %s", shortRevision(r.TaskDefinition), shortRevision(u.TaskDefinitionArn))
+	default:
+		// An operator's update-service: fighting it would undo a fix made
+		// by hand, so the execution stops touching the service.
+		o.Cause = contract.CauseChangedOutside
+		o.Reason = fmt.Sprintf("service changed outside pushdeploy to %s during the deploy of %s; pushdeploy left it as it is",
+			shortRevision(r.TaskDefinition), shortRevision(u.TaskDefinitionArn))
+	}
+	return o, nil
+}
+
+// shortRevision is family:N for an ARN, or the string as given.
+func shortRevision(s string) string {
+	if r, err := taskdef.ParseRevision(s); err == nil {
+		return r.String()
+	}
+	return s
+}

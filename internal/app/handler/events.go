@@ -1,0 +1,116 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/target"
+)
+
+// EventsDeps are the events function's dependencies.
+type EventsDeps struct {
+	Resolver Resolver
+	Leases   Leases
+	SFN      awsapi.SFN
+	Clock    clock.Clock
+	Log      *slog.Logger
+}
+
+// EventsHandler wakes the executions waiting on a service when an ECS
+// Deployment State Change or a CloudWatch Alarm State Change (to ALARM)
+// concerns it. It decides nothing: the woken execution checks once.
+type EventsHandler struct{ d EventsDeps }
+
+// NewEvents returns the events handler.
+func NewEvents(d EventsDeps) (*EventsHandler, error) {
+	if d.Resolver == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
+		return nil, fmt.Errorf("events: %w", errMissing)
+	}
+	return &EventsHandler{d: d}, nil
+}
+
+// Handle wakes waits for one event.
+func (h *EventsHandler) Handle(ctx context.Context, ev contract.Event) (contract.EventsResult, error) {
+	res := contract.EventsResult{Woken: []string{}}
+	switch {
+	case ev.Source == contract.SourceECS && ev.DetailType == contract.DetailTypeECSDeployment:
+		var d contract.ECSDeploymentDetail
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			return res, &contract.BadInput{Field: "detail", Reason: err.Error()}
+		}
+		if len(ev.Resources) == 0 {
+			return res, &contract.BadInput{Field: "resources", Reason: "no service ARN"}
+		}
+		svc := ev.Resources[0]
+		if _, _, ok := target.SplitServiceARN(svc); !ok {
+			return res, &contract.BadInput{Field: "resources", Reason: fmt.Sprintf("%q is not a service ARN", svc)}
+		}
+		reason := fmt.Sprintf("ECS %s for deployment %s", d.EventName, d.DeploymentID)
+		if err := h.wake(ctx, svc, reason, &res); err != nil {
+			return res, err
+		}
+	case ev.Source == contract.SourceCloudWatch && ev.DetailType == contract.DetailTypeAlarmState:
+		var d contract.AlarmStateChangeDetail
+		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.AlarmName == "" {
+			return res, &contract.BadInput{Field: "detail", Reason: fmt.Sprintf("not an alarm state change: %v", err)}
+		}
+		if d.State.Value != "ALARM" {
+			return res, nil
+		}
+		disc, err := h.d.Resolver.ForAlarm(ctx, d.AlarmName)
+		if err != nil {
+			return res, boundary("find services of alarm "+d.AlarmName, err)
+		}
+		for _, t := range disc.Targets {
+			if err := h.wake(ctx, t.ServiceARN, "alarm "+d.AlarmName+" is in ALARM", &res); err != nil {
+				return res, err
+			}
+		}
+	default:
+		return res, &contract.BadInput{Field: "detail-type", Reason: fmt.Sprintf("unexpected event %s / %s", ev.Source, ev.DetailType)}
+	}
+	return res, nil
+}
+
+// wake claims the service's stored task token (so one wait is woken once)
+// and sends the wake-up.
+func (h *EventsHandler) wake(ctx context.Context, service, reason string, res *contract.EventsResult) error {
+	log := h.d.Log.With("service", service)
+	st, err := h.d.Leases.Get(ctx, service)
+	if err != nil {
+		return boundary("read lease", err)
+	}
+	now := h.d.Clock.Now()
+	if st.Token == "" || !st.Held(now) {
+		return nil
+	}
+	claimed, err := h.d.Leases.ClearToken(ctx, service, st.Token)
+	if err != nil {
+		return boundary("claim task token", err)
+	}
+	if !claimed {
+		res.Waiting++
+		return nil
+	}
+	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "event", Reason: reason, CheckedAt: now.UTC()}
+	if err := sendOutcome(ctx, h.d.SFN, st.Token, o); err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && (api.ErrorCode() == "TaskDoesNotExist" || api.ErrorCode() == "TaskTimedOut" || api.ErrorCode() == "InvalidToken") {
+			// The wait ended on its own (timeout, stop); nothing to wake.
+			log.InfoContext(ctx, "stale task token", "execution", st.Holder, "error", api.ErrorCode())
+			return nil
+		}
+		return boundary("send task success", err)
+	}
+	log.InfoContext(ctx, "woke execution", "execution", st.Holder, "reason", reason)
+	res.Woken = append(res.Woken, st.Holder)
+	return nil
+}

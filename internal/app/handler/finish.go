@@ -1,0 +1,433 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
+)
+
+// FinishDeps are the finish function's dependencies.
+type FinishDeps struct {
+	History       History
+	Leases        Leases
+	SFN           awsapi.SFN // reads the execution's input (DescribeExecution)
+	Notifier      Notifier
+	Cleaner       Cleaner
+	Clock         clock.Clock
+	Log           *slog.Logger
+	KeepRevisions int // 0 disables cleanup
+}
+
+// FinishHandler ends every execution, whatever path it took: it decides the
+// terminal status from the state document, writes exactly one history
+// record, publishes the Deployment State Change event, releases the lease
+// (unless superseded) and deregisters old revisions. It is safe to retry:
+// a second run finds the record and goes on with the rest.
+type FinishHandler struct{ d FinishDeps }
+
+// NewFinish returns the finish handler.
+func NewFinish(d FinishDeps) (*FinishHandler, error) {
+	if d.History == nil || d.Leases == nil || d.SFN == nil || d.Notifier == nil || d.Cleaner == nil || d.Clock == nil || d.Log == nil {
+		return nil, fmt.Errorf("finish: %w", errMissing)
+	}
+	return &FinishHandler{d: d}, nil
+}
+
+// Handle finishes one execution.
+func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (contract.FinishResult, error) {
+	if in.Execution.ID == "" || in.Execution.StartTime.IsZero() {
+		return contract.FinishResult{}, &contract.BadInput{Field: "execution", Reason: "id and startTime are required"}
+	}
+	raw, err := h.input(ctx, in)
+	if err != nil {
+		return contract.FinishResult{}, err
+	}
+	status, reason := Verdict(in)
+	rec := record(in, raw, status, reason)
+	rec.FinishedAt = h.d.Clock.Now().UTC()
+	if in.Clock != nil && !in.Clock.FinishedAt.IsZero() {
+		rec.FinishedAt = in.Clock.FinishedAt.UTC()
+	}
+	res := contract.FinishResult{
+		Status: status, Reason: reason, Cluster: rec.Cluster, Service: rec.ServiceName,
+		FromTaskDefinitionArn: rec.FromRevision, ToTaskDefinitionArn: rec.ToRevision,
+	}
+	var p contract.Plan
+	if in.Plan != nil {
+		p = in.Plan.Payload
+		res.Image = p.Image
+	}
+	log := h.d.Log.With("cluster", rec.Cluster, "service", rec.ServiceName, "execution", in.Execution.ID)
+	if p.Image != nil {
+		log = log.With("digest", p.Image.Digest)
+	}
+
+	fin := finished(in, status, rec)
+	applied, err := h.d.History.Finish(ctx, rec, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) })
+	var dup *history.DuplicateRecordError
+	switch {
+	case errors.As(err, &dup):
+		log.InfoContext(ctx, "record already written (retried finish)")
+	case err != nil:
+		return res, boundary("write history record", err)
+	default:
+		if !applied.Empty() {
+			log.InfoContext(ctx, "ledger", "marks", applied.Marks, "quarantined", applied.Quarantine, "released", applied.Release)
+		}
+	}
+	if err := h.d.Notifier.Publish(ctx, rec); err != nil {
+		return res, boundary("publish deployment event", err)
+	}
+	res.Notified = true
+
+	if p.LeaseOwner != "" && status != contract.TerminalSuperseded {
+		if err := h.d.Leases.Release(ctx, p.ServiceArn, p.LeaseOwner); err != nil {
+			// Superseded or never held: it is not ours to release.
+			log.WarnContext(ctx, "lease not released", "error", err)
+		} else {
+			res.LeaseReleased = true
+		}
+	}
+	if h.d.KeepRevisions > 0 && p.LeaseOwner != "" && (status == contract.TerminalSucceeded || status == contract.TerminalRolledBack) && rec.ToRevision != "" {
+		res.Deregistered = h.cleanup(ctx, log, rec)
+	}
+	log.InfoContext(ctx, "finished", "status", status, "reason", reason, "from", rec.FromRevision, "to", rec.ToRevision, "deregistered", len(res.Deregistered))
+	return res, nil
+}
+
+// input returns the execution's raw input, which names the service and who
+// started the execution (the state document does not carry it). A
+// throttled or transient failure is retried by the state machine; any
+// other leaves the record to what the plan knows, rather than no record.
+func (h *FinishHandler) input(ctx context.Context, in contract.FinishInput) (json.RawMessage, error) {
+	if len(in.Input) > 0 {
+		return in.Input, nil
+	}
+	raw, err := executionInput(ctx, h.d.SFN, in.Execution.ID)
+	var throttled *contract.Throttled
+	var retryable *contract.Retryable
+	if errors.As(err, &throttled) || errors.As(err, &retryable) {
+		return nil, err
+	}
+	if err != nil {
+		h.d.Log.WarnContext(ctx, "execution input not read: the record names what the plan knows", "execution", in.Execution.ID, "error", err)
+	}
+	return raw, nil
+}
+
+// minGoodKept is the fewest good revisions cleanup keeps per service: the
+// current one and the one a rollback goes back to.
+const minGoodKept = 2
+
+// cleanup deregisters old revisions of the family; a failure is logged, not
+// fatal: the deploy's outcome does not depend on it and the next deploy
+// tries again. Protected, for every service whose revisions are of the
+// family: what it runs or deploys, its KeepRevisions newest good revisions
+// (at least minGoodKept; a rollback goes to the newest good revision that
+// is still ACTIVE), and the revisions its lease holder announced. When the
+// protection cannot be read in full, nothing is deregistered.
+func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record) []string {
+	rev, err := taskdef.ParseRevision(rec.ToRevision)
+	if err != nil {
+		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	candidates, err := h.d.Cleaner.Candidates(ctx, rev.Family, h.d.KeepRevisions)
+	if err != nil || len(candidates) == 0 {
+		if err != nil {
+			log.WarnContext(ctx, "cleanup skipped", "error", err)
+		}
+		return nil
+	}
+	protect, err := h.protected(ctx, rev.Family, rec)
+	if err != nil {
+		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	done, err := h.d.Cleaner.Deregister(ctx, candidates, protect)
+	if err != nil {
+		log.WarnContext(ctx, "cleanup incomplete", "error", err, "deregistered", len(done))
+	}
+	return done
+}
+
+func (h *FinishHandler) protected(ctx context.Context, family string, rec history.Record) ([]string, error) {
+	services, err := h.d.History.JoinFamily(ctx, family, rec.Service)
+	if err != nil {
+		return nil, err
+	}
+	protect, err := h.d.Cleaner.InUse(ctx, services)
+	if err != nil {
+		return nil, err
+	}
+	protect = append(protect, rec.ToRevision, rec.FromRevision)
+	for _, svc := range services {
+		l, err := h.d.History.Ledger(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		st, err := h.d.Leases.Get(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		protect = append(append(append(protect, l.GoodNewest(max(h.d.KeepRevisions, minGoodKept))...), st.Pending...), st.LateUpdates...)
+	}
+	return protect, nil
+}
+
+// finished is what the ledger needs of the execution.
+func finished(in contract.FinishInput, status contract.Terminal, rec history.Record) ledger.Finished {
+	f := ledger.Finished{
+		Execution: in.Execution.ID, Started: rec.StartedAt, At: rec.FinishedAt, Action: rec.Action, Outcome: string(status), Reason: rec.Reason,
+		From: rec.FromRevision, Deployed: rec.DeployedRevision, To: rec.ToRevision,
+		Undone: in.Update != nil && (in.Rollback != nil || in.RollbackError != nil),
+	}
+	if in.Plan == nil {
+		return f
+	}
+	p := in.Plan.Payload
+	f.Action, f.Forced = string(p.Action), p.Forced
+	if p.Image != nil {
+		f.Digest = p.Image.Digest
+	}
+	if f.Deployed == "" {
+		f.Deployed = p.TargetTaskDefinitionArn
+	}
+	return f
+}
+
+// Verdict decides an execution's terminal status and a reason for people
+// from its state document.
+func Verdict(in contract.FinishInput) (contract.Terminal, string) {
+	if why, ok := superseded(in); ok {
+		return contract.TerminalSuperseded, why
+	}
+	if in.Plan == nil {
+		return contract.TerminalFailed, errorReason(in.Error, "the execution failed before planning")
+	}
+	p := in.Plan.Payload
+	switch p.Action {
+	case contract.ActionSkip:
+		return contract.TerminalSkipped, p.Reason
+	case contract.ActionRelease:
+		return contract.TerminalSucceeded, p.Reason
+	}
+	if p.Action == contract.ActionRollback {
+		// A rollback execution: its own rollout is the result.
+		if in.Error != nil {
+			return contract.TerminalFailed, errorReason(in.Error, "rollback failed")
+		}
+		if o := payload(in.Outcome); o != nil && o.Status == contract.StatusCompleted {
+			return contract.TerminalRolledBack, "rolled back to " + o.TaskDefinitionArn + why(p.Reason)
+		}
+		return contract.TerminalFailed, "rollback did not complete: " + outcomeReason(payload(in.Outcome), in.Timeout)
+	}
+	cause := failureCause(in)
+	if in.Update == nil && in.Rollback != nil && in.Rollback.Payload.Unchanged && in.RollbackError == nil {
+		// Update failed before changing the service, and the rollback
+		// found it as it was: nothing was deployed, nothing rolled back.
+		return contract.TerminalFailed, cause + "; the service was left unchanged on " + in.Rollback.Payload.TaskDefinitionArn
+	}
+	if in.Rollback != nil || in.RollbackError != nil {
+		if o := payload(in.RollbackOutcome); o != nil && o.Status == contract.StatusCompleted && in.RollbackError == nil {
+			return contract.TerminalRolledBack, cause + "; rolled back to " + o.TaskDefinitionArn
+		}
+		return contract.TerminalFailed, cause + "; rollback failed: " + rollbackFailure(in)
+	}
+	if in.Error != nil {
+		// Failed before the service was updated: nothing changed.
+		return contract.TerminalFailed, errorReason(in.Error, "failed")
+	}
+	o := payload(in.Outcome)
+	if o == nil || o.Status != contract.StatusCompleted {
+		return contract.TerminalFailed, cause
+	}
+	if p.BakeSeconds > 0 {
+		if b := payload(in.Bake); b == nil || b.Status != contract.StatusCompleted {
+			return contract.TerminalFailed, cause
+		}
+		return contract.TerminalSucceeded, fmt.Sprintf("%s; baked %ds with no alarm", o.Reason, p.BakeSeconds)
+	}
+	return contract.TerminalSucceeded, o.Reason
+}
+
+func superseded(in contract.FinishInput) (string, bool) {
+	for _, e := range []*contract.TaskError{in.Error, in.RollbackError} {
+		if e != nil && e.Error == "Superseded" {
+			return errorReason(e, "superseded"), true
+		}
+	}
+	for _, r := range []*contract.Result[contract.Outcome]{in.Outcome, in.Bake, in.RollbackOutcome} {
+		if o := payload(r); o != nil && o.Status == contract.StatusSuperseded {
+			return o.Reason, true
+		}
+	}
+	return "", false
+}
+
+// failureCause says why a deploy did not succeed (what triggered a rollback).
+func failureCause(in contract.FinishInput) string {
+	for _, r := range []*contract.Result[contract.Outcome]{in.Bake, in.Outcome} {
+		if o := payload(r); o != nil && o.Status == contract.StatusFailed {
+			return o.Cause + ": " + o.Reason
+		}
+	}
+	if in.Error != nil {
+		return errorReason(in.Error, "failed")
+	}
+	return outcomeReason(payload(in.Outcome), in.Timeout)
+}
+
+func rollbackFailure(in contract.FinishInput) string {
+	if in.RollbackError != nil {
+		return errorReason(in.RollbackError, "error")
+	}
+	return outcomeReason(payload(in.RollbackOutcome), in.Timeout)
+}
+
+func outcomeReason(o *contract.Outcome, timeout *contract.TaskError) string {
+	switch {
+	case o != nil && o.Reason != "":
+		return o.Cause + ": " + o.Reason
+	case timeout != nil:
+		return "timed out"
+	}
+	return "no outcome"
+}
+
+func payload[T any](r *contract.Result[T]) *T {
+	if r == nil {
+		return nil
+	}
+	return &r.Payload
+}
+
+func why(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return " (" + reason + ")"
+}
+
+// errorReason reads a Catch's error: Lambda errors carry a JSON cause with
+// errorMessage; States.* errors a plain one.
+func errorReason(e *contract.TaskError, fallback string) string {
+	if e == nil {
+		return fallback
+	}
+	var lambdaErr struct {
+		ErrorMessage string `json:"errorMessage"`
+	}
+	msg := e.Cause
+	if json.Unmarshal([]byte(e.Cause), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
+		msg = lambdaErr.ErrorMessage
+	}
+	if msg == "" {
+		return e.Error
+	}
+	return e.Error + ": " + msg
+}
+
+// record builds the terminal history record from the state document and
+// the execution's raw input.
+func record(in contract.FinishInput, raw json.RawMessage, status contract.Terminal, reason string) history.Record {
+	r := history.Record{
+		ExecutionARN: in.Execution.ID,
+		Outcome:      history.Outcome(status),
+		Reason:       reason,
+		StartedAt:    in.Execution.StartTime.UTC(),
+	}
+	// The raw input, leniently: even a bad input names its service. It may
+	// be anything up to 256 KiB: only what is within the input's limits is
+	// kept, and a name over its limit is no service's name.
+	var lenient struct {
+		Action, Cluster, Service, RequestedBy, Trigger string
+		Alarm                                          *struct{ AlarmName string }
+		Push                                           *struct{ EventID string }
+	}
+	_ = json.Unmarshal(raw, &lenient)
+	name := func(s string) string {
+		if len(s) > contract.MaxNameBytes {
+			return ""
+		}
+		return s
+	}
+	r.Action, r.Trigger = contract.Clip(lenient.Action, 64), contract.Clip(lenient.Trigger, 64)
+	r.Cluster, r.ServiceName = name(lenient.Cluster), name(lenient.Service)
+	switch {
+	case lenient.RequestedBy != "":
+		r.StartedBy = contract.Clip(lenient.RequestedBy, contract.MaxRequestedByBytes)
+	case lenient.Alarm != nil:
+		r.StartedBy = "alarm " + contract.Clip(lenient.Alarm.AlarmName, contract.MaxNameBytes)
+	case lenient.Push != nil:
+		r.StartedBy = "ecr event " + contract.Clip(lenient.Push.EventID, 64)
+	}
+	if r.Trigger == "" {
+		r.Trigger = string(contract.TriggerManual)
+	}
+	if in.Plan == nil {
+		r.Service = serviceARN(in.Execution.ID, r.Cluster, r.ServiceName)
+		return r
+	}
+	p := in.Plan.Payload
+	r.Service, r.Cluster, r.ServiceName = p.ServiceArn, p.Cluster, p.Service
+	if r.Service == "" {
+		r.Service = serviceARN(in.Execution.ID, p.Cluster, p.Service)
+	}
+	if p.Action != contract.ActionSkip {
+		r.Action = string(p.Action)
+	}
+	r.Forced = p.Forced
+	r.FromRevision = p.CurrentTaskDefinitionArn
+	r.ToRevision = p.CurrentTaskDefinitionArn
+	r.LastGoodBefore = p.LastGoodTaskDefinitionArn
+	r.Warnings = p.Warnings
+	if in.Register != nil {
+		r.DeployedRevision = in.Register.Payload.TaskDefinitionArn
+		for _, c := range in.Register.Payload.Images {
+			img := history.Image{Container: c.Container, Image: c.To}
+			if p.Image != nil {
+				img.Tag, img.Digest = p.Image.Tag, p.Image.Digest
+			}
+			r.Images = append(r.Images, img)
+		}
+	}
+	// What runs now: the last revision judged on the service.
+	for _, o := range []*contract.Result[contract.Outcome]{in.RollbackOutcome, in.Bake, in.Outcome} {
+		if v := payload(o); v != nil && v.TaskDefinitionArn != "" {
+			r.ToRevision = v.TaskDefinitionArn
+			break
+		}
+	}
+	if status == contract.TerminalSucceeded && r.DeployedRevision == "" && in.Update != nil {
+		r.DeployedRevision = in.Update.Payload.TaskDefinitionArn
+	}
+	return r
+}
+
+// serviceARN builds a service ARN from the execution ARN's region and
+// account, for records of executions that failed before describing it.
+func serviceARN(executionARN, cluster, service string) string {
+	parts := strings.Split(executionARN, ":")
+	region, account := "", ""
+	if len(parts) > 4 {
+		region, account = parts[3], parts[4]
+	}
+	if cluster == "" {
+		cluster = "unknown"
+	}
+	if service == "" {
+		service = "unknown"
+	}
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:service/%s/%s", region, account, cluster, service)
+}

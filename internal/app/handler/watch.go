@@ -1,0 +1,82 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+)
+
+// WatchDeps are the watch function's dependencies.
+type WatchDeps struct {
+	Evaluator *Evaluator
+	Leases    Leases
+	SFN       awsapi.SFN
+	Log       *slog.Logger
+}
+
+// WatchHandler starts a wait (lambda:invoke.waitForTaskToken): it stores
+// the task token in the service's lease, where the events function finds
+// it, then looks once and ends the wait at once when already decided.
+type WatchHandler struct{ d WatchDeps }
+
+// NewWatch returns the watch handler.
+func NewWatch(d WatchDeps) (*WatchHandler, error) {
+	if d.Evaluator == nil || d.Leases == nil || d.SFN == nil || d.Log == nil {
+		return nil, fmt.Errorf("watch: %w", errMissing)
+	}
+	return &WatchHandler{d: d}, nil
+}
+
+// Handle stores the token and checks once.
+func (h *WatchHandler) Handle(ctx context.Context, in contract.WatchInput) (contract.WatchResult, error) {
+	if in.Token == "" {
+		return contract.WatchResult{}, &contract.BadInput{Field: "token", Reason: "required"}
+	}
+	if err := validPhase(in.Phase); err != nil {
+		return contract.WatchResult{}, err
+	}
+	p := in.Plan
+	if p.LeaseOwner == "" {
+		return contract.WatchResult{}, &contract.BadInput{Field: "plan.leaseOwner", Reason: "the plan holds no lease"}
+	}
+	log := planLog(h.d.Log, p).With("phase", in.Phase)
+	// Token first, then look: an event after this point finds the token, one
+	// before it is reflected in what we see.
+	if err := h.d.Leases.SetToken(ctx, p.ServiceArn, p.LeaseOwner, in.Token); err != nil {
+		return contract.WatchResult{}, supersededOr("store task token", p, err)
+	}
+	o, err := h.d.Evaluator.Evaluate(ctx, in.Phase, p, in.Update, in.Since, false)
+	if err != nil {
+		return contract.WatchResult{Stored: true}, err
+	}
+	res := contract.WatchResult{Stored: true, Status: o.Status}
+	if !o.Decided() {
+		log.InfoContext(ctx, "waiting", "reason", o.Reason)
+		return res, nil
+	}
+	res.Decided = true
+	claimed, err := h.d.Leases.ClearToken(ctx, p.ServiceArn, in.Token)
+	if err != nil {
+		return res, boundary("claim task token", err)
+	}
+	if !claimed {
+		log.InfoContext(ctx, "already woken by an event", "status", o.Status)
+		return res, nil
+	}
+	if err := sendOutcome(ctx, h.d.SFN, in.Token, o); err != nil {
+		return res, boundary("send task success", err)
+	}
+	log.InfoContext(ctx, "decided at once", "status", o.Status, "cause", o.Cause, "reason", o.Reason)
+	return res, nil
+}
+
+func validPhase(ph contract.Phase) error {
+	switch ph {
+	case contract.PhaseRollout, contract.PhaseBake, contract.PhaseRollback:
+		return nil
+	}
+	return &contract.BadInput{Field: "phase", Reason: fmt.Sprintf("unknown phase %q", ph)}
+}
