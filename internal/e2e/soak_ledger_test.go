@@ -86,9 +86,9 @@ func contains(list []string, s string) bool {
 }
 
 // ledger reads the product's ledger of a service. Derived, until
-// internal/ledger lands: SUCCEEDED records make their revision good, a
-// ROLLED_BACK record makes the revision it left bad, and the LASTGOOD item
-// is the newest good one (what the product rolls back to).
+// internal/ledger lands: a ROLLED_BACK record makes the revision it left
+// bad, and the LASTGOOD item is the one good revision (the product knows no
+// other: it is what it rolls back to).
 func (w *world) ledger(serviceARN string) (soakLedger, error) {
 	recs, err := w.History(w.ctx, serviceARN)
 	if err != nil {
@@ -110,8 +110,6 @@ func (w *world) ledger(serviceARN string) (soakLedger, error) {
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
 		switch r.Outcome {
-		case history.Succeeded:
-			set(r.ToRevision, digestOfRecord(r), ledgerGood, r)
 		case history.RolledBack:
 			if r.Action == "rollback" {
 				set(r.FromRevision, "", ledgerBad, r)

@@ -40,6 +40,7 @@ import (
 var (
 	soakSeed   = flag.Int64("soak.seed", -1, "soak: run this one seed (default: the CI seeds)")
 	soakEvents = flag.Int("soak.events", 100, "soak: events of a -soak.seed run")
+	soakGoOn   = flag.Bool("soak.keepgoing", false, "soak: report a failing phase and go on (later phases may fail because of it)")
 )
 
 // The CI seeds and their length.
@@ -98,22 +99,24 @@ type soakRepo struct {
 }
 
 type soak struct {
-	t       *testing.T
-	w       *world
-	rng     *rand.Rand
-	seed    int64
-	m       *model
-	svcs    []*soakService
-	mod     map[*soakService]*mService
-	repos   map[string]*soakRepo
-	order   []string          // repository names, for picking
-	seeds   map[string]string // digest -> manifest seed
-	seen    map[string]bool   // executions checked by an earlier phase
-	images  int
-	throttl int // phases of throttling left; 0: none
-	alarmed []*soakService
-	trace   []string
-	lastPus time.Time
+	t        *testing.T
+	w        *world
+	rng      *rand.Rand
+	seed     int64
+	m        *model
+	svcs     []*soakService
+	mod      map[*soakService]*mService
+	repos    map[string]*soakRepo
+	order    []string          // repository names, for picking
+	seeds    map[string]string // digest -> manifest seed
+	seen     map[string]bool   // executions checked by an earlier phase
+	inputs   map[string]string // execution -> the digest of its input
+	images   int
+	throttl  int // phases of throttling left; 0: none
+	alarmed  []*soakService
+	trace    []string
+	failed   []string // with -soak.keepgoing: the failing phases so far
+	reported map[string]bool
 }
 
 // newSoakWorld is newWorldWith with a deadline that fits a long soak and an
@@ -148,7 +151,7 @@ func runSoak(t *testing.T, seed int64, events int) {
 	s := &soak{
 		t: t, w: w, rng: rand.New(rand.NewSource(seed)), seed: seed,
 		mod: map[*soakService]*mService{}, repos: map[string]*soakRepo{},
-		seeds: map[string]string{}, seen: map[string]bool{},
+		seeds: map[string]string{}, seen: map[string]bool{}, inputs: map[string]string{},
 	}
 	s.m = &model{crash: map[string]bool{}, now: w.clock.Now}
 	s.setUp()
@@ -159,6 +162,7 @@ func runSoak(t *testing.T, seed int64, events int) {
 		s.phase(i, events)
 		spent += time.Since(start)
 	}
+	defer s.finish()
 	t.Logf("soak seed=%d: %d events in %.1fs (%.0f ms/event; set-up %.1fs), %s of virtual time",
 		seed, events, spent.Seconds(), float64(spent.Milliseconds())/float64(events), setup.Seconds(), w.clock.Now().Sub(epoch).Round(time.Minute))
 }
@@ -333,11 +337,35 @@ func (s *soak) phase(i, events int) {
 	}
 }
 
+// finish fails the test with the phases that failed, under -soak.keepgoing.
+func (s *soak) finish() {
+	if len(s.failed) > 0 {
+		s.t.Fatalf("soak seed %d: %d failing phases:\n%s", s.seed, len(s.failed), strings.Join(s.failed, "\n"))
+	}
+}
+
 func fmtClock(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
 }
 
 func (s *soak) fail(i int, bad []string) {
+	if *soakGoOn && len(s.failed) > 0 {
+		// Report what is new since the last phase: the rest persists.
+		var fresh []string
+		for _, v := range bad {
+			if !s.reported[v] {
+				fresh = append(fresh, v)
+			}
+		}
+		s.reported = map[string]bool{}
+		for _, v := range bad {
+			s.reported[v] = true
+		}
+		if len(fresh) > 0 {
+			s.failed = append(s.failed, s.trace[len(s.trace)-1]+"\n    - "+strings.Join(fresh, "\n    - "))
+		}
+		return
+	}
 	s.w.dump()
 	var b strings.Builder
 	fmt.Fprintf(&b, "soak seed %d failed at event %d; reproduce with:\n  make soak SEED=%d EVENTS=%d\n  (go test -count=1 -run '^TestSoak$' ./internal/e2e/ -soak.seed=%d -soak.events=%d)\n\ntrace:\n",
@@ -352,6 +380,15 @@ func (s *soak) fail(i int, bad []string) {
 	b.WriteString("\nviolations:\n")
 	for _, v := range bad {
 		b.WriteString("  - " + v + "\n")
+	}
+	if *soakGoOn {
+		s.t.Error(b.String())
+		s.reported = map[string]bool{}
+		for _, v := range bad {
+			s.reported[v] = true
+		}
+		s.failed = append(s.failed, s.trace[len(s.trace)-1]+"\n    - "+strings.Join(bad, "\n    - "))
+		return
 	}
 	s.t.Fatal(b.String())
 }
@@ -747,13 +784,32 @@ func (s *soak) match(e *expect, recs map[*soakService][]history.Record, used map
 			}
 			continue
 		}
-		if s.isManual(r.ExecutionARN) || r.Action != e.action || (e.digest != "" && digestOfRecord(r) != e.digest) {
+		if s.isManual(r.ExecutionARN) || r.Action != e.action || (e.digest != "" && s.digestOf(r) != e.digest) {
 			continue
 		}
 		used[r.ExecutionARN] = true
 		return r, true
 	}
 	return history.Record{}, false
+}
+
+// digestOf is the digest an execution was started for, from its input (a
+// record superseded before it registered anything names no image).
+func (s *soak) digestOf(r history.Record) string {
+	if d, ok := s.inputs[r.ExecutionARN]; ok {
+		return d
+	}
+	d := digestOfRecord(r)
+	if _, out, err := s.w.Output(s.w.ctx, r.ExecutionARN); err == nil {
+		var in struct {
+			Digest string `json:"digest"`
+		}
+		if json.Unmarshal([]byte(aws.ToString(out.Input)), &in) == nil && in.Digest != "" {
+			d = in.Digest
+		}
+		s.inputs[r.ExecutionARN] = d
+	}
+	return d
 }
 
 func (s *soak) isManual(arn string) bool { return strings.Contains(arn, ":soak-") }
@@ -823,7 +879,7 @@ func (s *soak) check(exps []expect) []string {
 	for _, sv := range s.svcs {
 		for _, r := range recs[sv] {
 			if !used[r.ExecutionARN] {
-				badf("unexpected execution on %s: %s %s/%s of %s ended %s (%s)", sv.label(), r.Action, r.Trigger, nameOf(r.ExecutionARN), short(digestOfRecord(r)), r.Outcome, r.Reason)
+				badf("unexpected execution on %s: %s %s/%s of %s ended %s (%s)", sv.label(), r.Action, r.Trigger, nameOf(r.ExecutionARN), short(s.digestOf(r)), r.Outcome, r.Reason)
 			}
 		}
 	}
@@ -884,10 +940,9 @@ func (s *soak) check(exps []expect) []string {
 				active = append(active, r.Revision)
 			}
 		}
-		for _, g := range ms.good {
-			if g.arn != "" {
-				active = append(active, g.arn)
-			}
+		// And where a rollback would go next.
+		if next := ms.lastGood(ms.cur); next != nil && next.arn != "" {
+			active = append(active, next.arn)
 		}
 		checked := map[string]bool{}
 		for _, rev := range active {
