@@ -46,7 +46,7 @@ var (
 // The CI seeds and their length.
 var (
 	ciSeeds     = []int64{1, 2, 3}
-	ciSoakEvent = 35
+	ciSoakEvent = 40
 )
 
 const (
@@ -357,19 +357,16 @@ func (s *soak) fail(i int, bad []string) {
 				fresh = append(fresh, v)
 			}
 		}
-		s.reported = map[string]bool{}
-		for _, v := range bad {
-			s.reported[v] = true
-		}
+		s.remember(bad)
 		if len(fresh) > 0 {
 			s.failed = append(s.failed, s.trace[len(s.trace)-1]+"\n    - "+strings.Join(fresh, "\n    - "))
 		}
 		return
 	}
-	s.w.dump()
+	repro := fmt.Sprintf("reproduce with:\n  make soak SEED=%d EVENTS=%d\n  (go test -count=1 -run '^TestSoak$' ./internal/e2e/ -soak.seed=%d -soak.events=%d)",
+		s.seed, i, s.seed, i)
 	var b strings.Builder
-	fmt.Fprintf(&b, "soak seed %d failed at event %d; reproduce with:\n  make soak SEED=%d EVENTS=%d\n  (go test -count=1 -run '^TestSoak$' ./internal/e2e/ -soak.seed=%d -soak.events=%d)\n\ntrace:\n",
-		s.seed, i, s.seed, i, s.seed, i)
+	fmt.Fprintf(&b, "soak seed %d failed at event %d; %s\n\ntrace (event: what the model expects):\n", s.seed, i, repro)
 	for _, l := range s.trace {
 		b.WriteString("  " + l + "\n")
 	}
@@ -381,16 +378,31 @@ func (s *soak) fail(i int, bad []string) {
 	for _, v := range bad {
 		b.WriteString("  - " + v + "\n")
 	}
+	s.t.Log(b.String())
+	s.t.Log("the world's executions, oldest first:")
+	s.w.dump()
+	msg := fmt.Sprintf("soak seed %d failed at event %d (%s):\n  - %s\n%s", s.seed, i, eventLine(s.trace[len(s.trace)-1]), strings.Join(bad, "\n  - "), repro)
 	if *soakGoOn {
-		s.t.Error(b.String())
-		s.reported = map[string]bool{}
-		for _, v := range bad {
-			s.reported[v] = true
-		}
+		s.t.Error(msg)
+		s.remember(bad)
 		s.failed = append(s.failed, s.trace[len(s.trace)-1]+"\n    - "+strings.Join(bad, "\n    - "))
 		return
 	}
-	s.t.Fatal(b.String())
+	s.t.Fatal(msg)
+}
+
+func (s *soak) remember(bad []string) {
+	s.reported = map[string]bool{}
+	for _, v := range bad {
+		s.reported[v] = true
+	}
+}
+
+func eventLine(l string) string {
+	if i := strings.Index(l, " => "); i > 0 {
+		return strings.Join(strings.Fields(l[:i]), " ")
+	}
+	return l
 }
 
 // followers are the services that follow repo:tag, in the soak's order.
