@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -137,6 +138,9 @@ func newSoakWorld(t *testing.T, params map[string]string, timeout time.Duration)
 		t.Fatalf("start local world: %v", err)
 	}
 	t.Cleanup(func() { w.Close() })
+	// One HTTP client for the soak's own calls: the helpers make an SDK
+	// client per call, each with its own connection pool otherwise.
+	w.Config.HTTPClient = awshttp.NewBuildableClient()
 	w.Config.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts, o.MaxBackoff, o.RateLimiter = 30, 5*time.Millisecond, ratelimit.None
