@@ -124,6 +124,7 @@ type expect struct {
 	rev      *mRev  // learn its ARN from the record
 	learn    learn
 	toRev    *mRev // the revision the record must name as toRevision
+	optional bool  // no execution at all is as good
 	what     string
 }
 
@@ -133,6 +134,9 @@ func (e expect) String() string {
 		outs = append(outs, string(o))
 	}
 	s := fmt.Sprintf("%s %s %s", e.svc.spec.label(), e.what, strings.Join(outs, "|"))
+	if e.optional {
+		s += " or none"
+	}
 	if e.reason != "" {
 		s += fmt.Sprintf(" (reason ~%q)", e.reason)
 	}
@@ -198,27 +202,31 @@ func (m *model) superseded(s *mService, digest, what string) expect {
 }
 
 // alarm applies the service's alarm going to ALARM now, with no deploy in
-// flight. ok is false when no execution is expected (a second alarm on the
-// same revision: the incident's execution name exists).
-func (m *model) alarm(s *mService, window time.Duration) (expect, bool) {
+// flight. An alarm on a revision that already had one starts nothing (the
+// incident's execution is named after the service and the revision) or, at
+// most, an execution that is SKIPPED: that revision was alarmed before and
+// is still running, so the earlier alarm did not roll it back, and nothing
+// since can have given it a rollback window or a target.
+func (m *model) alarm(s *mService, window time.Duration) expect {
 	culprit := s.cur
+	e := expect{svc: s, action: "rollback", what: "alarm on " + culprit.String(), outcomes: one(history.Skipped)}
 	if culprit.incident {
-		return expect{}, false
+		e.optional, e.what = true, "again "+e.what
+		return e
 	}
 	culprit.incident = true
-	e := expect{svc: s, action: "rollback", what: "alarm on " + culprit.String(), outcomes: one(history.Skipped)}
 	if s.win != culprit || m.now().After(s.winAt.Add(window)) {
-		return e, true
+		return e
 	}
 	target := s.lastGood(culprit)
 	if target == nil {
-		return e, true
+		return e
 	}
 	e.outcomes, e.toRev = one(history.RolledBack), target
 	s.makeBad(culprit)
 	s.makeGood(target)
 	s.cur, s.win = target, nil
-	return e, true
+	return e
 }
 
 // rollback applies a manual rollback.
