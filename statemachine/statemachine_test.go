@@ -243,7 +243,7 @@ func TestPayloadShapes(t *testing.T) {
 func TestChoiceValues(t *testing.T) {
 	d := definition(t)
 	valid := map[string][]string{
-		"action": {string(contract.ActionDeploy), string(contract.ActionRollback), string(contract.ActionRedeploy), string(contract.ActionSkip)},
+		"action": {string(contract.ActionDeploy), string(contract.ActionRollback), string(contract.ActionRedeploy), string(contract.ActionRelease), string(contract.ActionSkip)},
 		"status": {string(contract.StatusInProgress), string(contract.StatusCompleted), string(contract.StatusFailed), string(contract.StatusSuperseded),
 			string(contract.TerminalSucceeded), string(contract.TerminalRolledBack), string(contract.TerminalFailed), string(contract.TerminalSuperseded), string(contract.TerminalSkipped)},
 		"cause": {contract.CauseReplaced, contract.CauseChangedOutside},

@@ -23,16 +23,19 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"update, wait for the rollout, bake, roll back on failure) and follows it like watch\n"+
 			"(--output json: the timeline as JSON lines, the last one the result).\n"+
 			"--image takes repository:tag or repository@sha256:...; --digest an image of the\n"+
-			"repository the service follows (its pushdeploy:repository tag).",
+			"repository the service follows (its pushdeploy:repository tag). A digest the service\n"+
+			"was rolled back from is quarantined: deploying it needs --force, and its success\n"+
+			"lifts the quarantine.",
 		stdout, stderr)
 	m := newManual(c)
 	image := c.fs.String("image", "", "image to deploy: <registry>/<repository>:<tag> or @sha256:<digest>")
 	digest := c.fs.String("digest", "", "digest (sha256:<64 hex>) of an image of the service's repository")
 	containers := c.fs.String("containers", "", "comma-separated containers that get the image (default: the service's pushdeploy:containers tag)")
+	force := c.fs.Bool("force", false, "deploy a quarantined digest (recorded; its success lifts the quarantine)")
 	if _, code, done := c.parse(args, 0); done {
 		return code
 	}
-	in := contract.ExecutionInput{Action: contract.ActionDeploy, Image: *image, Digest: *digest, Containers: splitList(*containers)}
+	in := contract.ExecutionInput{Action: contract.ActionDeploy, Image: *image, Digest: *digest, Containers: splitList(*containers), Force: *force}
 	switch {
 	case *image == "" && *digest == "":
 		return c.usageError("give --image or --digest")

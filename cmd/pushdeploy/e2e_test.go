@@ -220,22 +220,43 @@ func TestCLIManualActions(t *testing.T) {
 		t.Fatalf("after deploy --digest: %v", images)
 	}
 
-	// rollback with no revision: already on the last good one -> SKIPPED, exit 0
+	// rollback with no revision: back to the last good other than the
+	// current, which becomes bad and its image quarantined; exit 0
 	code, out, errs = e.cli(runRollback, "--cluster", "prod", "--service", "web", "--interval", "5ms")
-	if code != exitOK || !strings.Contains(out, "== SKIPPED") {
+	if code != exitOK || !strings.Contains(out, "== ROLLED_BACK") {
 		t.Fatalf("rollback to last good: exit %d\n%s\n%s", code, out, errs)
-	}
-	if td, _ := e.running(); td != td3 {
-		t.Fatalf("skipped rollback moved the service to %s", td)
-	}
-
-	// rollback to a given revision
-	code, out, errs = e.cli(runRollback, "--cluster", "prod", "--service", "web", "--revision", shortRevision(td2), "--interval", "5ms")
-	if code != exitOK {
-		t.Fatalf("rollback --revision: exit %d\n%s\n%s", code, out, errs)
 	}
 	if td, _ := e.running(); td != td2 {
 		t.Fatalf("after rollback: %s, want %s", td, td2)
+	}
+	if st := e.status(); len(st.Quarantined) != 1 || st.Quarantined[0].Digest != d2 {
+		t.Fatalf("quarantined after the rollback: %+v", st.Quarantined)
+	}
+
+	// back to the revision rolled back from: refused without --force,
+	// nothing changes; with it, done and recorded
+	code, out, errs = e.cli(runRollback, "--cluster", "prod", "--service", "web", "--revision", shortRevision(td3), "--interval", "5ms")
+	if code != exitBadInput || !strings.Contains(errs, "force") {
+		t.Fatalf("rollback --revision to a bad revision: exit %d\n%s\n%s", code, out, errs)
+	}
+	if td, _ := e.running(); td != td2 {
+		t.Fatalf("a refused rollback moved the service to %s", td)
+	}
+	code, out, errs = e.cli(runRollback, "--cluster", "prod", "--service", "web", "--revision", shortRevision(td3), "--force", "--interval", "5ms")
+	if code != exitOK {
+		t.Fatalf("rollback --revision --force: exit %d\n%s\n%s", code, out, errs)
+	}
+	if td, _ := e.running(); td != td3 {
+		t.Fatalf("after the forced rollback: %s, want %s", td, td3)
+	}
+	forced := 0
+	for _, r := range e.history() {
+		if r.Forced && r.Outcome == history.RolledBack && r.ToRevision == td3 {
+			forced++
+		}
+	}
+	if forced != 1 {
+		t.Errorf("the forced rollback is not recorded as forced: %+v", e.history())
 	}
 
 	// Newest first; the two rollbacks start at the same virtual instant, so
@@ -249,12 +270,12 @@ func TestCLIManualActions(t *testing.T) {
 		}
 	}
 	sort.Strings(got)
-	if want := "deploy SUCCEEDED,deploy SUCCEEDED,redeploy SUCCEEDED,rollback ROLLED_BACK,rollback SKIPPED"; strings.Join(got, ",") != want {
+	if want := "deploy SUCCEEDED,deploy SUCCEEDED,redeploy SUCCEEDED,rollback FAILED,rollback ROLLED_BACK,rollback ROLLED_BACK"; strings.Join(got, ",") != want {
 		t.Fatalf("history %v, want %s", got, want)
 	}
 
 	st := e.status()
-	if st.TaskDefinition != td2 || st.Images[0].Image != e.repo+"@"+d1 || st.LastGood == nil ||
+	if st.TaskDefinition != td3 || st.Images[0].Image != e.repo+"@"+d2 || st.LastGood == nil ||
 		(st.Lease != nil && st.Lease.Held) || len(st.InFlight) != 0 || st.LastRecord == nil || st.LastRecord.Action != "rollback" {
 		t.Fatalf("status: %+v (last good %+v, lease %+v)", st, st.LastGood, st.Lease)
 	}

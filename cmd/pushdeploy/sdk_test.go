@@ -21,6 +21,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	lcecr "github.com/pushdeploy/pushdeploy/internal/localcloud/ecr"
 )
@@ -153,9 +154,20 @@ func (c *testCloud) records(t *testing.T) []history.Record {
 				*f = "arn:aws:ecs:us-east-1:123456789012:task-definition/" + *f
 			}
 		}
-		if err := hs.Put(context.Background(), r); err != nil {
+		// As finish writes them: the record with its ledger change.
+		fin := ledger.Finished{Execution: r.ExecutionARN, At: r.FinishedAt, Action: r.Action, Outcome: string(r.Outcome), Reason: r.Reason,
+			From: r.FromRevision, Deployed: r.DeployedRevision, To: r.ToRevision, Undone: r.Outcome == history.RolledBack}
+		if len(r.Images) > 0 {
+			fin.Digest = r.Images[0].Digest
+		}
+		c, err := hs.Finish(context.Background(), r, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) })
+		if err != nil {
 			t.Fatal(err)
 		}
+		for _, q := range c.Quarantine {
+			r.Quarantined = append(r.Quarantined, q.Digest)
+		}
+		r.Released = c.Release
 		recs = append(recs, r)
 	}
 	return recs
@@ -246,14 +258,11 @@ func TestStatusCommand(t *testing.T) {
 		t.Errorf("config %v deployments %+v", st.Config, st.Deployments)
 	}
 
-	// Last good, a record and a lease held by an execution.
+	// Last good (the revision the second record rolled back to), a
+	// quarantined digest, a record and a lease held by an execution.
 	recs := c.records(t)
 	db := dynamodb.NewFromConfig(c.cfg)
-	hs, _ := history.New(db, testTable, 0)
-	lg := history.LastGood{Revision: recs[0].ToRevision, ExecutionARN: recs[0].ExecutionARN, UpdatedAt: recs[0].FinishedAt}
-	if err := hs.SetLastGood(ctx, c.serviceARN, lg); err != nil {
-		t.Fatal(err)
-	}
+	lg := ledger.Revision{Revision: recs[1].ToRevision, Execution: recs[1].ExecutionARN, Since: recs[1].FinishedAt}
 	ls, _ := lease.New(db, testTable, clock.Real{})
 	holder := "arn:aws:states:us-east-1:123456789012:execution:pushdeploy:deploy-now"
 	if _, err := ls.Acquire(ctx, lease.Request{Service: c.serviceARN, Holder: holder, Seq: 1, TTL: time.Hour, Mode: lease.Preempt}); err != nil {
@@ -267,8 +276,11 @@ func TestStatusCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.LastGood == nil || !st.LastGood.UpdatedAt.Equal(lg.UpdatedAt) || st.LastGood.Revision != lg.Revision {
+	if st.LastGood == nil || !st.LastGood.Since.Equal(lg.Since) || st.LastGood.Revision != lg.Revision || st.LastGood.Via != ledger.ViaRollback {
 		t.Errorf("last good %+v, want %+v", st.LastGood, lg)
+	}
+	if len(st.Quarantined) != 1 || st.Quarantined[0].Digest != recs[1].Images[0].Digest || st.Quarantined[0].Execution != recs[1].ExecutionARN {
+		t.Errorf("quarantined %+v, want the digest the second record rolled back from", st.Quarantined)
 	}
 	if st.LastRecord == nil || st.LastRecord.ExecutionARN != recs[2].ExecutionARN {
 		t.Errorf("last record %+v", st.LastRecord)
@@ -281,7 +293,7 @@ func TestStatusCommand(t *testing.T) {
 	}
 
 	code, out, _ = c.run(t, runStatus, "--cluster", "prod", "--service", "web", "--table", testTable)
-	for _, want := range []string{"revision     web:1", "app        " + c.repoURI + ":v1", "last good    web:2 (since 2026-11-20T10:01:30Z)", "lease        held by " + holder, "in flight    unknown (no --state-machine)"} {
+	for _, want := range []string{"revision     web:1", "app        " + c.repoURI + ":v1", "last good    web:2 (since 2026-11-20T11:02:30Z)", "quarantined  sha256:" + strings.Repeat("b", 64) + " (rolled back from web:3", "lease        held by " + holder, "in flight    unknown (no --state-machine)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text status lacks %q:\n%s", want, out)
 		}

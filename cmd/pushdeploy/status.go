@@ -20,6 +20,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 )
 
 // serviceStatus is what `pushdeploy status` reports.
@@ -31,7 +32,9 @@ type serviceStatus struct {
 	Images         []containerImage  `json:"images"`
 	Deployments    []deploymentState `json:"deployments"`
 	Config         map[string]string `json:"config,omitempty"` // pushdeploy:* tags
-	LastGood       *history.LastGood `json:"lastGood,omitempty"`
+	LastGood       *ledger.Revision  `json:"lastGood,omitempty"`
+	// Quarantined are the digests pushes do not deploy (package ledger).
+	Quarantined []ledger.Quarantine `json:"quarantined"`
 	LastRecord     *history.Record   `json:"lastRecord,omitempty"`
 	Lease          *leaseStatus      `json:"lease,omitempty"`
 	// InFlight are the running executions for this service (needs the
@@ -156,11 +159,14 @@ func collectStatus(ctx context.Context, cfg aws.Config, cluster, service, table,
 	if err != nil {
 		return nil, err
 	}
-	if lg, ok, err := hs.LastGood(ctx, arn); err != nil {
+	led, err := hs.Ledger(ctx, arn)
+	if err != nil {
 		return nil, err
-	} else if ok {
+	}
+	if lg, ok := led.LastGood(); ok {
 		st.LastGood = &lg
 	}
+	st.Quarantined = append([]ledger.Quarantine{}, led.Quarantined...)
 	if rec, ok, err := hs.Latest(ctx, arn); err != nil {
 		return nil, err
 	} else if ok {
@@ -254,9 +260,12 @@ func writeStatus(w io.Writer, st *serviceStatus, knowsExecutions bool) {
 	}
 	lg := "none recorded"
 	if st.LastGood != nil {
-		lg = fmt.Sprintf("%s (since %s)", shortRevision(st.LastGood.Revision), st.LastGood.UpdatedAt.UTC().Format(time.RFC3339))
+		lg = fmt.Sprintf("%s (since %s)", shortRevision(st.LastGood.Revision), st.LastGood.Since.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(tw, "last good\t%s\n", lg)
+	for _, q := range st.Quarantined {
+		fmt.Fprintf(tw, "quarantined\t%s (rolled back from %s at %s)\n", q.Digest, shortRevision(q.Revision), q.Since.UTC().Format(time.RFC3339))
+	}
 	if r := st.LastRecord; r != nil {
 		fmt.Fprintf(tw, "last record\t%s %s %s at %s\n", r.Action, r.Outcome, shortRevision(r.ToRevision), r.FinishedAt.UTC().Format(time.RFC3339))
 	}

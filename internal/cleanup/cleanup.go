@@ -1,6 +1,6 @@
 // Package cleanup deregisters old task definition revisions of a family,
-// keeping the newest ones, the service's current revision and its last good
-// revision.
+// keeping the newest ones and every revision the caller protects: what any
+// service of the family runs, may roll back to or is about to deploy.
 package cleanup
 
 import (
@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -18,10 +19,11 @@ import (
 )
 
 // Plan returns which of the ACTIVE revisions (ARNs or family:N, any order)
-// to deregister: all but the keep newest, never one in protect.
+// to deregister: all but the keep newest, never one in protect (empty
+// entries are ignored).
 func Plan(active []string, keep int, protect ...string) ([]string, error) {
-	if keep < 1 {
-		return nil, fmt.Errorf("cleanup: keep must be at least 1, got %d", keep)
+	if keep < 0 {
+		return nil, fmt.Errorf("cleanup: keep must not be negative, got %d", keep)
 	}
 	type rev struct {
 		arn string
@@ -69,11 +71,21 @@ func New(ecsAPI awsapi.ECS) (*Cleaner, error) {
 }
 
 // Run deregisters the ACTIVE revisions of family beyond the keep newest,
-// never current nor lastGood (ARNs or family:N; lastGood may be empty). It
-// returns the ARNs it deregistered; on error, those deregistered so far.
-func (c *Cleaner) Run(ctx context.Context, family string, keep int, current, lastGood string) ([]string, error) {
-	if current == "" {
-		return nil, errors.New("cleanup: current revision is required")
+// never one in protect: Candidates, then Deregister.
+func (c *Cleaner) Run(ctx context.Context, family string, keep int, protect ...string) ([]string, error) {
+	candidates, err := c.Candidates(ctx, family, keep)
+	if err != nil || len(candidates) == 0 {
+		return nil, err
+	}
+	return c.Deregister(ctx, candidates, protect)
+}
+
+// Candidates returns the ACTIVE revisions of family beyond the keep newest:
+// what Run may deregister, before protection. Empty means nothing to do,
+// and the caller need not gather what to protect.
+func (c *Cleaner) Candidates(ctx context.Context, family string, keep int) ([]string, error) {
+	if keep < 1 {
+		return nil, fmt.Errorf("cleanup: keep must be at least 1, got %d", keep)
 	}
 	var active []string
 	in := &ecs.ListTaskDefinitionsInput{
@@ -97,7 +109,14 @@ func (c *Cleaner) Run(ctx context.Context, family string, keep int, current, las
 		}
 		in.NextToken = out.NextToken
 	}
-	drop, err := Plan(active, keep, current, lastGood)
+	return Plan(active, keep)
+}
+
+// Deregister deregisters the candidates that are not protected (ARNs or
+// family:N). It returns the ARNs it deregistered; on error, those
+// deregistered so far.
+func (c *Cleaner) Deregister(ctx context.Context, candidates, protect []string) ([]string, error) {
+	drop, err := Plan(candidates, 0, protect...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,4 +128,55 @@ func (c *Cleaner) Run(ctx context.Context, family string, keep int, current, las
 		done = append(done, arn)
 	}
 	return done, nil
+}
+
+// InUse returns the revisions the services (ARNs) run or are deploying:
+// every deployment's task definition. A service that no longer exists
+// runs nothing.
+func (c *Cleaner) InUse(ctx context.Context, services []string) ([]string, error) {
+	byCluster := map[string][]string{}
+	var clusters []string
+	for _, arn := range services {
+		cluster, ok := clusterOf(arn)
+		if !ok {
+			return nil, fmt.Errorf("cleanup: %q is not a service ARN with a cluster", arn)
+		}
+		if _, seen := byCluster[cluster]; !seen {
+			clusters = append(clusters, cluster)
+		}
+		byCluster[cluster] = append(byCluster[cluster], arn)
+	}
+	sort.Strings(clusters)
+	var out []string
+	for _, cluster := range clusters {
+		arns := byCluster[cluster]
+		for i := 0; i < len(arns); i += describeBatch {
+			res, err := c.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{
+				Cluster: aws.String(cluster), Services: arns[i:min(i+describeBatch, len(arns))],
+			})
+			if err != nil {
+				return nil, fmt.Errorf("describe services of %s: %w", cluster, err)
+			}
+			for _, s := range res.Services {
+				out = append(out, aws.ToString(s.TaskDefinition))
+				for _, d := range s.Deployments {
+					out = append(out, aws.ToString(d.TaskDefinition))
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// describeBatch is DescribeServices' limit on services per call.
+const describeBatch = 10
+
+// clusterOf reads the cluster of arn:aws:ecs:region:account:service/cluster/name.
+func clusterOf(serviceARN string) (string, bool) {
+	_, rest, ok := strings.Cut(serviceARN, ":service/")
+	if !ok {
+		return "", false
+	}
+	cluster, name, ok := strings.Cut(rest, "/")
+	return cluster, ok && cluster != "" && name != ""
 }

@@ -41,8 +41,8 @@ func TestPlan(t *testing.T) {
 			t.Errorf("%s (-want +got)\n%s", tt.name, diff)
 		}
 	}
-	if _, err := Plan(revs, 0); err == nil {
-		t.Error("keep 0 accepted")
+	if _, err := Plan(revs, -1); err == nil {
+		t.Error("negative keep accepted")
 	}
 	if _, err := Plan([]string{"nonsense"}, 1); err == nil {
 		t.Error("bad revision accepted")

@@ -18,6 +18,9 @@ const (
 	ActionRollback Action = "rollback"
 	// ActionRedeploy starts new tasks of the current revision.
 	ActionRedeploy Action = "redeploy"
+	// ActionRelease lifts the quarantine of a digest (Digest) on the
+	// service, so that pushes of it deploy again.
+	ActionRelease Action = "release"
 	// ActionSkip is chosen by plan when nothing should happen; the reason is
 	// in Plan.Reason and the execution ends SKIPPED.
 	ActionSkip Action = "skip"
@@ -47,7 +50,10 @@ type ExecutionInput struct {
 	// or a revision number of the service's family. Empty: the last good one.
 	Revision string `json:"revision,omitempty"`
 	// Containers overrides the pushdeploy:containers tag for a deploy.
-	Containers  []string      `json:"containers,omitempty"`
+	Containers []string `json:"containers,omitempty"`
+	// Force deploys a quarantined digest, or rolls back to a revision the
+	// service was rolled back from (manual executions only; recorded).
+	Force       bool          `json:"force,omitempty"`
 	Reason      string        `json:"reason,omitempty"`
 	RequestedBy string        `json:"requestedBy,omitempty"`
 	Trigger     Trigger       `json:"trigger,omitempty"`
@@ -182,6 +188,8 @@ type Plan struct {
 	LeaseOwner string `json:"leaseOwner,omitempty"`
 	// Superseded names the execution this one took the lease from, if any.
 	Superseded string `json:"superseded,omitempty"`
+	// Forced: the operator overrode a quarantine or a bad revision.
+	Forced bool `json:"forced,omitempty"`
 }
 
 // RegisterInput is the register function's payload.

@@ -28,6 +28,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/target"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
 )
@@ -119,6 +120,11 @@ func (f *fakeECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTask
 	d := f.def(aws.ToString(in.TaskDefinition))
 	if d == nil {
 		return nil, &ecstypes.ClientException{Message: aws.String("Unable to describe task definition.")}
+	}
+	if d.Status == "" { // ECS always says; the fixtures mostly do not
+		c := *d
+		c.Status = ecstypes.TaskDefinitionStatusActive
+		d = &c
 	}
 	return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: d, Tags: []ecstypes.Tag{{Key: aws.String("team"), Value: aws.String("web")}}}, nil
 }
@@ -449,13 +455,18 @@ func (f *fakeLeases) Get(_ context.Context, service string) (lease.State, error)
 type fakeHistory struct {
 	mu       sync.Mutex
 	records  []history.Record
-	lastGood map[string]history.LastGood
+	ledgers  map[string]ledger.Ledger
+	families map[string][]string
 	puts     int
 }
 
 func (f *fakeHistory) Put(_ context.Context, r history.Record) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.put(r)
+}
+
+func (f *fakeHistory) put(r history.Record) error {
 	f.puts++
 	for _, x := range f.records {
 		if x.ExecutionARN == r.ExecutionARN {
@@ -478,18 +489,54 @@ func (f *fakeHistory) List(_ context.Context, service string, limit int, _ strin
 	return p, nil
 }
 
-func (f *fakeHistory) LastGood(_ context.Context, service string) (history.LastGood, bool, error) {
+func (f *fakeHistory) Ledger(_ context.Context, service string) (ledger.Ledger, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	lg, ok := f.lastGood[service]
-	return lg, ok, nil
+	return f.ledgers[service], nil
 }
 
-func (f *fakeHistory) SetLastGood(_ context.Context, service string, lg history.LastGood) error {
+// Finish is the store's transaction: the record and the ledger, or neither.
+func (f *fakeHistory) Finish(_ context.Context, r history.Record, change func(ledger.Ledger) ledger.Change) (ledger.Change, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.lastGood[service] = lg
-	return nil
+	l := f.ledgers[r.Service]
+	c := change(l)
+	for _, q := range c.Quarantine {
+		r.Quarantined = append(r.Quarantined, q.Digest)
+	}
+	r.Released = c.Release
+	if err := f.put(r); err != nil {
+		return ledger.Change{}, err
+	}
+	l.Apply(c)
+	f.ledgers[r.Service] = l
+	return c, nil
+}
+
+func (f *fakeHistory) JoinFamily(_ context.Context, family, service string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !slices.Contains(f.families[family], service) {
+		f.families[family] = append(f.families[family], service)
+	}
+	return slices.Clone(f.families[family]), nil
+}
+
+// lastGoodOf is the service's last good revision ("" if none).
+func (f *fakeHistory) lastGoodOf(service string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lg, _ := f.ledgers[service].LastGood()
+	return lg.Revision
+}
+
+// good records rev as the service's last good revision.
+func (f *fakeHistory) good(service, rev string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := f.ledgers[service]
+	l.Apply(ledger.Change{Execution: "earlier", At: t0.Add(-time.Hour), Marks: []ledger.Mark{{Revision: rev, Status: ledger.StatusGood, Via: ledger.ViaDeploy}}})
+	f.ledgers[service] = l
 }
 
 type fakeNotifier struct{ published []history.Record }
@@ -500,13 +547,27 @@ func (f *fakeNotifier) Publish(_ context.Context, r history.Record) error {
 }
 
 type fakeCleaner struct {
-	calls [][]string
-	drop  []string
+	calls [][]string // family, keep, then what was protected
+	drop  []string   // the candidates
 }
 
-func (f *fakeCleaner) Run(_ context.Context, family string, keep int, current, lastGood string) ([]string, error) {
-	f.calls = append(f.calls, []string{family, fmt.Sprint(keep), current, lastGood})
+func (f *fakeCleaner) Candidates(_ context.Context, family string, keep int) ([]string, error) {
+	f.calls = append(f.calls, []string{family, fmt.Sprint(keep)})
 	return f.drop, nil
+}
+
+func (f *fakeCleaner) InUse(context.Context, []string) ([]string, error) { return nil, nil }
+
+func (f *fakeCleaner) Deregister(_ context.Context, candidates, protect []string) ([]string, error) {
+	last := &f.calls[len(f.calls)-1]
+	*last = append(*last, protect...)
+	var out []string
+	for _, c := range candidates {
+		if !slices.Contains(protect, c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // world is one cluster "prod" with service "web" (containers app and
@@ -556,7 +617,7 @@ func newWorld(t *testing.T) *world {
 		StateUpdatedTimestamp: aws.Time(t0.Add(-time.Hour))}}}
 	w.sfn = &fakeSFN{started: map[string]string{}}
 	w.leases = &fakeLeases{now: clk.Now, state: map[string]lease.State{}}
-	w.history = &fakeHistory{lastGood: map[string]history.LastGood{}}
+	w.history = &fakeHistory{ledgers: map[string]ledger.Ledger{}, families: map[string][]string{}}
 	w.notifier = &fakeNotifier{}
 	w.cleaner = &fakeCleaner{}
 	var err error
@@ -601,8 +662,6 @@ func envOf(over map[string]string) func(string) string {
 	}
 	return func(k string) string { return env[k] }
 }
-
-func historyLastGood(rev string) history.LastGood { return history.LastGood{Revision: rev} }
 
 func leaseWaiting() lease.State {
 	return lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}

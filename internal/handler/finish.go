@@ -11,6 +11,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
 )
 
@@ -65,19 +66,18 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 		log = log.With("digest", p.Image.Digest)
 	}
 
-	if status == contract.TerminalSucceeded && rec.ToRevision != "" {
-		lg := history.LastGood{Revision: rec.ToRevision, ExecutionARN: in.Execution.ID, UpdatedAt: rec.FinishedAt}
-		if err := h.d.History.SetLastGood(ctx, rec.Service, lg); err != nil {
-			return res, boundary("set last good revision", err)
-		}
-	}
-	err := h.d.History.Put(ctx, rec)
+	fin := finished(in, status, rec)
+	applied, err := h.d.History.Finish(ctx, rec, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) })
 	var dup *history.DuplicateRecordError
 	switch {
 	case errors.As(err, &dup):
 		log.InfoContext(ctx, "record already written (retried finish)")
 	case err != nil:
 		return res, boundary("write history record", err)
+	default:
+		if !applied.Empty() {
+			log.InfoContext(ctx, "ledger", "marks", applied.Marks, "quarantined", applied.Quarantine, "released", applied.Release)
+		}
 	}
 	if err := h.d.Notifier.Publish(ctx, rec); err != nil {
 		return res, boundary("publish deployment event", err)
@@ -99,24 +99,85 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	return res, nil
 }
 
-// cleanup deregisters old revisions; a failure is logged, not fatal: the
-// deploy's outcome does not depend on it and the next deploy tries again.
+// minGoodKept is the fewest good revisions cleanup keeps per service: the
+// current one and the one a rollback goes back to.
+const minGoodKept = 2
+
+// cleanup deregisters old revisions of the family; a failure is logged, not
+// fatal: the deploy's outcome does not depend on it and the next deploy
+// tries again. Protected, for every service whose revisions are of the
+// family: what it runs or deploys, its KeepRevisions newest good revisions
+// (at least minGoodKept; a rollback goes to the newest good revision that
+// is still ACTIVE), and the revisions its lease holder announced. When the
+// protection cannot be read in full, nothing is deregistered.
 func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record) []string {
 	rev, err := taskdef.ParseRevision(rec.ToRevision)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup skipped", "error", err)
 		return nil
 	}
-	lg, _, err := h.d.History.LastGood(ctx, rec.Service)
+	candidates, err := h.d.Cleaner.Candidates(ctx, rev.Family, h.d.KeepRevisions)
+	if err != nil || len(candidates) == 0 {
+		if err != nil {
+			log.WarnContext(ctx, "cleanup skipped", "error", err)
+		}
+		return nil
+	}
+	protect, err := h.protected(ctx, rev.Family, rec)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup skipped", "error", err)
 		return nil
 	}
-	done, err := h.d.Cleaner.Run(ctx, rev.Family, h.d.KeepRevisions, rec.ToRevision, lg.Revision)
+	done, err := h.d.Cleaner.Deregister(ctx, candidates, protect)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup incomplete", "error", err, "deregistered", len(done))
 	}
 	return done
+}
+
+func (h *FinishHandler) protected(ctx context.Context, family string, rec history.Record) ([]string, error) {
+	services, err := h.d.History.JoinFamily(ctx, family, rec.Service)
+	if err != nil {
+		return nil, err
+	}
+	protect, err := h.d.Cleaner.InUse(ctx, services)
+	if err != nil {
+		return nil, err
+	}
+	protect = append(protect, rec.ToRevision, rec.FromRevision)
+	for _, svc := range services {
+		l, err := h.d.History.Ledger(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		st, err := h.d.Leases.Get(ctx, svc)
+		if err != nil {
+			return nil, err
+		}
+		protect = append(append(append(protect, l.GoodNewest(max(h.d.KeepRevisions, minGoodKept))...), st.Pending...), st.LateUpdates...)
+	}
+	return protect, nil
+}
+
+// finished is what the ledger needs of the execution.
+func finished(in contract.FinishInput, status contract.Terminal, rec history.Record) ledger.Finished {
+	f := ledger.Finished{
+		Execution: in.Execution.ID, Started: rec.StartedAt, At: rec.FinishedAt, Action: rec.Action, Outcome: string(status), Reason: rec.Reason,
+		From: rec.FromRevision, Deployed: rec.DeployedRevision, To: rec.ToRevision,
+		Undone: in.Update != nil && (in.Rollback != nil || in.RollbackError != nil),
+	}
+	if in.Plan == nil {
+		return f
+	}
+	p := in.Plan.Payload
+	f.Action, f.Forced = string(p.Action), p.Forced
+	if p.Image != nil {
+		f.Digest = p.Image.Digest
+	}
+	if f.Deployed == "" {
+		f.Deployed = p.TargetTaskDefinitionArn
+	}
+	return f
 }
 
 // Verdict decides an execution's terminal status and a reason for people
@@ -129,8 +190,11 @@ func Verdict(in contract.FinishInput) (contract.Terminal, string) {
 		return contract.TerminalFailed, errorReason(in.Error, "the execution failed before planning")
 	}
 	p := in.Plan.Payload
-	if p.Action == contract.ActionSkip {
+	switch p.Action {
+	case contract.ActionSkip:
 		return contract.TerminalSkipped, p.Reason
+	case contract.ActionRelease:
+		return contract.TerminalSucceeded, p.Reason
 	}
 	if p.Action == contract.ActionRollback {
 		// A rollback execution: its own rollout is the result.
@@ -287,6 +351,7 @@ func record(in contract.FinishInput, status contract.Terminal, reason string) hi
 	if p.Action != contract.ActionSkip {
 		r.Action = string(p.Action)
 	}
+	r.Forced = p.Forced
 	r.FromRevision = p.CurrentTaskDefinitionArn
 	r.ToRevision = p.CurrentTaskDefinitionArn
 	r.LastGoodBefore = p.LastGoodTaskDefinitionArn

@@ -207,7 +207,7 @@ func TestFlowDeploySucceeds(t *testing.T) {
 				t.Fatalf("output %s (%v)", res.Output, err)
 			}
 			r := f.onlyRecord(t)
-			if r.Outcome != history.Succeeded || r.ToRevision != td(42) || f.history.lastGood[webArn].Revision != td(42) {
+			if r.Outcome != history.Succeeded || r.ToRevision != td(42) || f.history.lastGoodOf(webArn) != td(42) {
 				t.Errorf("record %+v", r)
 			}
 			// Bake: 10m after the rollout was seen complete.
@@ -236,14 +236,20 @@ func TestFlowCircuitBreakerRollsBack(t *testing.T) {
 	if len(f.ecs.updates) != 1 {
 		t.Errorf("%d UpdateService calls; ECS already rolled back, want only the deploy's", len(f.ecs.updates))
 	}
-	if _, ok := f.history.lastGood[webArn]; ok {
-		t.Error("a rolled back revision became last good")
+	// The revision rolled back to is last good; the one rolled back from
+	// is bad and its image quarantined.
+	l := f.history.ledgers[webArn]
+	if f.history.lastGoodOf(webArn) != td(41) || !l.IsBad(td(42)) {
+		t.Errorf("ledger after the rollback: %+v", l)
+	}
+	if _, ok := l.Quarantine(digestNew); !ok || !slices.Contains(r.Quarantined, digestNew) {
+		t.Errorf("%s not quarantined: ledger %+v, record %v", digestNew, l.Quarantined, r.Quarantined)
 	}
 }
 
 func TestFlowAlarmDuringBakeRollsBack(t *testing.T) {
 	w := newWorld(t)
-	w.history.lastGood[webArn] = history.LastGood{Revision: td(40)}
+	w.history.good(webArn, td(40))
 	f := newFlow(t, w)
 	f.rollout(2*time.Minute, "", true)
 	// Five minutes into the bake the alarm fires.
@@ -298,7 +304,7 @@ func TestFlowBadInputChangesNothing(t *testing.T) {
 
 func TestFlowManualRollback(t *testing.T) {
 	w := newWorld(t)
-	w.history.lastGood[webArn] = history.LastGood{Revision: td(40)}
+	w.history.good(webArn, td(40))
 	f := newFlow(t, w)
 	f.rollout(time.Minute, "", true)
 	res := f.start(t, `{"action":"rollback","cluster":"prod","service":"web","requestedBy":"alice"}`)
@@ -585,8 +591,8 @@ func TestFlowLateUpdateOfSupersededExecution(t *testing.T) {
 			if len(w.history.records) != 2 || byExec[older].Outcome != history.Superseded || byExec[newer].Outcome != history.Succeeded {
 				t.Fatalf("records %+v", w.history.records)
 			}
-			if r := byExec[newer]; r.ToRevision != td(43) || w.history.lastGood[webArn].Revision != td(43) {
-				t.Errorf("newer record %+v, last good %+v", r, w.history.lastGood[webArn])
+			if r := byExec[newer]; r.ToRevision != td(43) || w.history.lastGoodOf(webArn) != td(43) {
+				t.Errorf("newer record %+v, last good %+v", r, w.history.lastGoodOf(webArn))
 			}
 			// The newer deploy, the late one, the newer one's re-apply.
 			var revs []string
@@ -627,7 +633,7 @@ func TestFlowChangedOutsideIsLeftAlone(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			w.history.lastGood[webArn] = history.LastGood{Revision: td(40)}
+			w.history.good(webArn, td(40))
 			f := newFlow(t, w)
 			f.rollout(2*time.Minute, "", true)
 			// The operator acts tt.at after the deploy's UpdateService.

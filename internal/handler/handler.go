@@ -31,6 +31,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/notify"
 	"github.com/pushdeploy/pushdeploy/internal/target"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
@@ -355,8 +356,9 @@ type Leases interface {
 type History interface {
 	Put(ctx context.Context, r history.Record) error
 	List(ctx context.Context, service string, limit int, token string) (history.Page, error)
-	LastGood(ctx context.Context, service string) (history.LastGood, bool, error)
-	SetLastGood(ctx context.Context, service string, lg history.LastGood) error
+	Ledger(ctx context.Context, service string) (ledger.Ledger, error)
+	Finish(ctx context.Context, r history.Record, change func(ledger.Ledger) ledger.Change) (ledger.Change, error)
+	JoinFamily(ctx context.Context, family, service string) ([]string, error)
 }
 
 // Resolver is what the handlers use of package target (*target.Resolver).
@@ -373,7 +375,9 @@ type Notifier interface {
 
 // Cleaner deregisters old revisions (*cleanup.Cleaner).
 type Cleaner interface {
-	Run(ctx context.Context, family string, keep int, current, lastGood string) ([]string, error)
+	Candidates(ctx context.Context, family string, keep int) ([]string, error)
+	InUse(ctx context.Context, services []string) ([]string, error)
+	Deregister(ctx context.Context, candidates, protect []string) ([]string, error)
 }
 
 var (

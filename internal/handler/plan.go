@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/rollback"
 	"github.com/pushdeploy/pushdeploy/internal/target"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
@@ -84,32 +86,36 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		BakeSeconds:              seconds(t.Config.Bake),
 		TimeoutSeconds:           max(1, seconds(t.Config.Timeout)),
 	}
-	lg, _, err := h.d.History.LastGood(ctx, t.ServiceARN)
+	led, err := h.d.History.Ledger(ctx, t.ServiceARN)
 	if err != nil {
-		return contract.Plan{}, boundary("read last good revision", err)
+		return contract.Plan{}, boundary("read the service's ledger", err)
 	}
-	p.LastGoodTaskDefinitionArn = lg.Revision
+	if lg, ok := led.LastGood(); ok {
+		p.LastGoodTaskDefinitionArn = lg.Revision
+	}
 
 	mode := lease.Preempt
 	switch in.Action {
 	case contract.ActionDeploy:
-		if err := h.planDeploy(ctx, in, t, &p); err != nil {
+		if err := h.planDeploy(ctx, in, t, led, &p); err != nil {
 			return contract.Plan{}, err
 		}
 	case contract.ActionRedeploy:
 		p.TargetTaskDefinitionArn = t.TaskDefinition
 		p.RollbackTaskDefinitionArn = t.TaskDefinition
-		if d := rollback.AfterFailure(t.TaskDefinition, "", lg.Revision); !d.Skipped() {
+		if d := rollback.AfterFailure(led, t.TaskDefinition, ""); !d.Skipped() {
 			p.RollbackTaskDefinitionArn = d.Target
 		}
+	case contract.ActionRelease:
+		return h.planRelease(ctx, in, led, p)
 	case contract.ActionRollback:
 		p.BakeSeconds = 0
 		if in.Trigger == contract.TriggerAlarm {
 			mode = lease.IfFree
-			if err := h.planAlarm(ctx, in, t, lg.Revision, &p); err != nil {
+			if err := h.planAlarm(ctx, in, t, led, &p); err != nil {
 				return contract.Plan{}, err
 			}
-		} else if err := h.planRollback(ctx, in, t, lg.Revision, &p); err != nil {
+		} else if err := h.planRollback(ctx, in, t, led, &p); err != nil {
 			return contract.Plan{}, err
 		}
 		// A rollback is never undone: if its wait fails, the state
@@ -177,10 +183,22 @@ func (h *PlanHandler) wakeSuperseded(ctx context.Context, log *slog.Logger, got 
 	}
 }
 
-func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput, t target.Target, p *contract.Plan) error {
+func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput, t target.Target, led ledger.Ledger, p *contract.Plan) error {
 	img, err := h.image(ctx, in, t.Config)
 	if err != nil {
 		return err
+	}
+	if q, ok := led.Quarantine(img.Digest); ok {
+		switch {
+		case in.Force:
+			p.Forced = true
+		case in.Trigger == contract.TriggerPush:
+			p.Image = &contract.Image{Repository: repositoryURI(img), Tag: img.Tag, Digest: img.Digest}
+			p.Action, p.Reason = contract.ActionSkip, quarantined(q)
+			return nil
+		default:
+			return &contract.BadInput{Field: "digest", Reason: quarantined(q) + "; deploy it with force to override"}
+		}
 	}
 	containers := in.Containers
 	if len(containers) == 0 {
@@ -204,7 +222,7 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 		same = same && c.From == c.To
 	}
 	p.RollbackTaskDefinitionArn = t.TaskDefinition
-	if d := rollback.AfterFailure("", t.TaskDefinition, p.LastGoodTaskDefinitionArn); !d.Skipped() {
+	if d := rollback.AfterFailure(led, "", t.TaskDefinition); !d.Skipped() {
 		p.RollbackTaskDefinitionArn = d.Target
 	}
 	if same {
@@ -272,57 +290,131 @@ func (h *PlanHandler) image(ctx context.Context, in contract.ExecutionInput, cfg
 	return img, nil
 }
 
-func (h *PlanHandler) planRollback(ctx context.Context, in contract.ExecutionInput, t target.Target, lastGood string, p *contract.Plan) error {
-	d, err := rollback.Manual(t.TaskDefinition, in.Revision, lastGood)
+func (h *PlanHandler) planRollback(ctx context.Context, in contract.ExecutionInput, t target.Target, led ledger.Ledger, p *contract.Plan) error {
+	if in.Revision != "" {
+		d, err := rollback.Manual(led, t.TaskDefinition, in.Revision, in.Force)
+		var bad *rollback.RolledBackFromError
+		if errors.As(err, &bad) {
+			return &contract.BadInput{Field: "revision", Reason: bad.Error()}
+		}
+		if err != nil {
+			return boundary("resolve revision", err)
+		}
+		if d.Skipped() {
+			p.Action, p.Reason = contract.ActionSkip, string(d.Skip)+": "+d.Detail
+			return nil
+		}
+		p.Forced = in.Force && led.IsBad(d.Target)
+		arn, err := h.activeRevision(ctx, d.Target)
+		if err != nil {
+			return err
+		}
+		p.TargetTaskDefinitionArn = arn
+		return nil
+	}
+	d, arn, err := h.activeTarget(ctx, led, func(l ledger.Ledger) rollback.Decision {
+		d, _ := rollback.Manual(l, t.TaskDefinition, "", false) // no revision: no error
+		return d
+	})
 	if err != nil {
-		return boundary("resolve revision", err)
+		return err
 	}
 	if d.Skipped() {
 		p.Action, p.Reason = contract.ActionSkip, string(d.Skip)+": "+d.Detail
 		return nil
 	}
-	out, err := h.d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(d.Target)})
-	if err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && api.ErrorCode() == "ClientException" {
-			return &contract.BadInput{Field: "revision", Reason: fmt.Sprintf("revision %s does not exist: %s", d.Target, api.ErrorMessage())}
-		}
-		return boundary("describe task definition "+d.Target, err)
-	}
-	p.TargetTaskDefinitionArn = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	p.TargetTaskDefinitionArn = arn
 	return nil
 }
 
-func (h *PlanHandler) planAlarm(ctx context.Context, in contract.ExecutionInput, t target.Target, lastGood string, p *contract.Plan) error {
+// activeTarget decides a rollback target from the ledger, passing over
+// good revisions that were deregistered since (cleanup keeps only the
+// newest good ones): the decision is asked again without them.
+func (h *PlanHandler) activeTarget(ctx context.Context, led ledger.Ledger, decide func(ledger.Ledger) rollback.Decision) (rollback.Decision, string, error) {
+	for {
+		d := decide(led)
+		if d.Skipped() {
+			return d, "", nil
+		}
+		arn, err := h.activeRevision(ctx, d.Target)
+		var bad *contract.BadInput
+		if errors.As(err, &bad) {
+			if _, known := led.Get(d.Target); known {
+				led = led.Without(d.Target)
+				continue
+			}
+		}
+		return d, arn, err
+	}
+}
+
+// activeRevision returns the ARN of an ACTIVE revision: a rollback to a
+// revision that does not exist or was deregistered is bad input, refused
+// before anything changes.
+func (h *PlanHandler) activeRevision(ctx context.Context, rev string) (string, error) {
+	out, err := h.d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(rev)})
+	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "ClientException" {
+			return "", &contract.BadInput{Field: "revision", Reason: fmt.Sprintf("revision %s does not exist: %s", rev, api.ErrorMessage())}
+		}
+		return "", boundary("describe task definition "+rev, err)
+	}
+	td := out.TaskDefinition
+	if td.Status != ecstypes.TaskDefinitionStatusActive {
+		return "", &contract.BadInput{Field: "revision", Reason: fmt.Sprintf("revision %s is %s: ECS cannot start tasks of it", aws.ToString(td.TaskDefinitionArn), td.Status)}
+	}
+	return aws.ToString(td.TaskDefinitionArn), nil
+}
+
+func (h *PlanHandler) planAlarm(ctx context.Context, in contract.ExecutionInput, t target.Target, led ledger.Ledger, p *contract.Plan) error {
 	if !t.Config.HasAlarm(in.Alarm.AlarmName) {
 		p.Action, p.Reason = contract.ActionSkip, fmt.Sprintf("alarm %s is not one of the service's alarms", in.Alarm.AlarmName)
 		return nil
-	}
-	page, err := h.d.History.List(ctx, t.ServiceARN, 10, "")
-	if err != nil {
-		return boundary("read history", err)
 	}
 	st, err := h.d.Leases.Get(ctx, t.ServiceARN)
 	if err != nil {
 		return boundary("read lease", err)
 	}
-	d := rollback.ForAlarm(rollback.AlarmInput{
-		Now: h.d.Clock.Now(), Current: t.TaskDefinition, Culprit: in.Alarm.TaskDefinitionArn,
-		Records: page.Records, LeaseHeld: st.Held(h.d.Clock.Now()), Window: t.Config.RollbackWindow,
+	d, arn, err := h.activeTarget(ctx, led, func(l ledger.Ledger) rollback.Decision {
+		return rollback.ForAlarm(rollback.AlarmInput{
+			Now: h.d.Clock.Now(), Current: t.TaskDefinition, Culprit: in.Alarm.TaskDefinitionArn,
+			Ledger: l, LeaseHeld: st.Held(h.d.Clock.Now()), Window: t.Config.RollbackWindow,
+		})
 	})
+	if err != nil {
+		return err
+	}
 	if d.Skipped() {
 		p.Action, p.Reason = contract.ActionSkip, string(d.Skip)+": "+d.Detail
 		return nil
 	}
-	out, err := h.d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(d.Target)})
-	if err != nil {
-		return boundary("describe task definition "+d.Target, err)
-	}
-	p.TargetTaskDefinitionArn = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	p.TargetTaskDefinitionArn = arn
 	if p.Reason == "" {
 		p.Reason = fmt.Sprintf("alarm %s: %s", in.Alarm.AlarmName, d.Detail)
 	}
 	return nil
+}
+
+// planRelease plans lifting a digest's quarantine: no lease, nothing on the
+// service changes; finish writes it to the ledger with the record.
+func (h *PlanHandler) planRelease(ctx context.Context, in contract.ExecutionInput, led ledger.Ledger, p contract.Plan) (contract.Plan, error) {
+	p.Image = &contract.Image{Digest: in.Digest}
+	q, ok := led.Quarantine(in.Digest)
+	if !ok {
+		p.Action, p.Reason = contract.ActionSkip, "not-quarantined: "+in.Digest+" is not quarantined on the service"
+		return skipped(p), nil
+	}
+	p.Image.Repository = ""
+	p.Reason = "released " + quarantined(q) + why(in.Reason)
+	planLog(h.d.Log, p).InfoContext(ctx, "planned release", "digest", in.Digest)
+	return skipped(p), nil
+}
+
+// quarantined explains a quarantine.
+func quarantined(q ledger.Quarantine) string {
+	return fmt.Sprintf("quarantined: %s was rolled back from %s by %s at %s (%s)",
+		q.Digest, q.Revision, q.Execution, q.Since.UTC().Format(time.RFC3339), q.Reason)
 }
 
 // validate checks the execution input's shape; plan checks it against the
@@ -330,11 +422,11 @@ func (h *PlanHandler) planAlarm(ctx context.Context, in contract.ExecutionInput,
 func validate(in contract.ExecutionInput) error {
 	bad := func(field, reason string) error { return &contract.BadInput{Field: field, Reason: reason} }
 	switch in.Action {
-	case contract.ActionDeploy, contract.ActionRollback, contract.ActionRedeploy:
+	case contract.ActionDeploy, contract.ActionRollback, contract.ActionRedeploy, contract.ActionRelease:
 	case "":
-		return bad("action", "required (deploy, rollback or redeploy)")
+		return bad("action", "required (deploy, rollback, redeploy or release)")
 	default:
-		return bad("action", fmt.Sprintf("unknown action %q (want deploy, rollback or redeploy)", in.Action))
+		return bad("action", fmt.Sprintf("unknown action %q (want deploy, rollback, redeploy or release)", in.Action))
 	}
 	if in.Cluster == "" {
 		return bad("cluster", "required")
@@ -358,7 +450,17 @@ func validate(in contract.ExecutionInput) error {
 	default:
 		return bad("trigger", fmt.Sprintf("unknown trigger %q", in.Trigger))
 	}
+	if in.Force && (in.Trigger != "" && in.Trigger != contract.TriggerManual || in.Action != contract.ActionDeploy && in.Action != contract.ActionRollback) {
+		return bad("force", "only a manual deploy or rollback can be forced")
+	}
 	switch in.Action {
+	case contract.ActionRelease:
+		if !taskdef.ValidDigest(in.Digest) {
+			return bad("digest", fmt.Sprintf("release needs the quarantined digest (sha256:<64 hex>), got %q", in.Digest))
+		}
+		if in.Image != "" || in.Revision != "" || len(in.Containers) > 0 {
+			return bad("image", "release takes a digest only")
+		}
 	case contract.ActionDeploy:
 		if in.Image == "" && in.Digest == "" {
 			return bad("image", "deploy needs an image (repository:tag or repository@sha256:...) or a digest")

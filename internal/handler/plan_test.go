@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/contract"
-	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/target"
 )
 
@@ -50,7 +50,7 @@ func TestPlanBadInput(t *testing.T) {
 		name, input, want string
 		setup             func(*world)
 	}{
-		{"unknown field", `{"action":"deploy","cluster":"prod","service":"web","digest":"` + digestNew + `","force":true}`, "BadInput", nil},
+		{"unknown field", `{"action":"deploy","cluster":"prod","service":"web","digest":"` + digestNew + `","forced":true}`, "BadInput", nil},
 		{"not JSON", `{"action":`, "BadInput", nil},
 		{"missing action", `{"cluster":"prod","service":"web"}`, "BadInput", nil},
 		{"unknown action", `{"action":"destroy","cluster":"prod","service":"web"}`, "BadInput", nil},
@@ -140,7 +140,7 @@ func TestPlanDeploy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			if tt.lastGood != "" {
-				w.history.lastGood[webArn] = history.LastGood{Revision: tt.lastGood}
+				w.history.good(webArn, tt.lastGood)
 			}
 			got, err := w.plan(t).Handle(context.Background(), planInput(tt.input))
 			if err != nil {
@@ -209,7 +209,9 @@ func TestPlanRollbackAndRedeploy(t *testing.T) {
 			action: contract.ActionRollback, target: td(40), rollbackTo: td(40)},
 		{name: "rollback with no last good", input: `{"action":"rollback","cluster":"prod","service":"web"}`,
 			action: contract.ActionSkip, why: "no-rollback-target"},
-		{name: "rollback when already on last good", input: `{"action":"rollback","cluster":"prod","service":"web"}`, lastGood: td(41),
+		{name: "rollback with no good revision but the current", input: `{"action":"rollback","cluster":"prod","service":"web"}`, lastGood: td(41),
+			action: contract.ActionSkip, why: "no-rollback-target"},
+		{name: "rollback to the given current revision", input: `{"action":"rollback","cluster":"prod","service":"web","revision":"41"}`, lastGood: td(40),
 			action: contract.ActionSkip, why: "already-on-last-good"},
 		{name: "redeploy", input: `{"action":"redeploy","cluster":"prod","service":"web"}`, lastGood: td(40),
 			action: contract.ActionRedeploy, target: td(41), rollbackTo: td(40)},
@@ -218,7 +220,7 @@ func TestPlanRollbackAndRedeploy(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			if tt.lastGood != "" {
-				w.history.lastGood[webArn] = history.LastGood{Revision: tt.lastGood}
+				w.history.good(webArn, tt.lastGood)
 			}
 			got, err := w.plan(t).Handle(context.Background(), planInput(tt.input))
 			if err != nil {
@@ -285,11 +287,14 @@ func alarmInput(culprit string) string {
 }
 
 func TestPlanAlarm(t *testing.T) {
-	deployed := history.Record{Service: webArn, ExecutionARN: "deploy-41", Action: "deploy", Outcome: history.Succeeded,
-		FromRevision: td(40), ToRevision: td(41), LastGoodBefore: td(40), FinishedAt: t0.Add(-10 * time.Minute)}
+	// td(40) passed its bake, then the deploy of td(41) did, 10 minutes ago.
+	deployed := ledger.Ledger{Service: webArn, Revisions: []ledger.Revision{
+		{Revision: td(40), Status: ledger.StatusGood, Via: ledger.ViaDeploy, Since: t0.Add(-time.Hour)},
+		{Revision: td(41), Status: ledger.StatusGood, Via: ledger.ViaDeploy, Since: t0.Add(-10 * time.Minute)},
+	}}
 	tests := []struct {
 		name    string
-		records []history.Record
+		ledger  ledger.Ledger
 		lease   lease.State
 		culprit string
 		advance time.Duration
@@ -297,17 +302,17 @@ func TestPlanAlarm(t *testing.T) {
 		target  string
 		skipWhy string
 	}{
-		{name: "within the window", records: []history.Record{deployed}, culprit: td(41), action: contract.ActionRollback, target: td(40)},
-		{name: "outside the window", records: []history.Record{deployed}, culprit: td(41), advance: time.Hour, action: contract.ActionSkip, skipWhy: "outside-rollback-window"},
-		{name: "deploy in flight", records: []history.Record{deployed}, culprit: td(41), lease: lease.State{Holder: "deploy-42", Seq: 1, Until: t0.Add(time.Hour)},
+		{name: "within the window", ledger: deployed, culprit: td(41), action: contract.ActionRollback, target: td(40)},
+		{name: "outside the window", ledger: deployed, culprit: td(41), advance: time.Hour, action: contract.ActionSkip, skipWhy: "outside-rollback-window"},
+		{name: "deploy in flight", ledger: deployed, culprit: td(41), lease: lease.State{Holder: "deploy-42", Seq: 1, Until: t0.Add(time.Hour)},
 			action: contract.ActionSkip, skipWhy: "deploy-in-flight"},
-		{name: "revision changed since the alarm", records: []history.Record{deployed}, culprit: td(40), action: contract.ActionSkip, skipWhy: "revision-changed"},
+		{name: "revision changed since the alarm", ledger: deployed, culprit: td(40), action: contract.ActionSkip, skipWhy: "revision-changed"},
 		{name: "not deployed by pushdeploy", culprit: td(41), action: contract.ActionSkip, skipWhy: "not-deployed-by-pushdeploy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
-			w.history.records = tt.records
+			w.history.ledgers[webArn] = tt.ledger
 			if tt.lease.Holder != "" {
 				w.leases.state[webArn] = tt.lease
 			}

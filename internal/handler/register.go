@@ -65,6 +65,11 @@ func (h *RegisterHandler) Handle(ctx context.Context, in contract.RegisterInput)
 		return contract.RegisterResult{}, boundary("register task definition", err)
 	}
 	r := contract.RegisterResult{TaskDefinitionArn: aws.ToString(res.TaskDefinition.TaskDefinitionArn), Registered: true}
+	// Announced in the lease at once, so that another execution's cleanup
+	// of the family keeps it until this execution finishes.
+	if err := h.d.Leases.Intend(ctx, p.ServiceArn, p.LeaseOwner, r.TaskDefinitionArn); err != nil {
+		return contract.RegisterResult{}, supersededOr("announce revision", p, err)
+	}
 	for _, c := range changes {
 		r.Images = append(r.Images, contract.ImageChange{Container: c.Container, From: c.From, To: c.To})
 	}

@@ -37,6 +37,9 @@ func (unusedDynamoDB) DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...
 func (unusedDynamoDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	return nil, errUnused
 }
+func (unusedDynamoDB) TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	return nil, errUnused
+}
 
 type unusedEventBridge struct{}
 
@@ -127,7 +130,7 @@ func TestSampleEvents(t *testing.T) {
 			}
 			w := newWorld(t)
 			w.ecr.images["web"]["v42"] = "sha256:9b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff001"
-			w.history.lastGood[webArn] = historyLastGood(td(40))
+			w.history.good(webArn, td(40))
 			name := filepath.Base(f)
 			switch {
 			case strings.HasPrefix(name, "manual-"):

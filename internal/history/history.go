@@ -1,6 +1,7 @@
 // Package history stores deployment records in DynamoDB: exactly one
 // terminal record per execution, listed per service newest first, kept for
-// a retention period, plus each service's last good revision.
+// a retention period, plus each service's ledger of revisions (package
+// ledger), written in one transaction with the record that changes it.
 //
 // # Table
 //
@@ -15,7 +16,8 @@
 // Items (service = the ECS service ARN):
 //
 //	pk "SVC#<service>"  sk "DEP#<startedAt UTC ms, fixed width>#<execution ARN>"  a deployment record, expiresAt set
-//	pk "SVC#<service>"  sk "LASTGOOD"                                           the last good revision
+//	pk "SVC#<service>"  sk "LEDGER"                                             the service's ledger (package ledger), version N
+//	pk "FAMILY#<family>" sk "SERVICES"                                          services whose revisions are of the family (cleanup)
 //	pk "SVC#<service>"  sk "LEASE"                                              the lease (package lease)
 //
 // IAM: dynamodb:GetItem, PutItem, UpdateItem, DeleteItem, Query on the table.
@@ -45,7 +47,6 @@ const (
 	AttrExpiresAt = "expiresAt"
 
 	skDeployPrefix = "DEP#"
-	skLastGood     = "LASTGOOD"
 )
 
 // ServiceKey is the partition key value of a service's items.
@@ -103,19 +104,18 @@ type Record struct {
 	DeployedRevision string `dynamodbav:"deployedRevision,omitempty" json:"deployedRevision,omitempty"`
 	// LastGoodBefore is the last good revision when the execution started:
 	// where an alarm after this deploy's bake rolls back to.
-	LastGoodBefore string    `dynamodbav:"lastGoodBefore,omitempty" json:"lastGoodBefore,omitempty"`
-	Outcome        Outcome   `dynamodbav:"outcome" json:"outcome"`
-	Reason         string    `dynamodbav:"reason,omitempty" json:"reason,omitempty"`
-	StartedAt      time.Time `dynamodbav:"startedAt" json:"startedAt"`
-	FinishedAt     time.Time `dynamodbav:"finishedAt" json:"finishedAt"`
-}
-
-// LastGood is a service's last good revision: the last one that passed its
-// bake (or that a rollback returned to).
-type LastGood struct {
-	Revision     string    `dynamodbav:"revision" json:"revision"`
-	ExecutionARN string    `dynamodbav:"executionArn" json:"executionArn"`
-	UpdatedAt    time.Time `dynamodbav:"updatedAt" json:"updatedAt"`
+	LastGoodBefore string `dynamodbav:"lastGoodBefore,omitempty" json:"lastGoodBefore,omitempty"`
+	// Forced: an operator deployed a quarantined digest or rolled back to a
+	// revision rolled back from, on purpose.
+	Forced bool `dynamodbav:"forced,omitempty" json:"forced,omitempty"`
+	// Quarantined and Released are the digests whose quarantine this
+	// execution started or lifted (package ledger).
+	Quarantined []string  `dynamodbav:"quarantined,omitempty" json:"quarantined,omitempty"`
+	Released    []string  `dynamodbav:"released,omitempty" json:"released,omitempty"`
+	Outcome     Outcome   `dynamodbav:"outcome" json:"outcome"`
+	Reason      string    `dynamodbav:"reason,omitempty" json:"reason,omitempty"`
+	StartedAt   time.Time `dynamodbav:"startedAt" json:"startedAt"`
+	FinishedAt  time.Time `dynamodbav:"finishedAt" json:"finishedAt"`
 }
 
 // DuplicateRecordError: the execution already has its terminal record.
@@ -174,31 +174,12 @@ type recordItem struct {
 // execution (same ExecutionARN and StartedAt) returns *DuplicateRecordError
 // and changes nothing.
 func (s *Store) Put(ctx context.Context, r Record) error {
-	switch {
-	case r.Service == "":
-		return &InvalidRecordError{"no service"}
-	case r.ExecutionARN == "":
-		return &InvalidRecordError{"no execution ARN"}
-	case r.StartedAt.IsZero():
-		return &InvalidRecordError{"no start time"}
-	case !r.Outcome.Valid():
-		return &InvalidRecordError{fmt.Sprintf("unknown outcome %q", r.Outcome)}
-	}
-	if r.FinishedAt.IsZero() {
-		return &InvalidRecordError{"no finish time"}
-	}
-	it := recordItem{PK: ServiceKey(r.Service), SK: RecordKey(r.StartedAt, r.ExecutionARN), Record: r}
-	if s.retention > 0 {
-		it.ExpiresAt = r.FinishedAt.Add(s.retention).Unix()
-	}
-	av, err := attributevalue.MarshalMap(it)
+	put, err := s.recordPut(r)
 	if err != nil {
-		return fmt.Errorf("marshal record: %w", err)
+		return err
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                av,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
 	})
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -208,6 +189,36 @@ func (s *Store) Put(ctx context.Context, r Record) error {
 		return fmt.Errorf("put record: %w", err)
 	}
 	return nil
+}
+
+// recordPut is the conditional write of a terminal record.
+func (s *Store) recordPut(r Record) (*ddbtypes.Put, error) {
+	switch {
+	case r.Service == "":
+		return nil, &InvalidRecordError{"no service"}
+	case r.ExecutionARN == "":
+		return nil, &InvalidRecordError{"no execution ARN"}
+	case r.StartedAt.IsZero():
+		return nil, &InvalidRecordError{"no start time"}
+	case !r.Outcome.Valid():
+		return nil, &InvalidRecordError{fmt.Sprintf("unknown outcome %q", r.Outcome)}
+	}
+	if r.FinishedAt.IsZero() {
+		return nil, &InvalidRecordError{"no finish time"}
+	}
+	it := recordItem{PK: ServiceKey(r.Service), SK: RecordKey(r.StartedAt, r.ExecutionARN), Record: r}
+	if s.retention > 0 {
+		it.ExpiresAt = r.FinishedAt.Add(s.retention).Unix()
+	}
+	av, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return nil, fmt.Errorf("marshal record: %w", err)
+	}
+	return &ddbtypes.Put{
+		TableName:           aws.String(s.table),
+		Item:                av,
+		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	}, nil
 }
 
 // Page is one page of records, newest first. Next is empty on the last page.
@@ -302,48 +313,4 @@ func decodeToken(token, pk string) (map[string]ddbtypes.AttributeValue, error) {
 		AttrPK: &ddbtypes.AttributeValueMemberS{Value: t.PK},
 		AttrSK: &ddbtypes.AttributeValueMemberS{Value: t.SK},
 	}, nil
-}
-
-type lastGoodItem struct {
-	PK string `dynamodbav:"pk"`
-	SK string `dynamodbav:"sk"`
-	LastGood
-}
-
-// SetLastGood records revision as the service's last good revision.
-func (s *Store) SetLastGood(ctx context.Context, service string, lg LastGood) error {
-	if service == "" || lg.Revision == "" {
-		return &InvalidRecordError{"last good needs a service and a revision"}
-	}
-	av, err := attributevalue.MarshalMap(lastGoodItem{PK: ServiceKey(service), SK: skLastGood, LastGood: lg})
-	if err != nil {
-		return fmt.Errorf("marshal last good: %w", err)
-	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}); err != nil {
-		return fmt.Errorf("put last good of %s: %w", service, err)
-	}
-	return nil
-}
-
-// LastGood returns the service's last good revision, or ok false if none.
-func (s *Store) LastGood(ctx context.Context, service string) (LastGood, bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table),
-		Key: map[string]ddbtypes.AttributeValue{
-			AttrPK: &ddbtypes.AttributeValueMemberS{Value: ServiceKey(service)},
-			AttrSK: &ddbtypes.AttributeValueMemberS{Value: skLastGood},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return LastGood{}, false, fmt.Errorf("get last good of %s: %w", service, err)
-	}
-	if len(out.Item) == 0 {
-		return LastGood{}, false, nil
-	}
-	var it lastGoodItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return LastGood{}, false, fmt.Errorf("unmarshal last good: %w", err)
-	}
-	return it.LastGood, true, nil
 }

@@ -12,10 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/pushdeploy/pushdeploy/internal/awsapi/localtest"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	ddblocal "github.com/pushdeploy/pushdeploy/internal/localcloud/dynamodb"
 )
@@ -216,36 +218,95 @@ func TestRetention(t *testing.T) {
 	}
 }
 
-func TestLastGood(t *testing.T) {
+// finishOf derives the ledger change of a record as finish does.
+func finishOf(r history.Record) func(ledger.Ledger) ledger.Change {
+	return func(l ledger.Ledger) ledger.Change {
+		return l.ChangeOf(ledger.Finished{
+			Execution: r.ExecutionARN, At: r.FinishedAt, Action: r.Action, Outcome: string(r.Outcome), Reason: r.Reason,
+			From: r.FromRevision, Deployed: r.DeployedRevision, To: r.ToRevision, Digest: r.Images[0].Digest, Undone: r.Outcome == history.RolledBack,
+		})
+	}
+}
+
+func TestFinishWritesRecordAndLedgerOnce(t *testing.T) {
 	s, _, _ := setup(t, 0)
 	ctx := context.Background()
-	if _, ok, err := s.LastGood(ctx, svcA); ok || err != nil {
-		t.Fatalf("empty: %v %v", ok, err)
+	if l, err := s.Ledger(ctx, svcA); err != nil || len(l.Revisions) != 0 {
+		t.Fatalf("empty: %+v %v", l, err)
 	}
-	lg := history.LastGood{Revision: "arn:aws:ecs:us-east-1:123456789012:task-definition/web:4", ExecutionARN: "x", UpdatedAt: localtest.Start}
-	if err := s.SetLastGood(ctx, svcA, lg); err != nil {
+	good := record(svcA, 1) // web:2 passed its bake
+	if _, err := s.Finish(ctx, good, finishOf(good)); err != nil {
 		t.Fatal(err)
 	}
-	lg2 := lg
-	lg2.Revision = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:5"
-	if err := s.SetLastGood(ctx, svcA, lg2); err != nil {
+	bad := record(svcA, 2) // web:3 was rolled back to web:2
+	bad.Outcome, bad.ToRevision = history.RolledBack, "web:2"
+	c, err := s.Finish(ctx, bad, finishOf(bad))
+	if err != nil || len(c.Quarantine) != 1 {
+		t.Fatalf("finish: %+v %v", c, err)
+	}
+	// A retried finish writes nothing twice.
+	var dup *history.DuplicateRecordError
+	if _, err := s.Finish(ctx, bad, finishOf(bad)); !errors.As(err, &dup) {
+		t.Fatalf("second finish: %v, want DuplicateRecordError", err)
+	}
+	l, err := s.Ledger(ctx, svcA)
+	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := s.LastGood(ctx, svcA)
-	if err != nil || !ok {
-		t.Fatal(ok, err)
+	lg, _ := l.LastGood()
+	q, quarantined := l.Quarantine(bad.Images[0].Digest)
+	if lg.Revision != "web:2" || lg.Via != ledger.ViaRollback || !l.IsBad("web:3") || !quarantined || q.Execution != bad.ExecutionARN || len(l.Revisions) != 3 {
+		t.Fatalf("ledger %+v", l)
 	}
-	if diff := cmp.Diff(lg2, got); diff != "" {
-		t.Errorf("(-want +got)\n%s", diff)
-	}
-	// The last good item is not a record.
 	p, err := s.List(ctx, svcA, 10, "")
-	if err != nil || len(p.Records) != 0 {
-		t.Errorf("List = %+v %v", p, err)
+	if err != nil || len(p.Records) != 2 {
+		t.Fatalf("records %+v %v (the ledger item is not a record)", p, err)
 	}
-	var inv *history.InvalidRecordError
-	if err := s.SetLastGood(ctx, svcA, history.LastGood{}); !errors.As(err, &inv) {
-		t.Errorf("empty revision: err = %v", err)
+	if diff := cmp.Diff([]string{bad.Images[0].Digest}, p.Records[0].Quarantined); diff != "" {
+		t.Errorf("the record does not name what it quarantined (-want +got)\n%s", diff)
+	}
+}
+
+func TestFinishDerivesAgainAfterAConcurrentWrite(t *testing.T) {
+	s, _, _ := setup(t, 0)
+	ctx := context.Background()
+	first, other := record(svcA, 1), record(svcA, 5)
+	calls := 0
+	_, err := s.Finish(ctx, first, func(l ledger.Ledger) ledger.Change {
+		calls++
+		if calls == 1 {
+			// Another execution's finish lands between the read and the write.
+			if _, err := s.Finish(ctx, other, finishOf(other)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return finishOf(first)(l)
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("finish: %v after %d derivations, want 2", err, calls)
+	}
+	l, _ := s.Ledger(ctx, svcA)
+	if _, ok := l.Get(first.ToRevision); !ok {
+		t.Fatalf("the first change was lost: %+v", l.Revisions)
+	}
+	if _, ok := l.Get(other.ToRevision); !ok {
+		t.Fatalf("the concurrent change was lost: %+v", l.Revisions)
+	}
+}
+
+func TestJoinFamily(t *testing.T) {
+	s, _, _ := setup(t, 0)
+	ctx := context.Background()
+	if got, err := s.JoinFamily(ctx, "web", svcA); err != nil || len(got) != 1 {
+		t.Fatalf("%v %v", got, err)
+	}
+	s.JoinFamily(ctx, "web", svcA)
+	got, err := s.JoinFamily(ctx, "web", svcB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{svcB, svcA}, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("(-want +got)\n%s", diff)
 	}
 }
 

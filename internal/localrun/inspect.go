@@ -11,6 +11,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/history"
 	"github.com/pushdeploy/pushdeploy/internal/lease"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 )
 
 // table is the installed history table's name.
@@ -60,6 +61,20 @@ func (w *World) Lease(ctx context.Context, serviceARN string) (lease.State, erro
 		return lease.State{}, err
 	}
 	return store.Get(ctx, serviceARN)
+}
+
+// Ledger reads a service's ledger: its good and bad revisions and its
+// quarantined digests.
+func (w *World) Ledger(ctx context.Context, serviceARN string) (ledger.Ledger, error) {
+	name, err := w.table()
+	if err != nil {
+		return ledger.Ledger{}, err
+	}
+	store, err := history.New(dynamodb.NewFromConfig(w.Config), name, 0)
+	if err != nil {
+		return ledger.Ledger{}, err
+	}
+	return store.Ledger(ctx, serviceARN)
 }
 
 // Running returns the task definition ARN the service's primary deployment

@@ -1,17 +1,19 @@
 // Package rollback chooses where a service goes back to, and whether an
 // alarm should roll it back at all. Rules: go back to the last good revision
-// (at most one deploy back), never to the revision being rolled back, never
-// twice for one incident, never while a deploy is in flight; when nothing
+// (the newest good revision in the service's ledger), never to a revision
+// rolled back from, never to the revision being rolled back, never twice
+// for one incident, never while a deploy is in flight; when nothing
 // should happen, say why with a SkipReason.
 package rollback
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"time"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
 )
 
@@ -54,38 +56,52 @@ func (d Decision) Skipped() bool { return d.Skip != "" }
 func skip(r SkipReason, detail string) Decision { return Decision{Skip: r, Detail: detail} }
 
 // AfterFailure chooses where a failed deploy of failed goes back to: the
-// last good revision, else the revision that ran before the deploy; never
-// failed itself.
-func AfterFailure(failed, previous, lastGood string) Decision {
-	for _, c := range []struct{ rev, why string }{
-		{lastGood, "last good revision"},
-		{previous, "revision before the deploy (no last good revision recorded)"},
-	} {
-		if c.rev != "" && !same(c.rev, failed) {
-			return Decision{Target: c.rev, Detail: "back to the " + c.why + " " + c.rev}
-		}
+// ledger's last good revision, else the revision that ran before the deploy
+// unless it was rolled back from; never failed itself.
+func AfterFailure(l ledger.Ledger, failed, previous string) Decision {
+	if lg, ok := l.LastGood(failed); ok {
+		return Decision{Target: lg.Revision, Detail: "back to the last good revision " + lg.Revision}
 	}
-	return skip(NoTarget, "no revision other than "+failed+" to go back to")
+	if previous != "" && !same(previous, failed) && !l.IsBad(previous) {
+		return Decision{Target: previous, Detail: "back to the revision before the deploy " + previous + " (no good revision in the ledger)"}
+	}
+	return skip(NoTarget, "no good revision other than "+failed+" to go back to")
+}
+
+// RolledBackFromError: a manual rollback to a revision the service was
+// rolled back from, without force.
+type RolledBackFromError struct {
+	Revision string
+	Reason   string
+}
+
+func (e *RolledBackFromError) Error() string {
+	return fmt.Sprintf("the service was rolled back from %s (%s); roll back to it with force", e.Revision, e.Reason)
 }
 
 // Manual resolves an operator's rollback: to requested (ARN, family:N or N
-// of the current family) or, when empty, to the last good revision. It
-// returns *taskdef.WrongFamilyError or *taskdef.RevisionError for a bad
-// revision.
-func Manual(current, requested, lastGood string) (Decision, error) {
-	target := lastGood
-	if requested != "" {
-		r, err := taskdef.ResolveRevision(requested, current)
-		if err != nil {
-			return Decision{}, err
+// of the current family) or, when empty, to the newest good revision other
+// than the current one. It returns *taskdef.WrongFamilyError or
+// *taskdef.RevisionError for a bad revision, and *RolledBackFromError for a
+// revision rolled back from (unless force).
+func Manual(l ledger.Ledger, current, requested string, force bool) (Decision, error) {
+	if requested == "" {
+		lg, ok := l.LastGood(current)
+		if !ok {
+			return skip(NoTarget, "no good revision other than "+current+" in the ledger; give a revision"), nil
 		}
-		target = r.String()
+		return Decision{Target: lg.Revision, Detail: "back to the last good revision " + lg.Revision}, nil
 	}
-	if target == "" {
-		return skip(NoTarget, "no last good revision recorded; give a revision"), nil
+	r, err := taskdef.ResolveRevision(requested, current)
+	if err != nil {
+		return Decision{}, err
 	}
+	target := r.String()
 	if same(target, current) {
 		return skip(AlreadyOnTarget, "service already runs "+current), nil
+	}
+	if e, ok := l.Get(target); ok && e.Status == ledger.StatusBad && !force {
+		return Decision{}, &RolledBackFromError{Revision: target, Reason: e.Reason}
 	}
 	return Decision{Target: target, Detail: "back to " + target}, nil
 }
@@ -97,9 +113,8 @@ type AlarmInput struct {
 	Current string
 	// Culprit is the revision that ran when the alarm fired, if known.
 	Culprit string
-	// Records are the service's newest history records, newest first (one
-	// page is plenty: skipped and superseded records are passed over).
-	Records []history.Record
+	// Ledger is the service's ledger.
+	Ledger ledger.Ledger
 	// LeaseHeld: an execution holds the service's lease.
 	LeaseHeld bool
 	// Window is how long after a deploy finished (its bake included) an
@@ -107,7 +122,9 @@ type AlarmInput struct {
 	Window time.Duration
 }
 
-// ForAlarm decides whether an alarm rolls the service back, and where to.
+// ForAlarm decides whether an alarm rolls the service back, and where to:
+// only a revision a pushdeploy deploy made good within the window is rolled
+// back, to the newest other good revision.
 func ForAlarm(in AlarmInput) Decision {
 	if in.LeaseHeld {
 		return skip(DeployInFlight, "an execution holds the service; it watches the alarm")
@@ -115,50 +132,26 @@ func ForAlarm(in AlarmInput) Decision {
 	if in.Culprit != "" && !same(in.Culprit, in.Current) {
 		return skip(RevisionChanged, "alarm fired on "+in.Culprit+" but the service now runs "+in.Current)
 	}
-	var rec *history.Record
-	for i := range in.Records {
-		switch in.Records[i].Outcome {
-		case history.Succeeded, history.RolledBack, history.Failed:
-			rec = &in.Records[i]
-		}
-		if rec != nil {
-			break
-		}
-	}
-	if rec == nil || !same(rec.ToRevision, in.Current) {
-		return skip(NotDeployedByPushdeploy, "pushdeploy's history has no deploy that left "+in.Current+" running")
-	}
-	if rec.Outcome != history.Succeeded {
-		return skip(AlreadyOnTarget, "the last execution ended "+string(rec.Outcome)+" on "+in.Current)
-	}
-	if rec.Action == "rollback" {
+	cur, ok := in.Ledger.Get(in.Current)
+	switch {
+	case !ok:
+		return skip(NotDeployedByPushdeploy, "pushdeploy's ledger has no deploy that left "+in.Current+" running")
+	case cur.Status == ledger.StatusBad:
+		return skip(AlreadyOnTarget, "the service was already rolled back from "+in.Current)
+	case cur.Via == ledger.ViaRollback:
 		return skip(AlreadyOnTarget, "the service was rolled back to "+in.Current)
 	}
-	if end := rec.FinishedAt.Add(in.Window); in.Now.After(end) {
-		return skip(OutsideWindow, "the deploy of "+in.Current+" finished at "+rec.FinishedAt.UTC().Format(time.RFC3339)+", window ended "+end.UTC().Format(time.RFC3339))
+	if end := cur.Since.Add(in.Window); in.Now.After(end) {
+		return skip(OutsideWindow, "the deploy of "+in.Current+" finished at "+cur.Since.UTC().Format(time.RFC3339)+", window ended "+end.UTC().Format(time.RFC3339))
 	}
-	target := rec.LastGoodBefore
-	if target == "" {
-		target = rec.FromRevision
+	target, ok := in.Ledger.LastGood(in.Current)
+	if !ok {
+		return skip(NoTarget, "no good revision other than "+in.Current+" to go back to")
 	}
-	if target == "" {
-		return skip(NoTarget, "no revision recorded before the deploy of "+in.Current)
-	}
-	if same(target, in.Current) {
-		return skip(AlreadyOnTarget, "service already runs its last good revision "+in.Current)
-	}
-	return Decision{Target: target, Detail: "alarm within the rollback window of the deploy of " + in.Current + ": back to " + target}
+	return Decision{Target: target.Revision, Detail: "alarm within the rollback window of the deploy of " + in.Current + ": back to " + target.Revision}
 }
 
-// same compares revisions given as ARNs or family:N.
-func same(a, b string) bool {
-	if a == b {
-		return true
-	}
-	ra, err1 := taskdef.ParseRevision(a)
-	rb, err2 := taskdef.ParseRevision(b)
-	return err1 == nil && err2 == nil && ra == rb
-}
+func same(a, b string) bool { return ledger.Same(a, b) }
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 

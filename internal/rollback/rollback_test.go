@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
 )
 
@@ -20,21 +20,37 @@ const (
 	r3  = arn + "web:3"
 )
 
+var t0 = time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+
+// led builds a ledger from revision entries.
+func led(revs ...ledger.Revision) ledger.Ledger { return ledger.Ledger{Revisions: revs} }
+
+func good(rev string, at time.Duration, via string) ledger.Revision {
+	return ledger.Revision{Revision: rev, Status: ledger.StatusGood, Since: t0.Add(at), Via: via}
+}
+
+func bad(rev string, at time.Duration) ledger.Revision {
+	return ledger.Revision{Revision: rev, Status: ledger.StatusBad, Since: t0.Add(at), Reason: "alarm web-5xx"}
+}
+
 func TestAfterFailure(t *testing.T) {
 	tests := []struct {
-		name                       string
-		failed, previous, lastGood string
-		want                       string
-		skip                       SkipReason
+		name             string
+		ledger           ledger.Ledger
+		failed, previous string
+		want             string
+		skip             SkipReason
 	}{
-		{"last good", r3, r2, r1, r1, ""},
-		{"previous when no last good", r3, r2, "", r2, ""},
-		{"never the failed one: last good is it", r3, r2, r3, r2, ""},
-		{"never the failed one: family:N form", r3, "web:3", "web:3", "", NoTarget},
-		{"nothing", r3, "", "", "", NoTarget},
+		{"last good", led(good(r1, 0, ledger.ViaDeploy)), r3, r2, r1, ""},
+		{"the newest good", led(good(r2, time.Minute, ledger.ViaDeploy), good(r1, 0, ledger.ViaDeploy)), r3, r2, r2, ""},
+		{"previous when no good revision", led(), r3, r2, r2, ""},
+		{"never the failed one: last good is it", led(good(r3, 0, ledger.ViaDeploy)), r3, r2, r2, ""},
+		{"never the failed one: family:N form", led(good("web:3", 0, ledger.ViaDeploy)), r3, "web:3", "", NoTarget},
+		{"never a revision rolled back from", led(bad(r2, 0)), r3, r2, "", NoTarget},
+		{"nothing", led(), r3, "", "", NoTarget},
 	}
 	for _, tt := range tests {
-		d := AfterFailure(tt.failed, tt.previous, tt.lastGood)
+		d := AfterFailure(tt.ledger, tt.failed, tt.previous)
 		if d.Target != tt.want || d.Skip != tt.skip || d.Detail == "" {
 			t.Errorf("%s: got %+v, want target %q skip %q", tt.name, d, tt.want, tt.skip)
 		}
@@ -42,24 +58,29 @@ func TestAfterFailure(t *testing.T) {
 }
 
 func TestManual(t *testing.T) {
+	history := led(good(r1, 0, ledger.ViaDeploy), bad(r2, time.Minute), good(r3, 2*time.Minute, ledger.ViaDeploy))
 	tests := []struct {
-		name                         string
-		current, requested, lastGood string
-		want                         string
-		skip                         SkipReason
-		err                          any
+		name               string
+		ledger             ledger.Ledger
+		current, requested string
+		force              bool
+		want               string
+		skip               SkipReason
+		err                any
 	}{
-		{"to last good", r3, "", r2, r2, "", nil},
-		{"to given number", r3, "1", r2, "web:1", "", nil},
-		{"to given ARN", r3, r1, "", "web:1", "", nil},
-		{"already there", r2, "", r2, "", AlreadyOnTarget, nil},
-		{"already there by number", r2, "2", "", "", AlreadyOnTarget, nil},
-		{"no last good", r3, "", "", "", NoTarget, nil},
-		{"other family", r3, "api:1", r2, "", "", new(*taskdef.WrongFamilyError)},
-		{"garbage", r3, "web:zero", r2, "", "", new(*taskdef.RevisionError)},
+		{"to the newest good other than the current", history, r3, "", false, r1, "", nil},
+		{"from a revision outside the ledger", history, arn + "web:4", "", false, r3, "", nil},
+		{"to given number", history, r3, "1", false, "web:1", "", nil},
+		{"to given ARN", led(), r3, r1, false, "web:1", "", nil},
+		{"already there by number", led(), r2, "2", false, "", AlreadyOnTarget, nil},
+		{"no good revision", led(good(r3, 0, ledger.ViaDeploy)), r3, "", false, "", NoTarget, nil},
+		{"to a revision rolled back from", history, r3, "2", false, "", "", new(*RolledBackFromError)},
+		{"to a revision rolled back from, forced", history, r3, "2", true, "web:2", "", nil},
+		{"other family", history, r3, "api:1", false, "", "", new(*taskdef.WrongFamilyError)},
+		{"garbage", history, r3, "web:zero", false, "", "", new(*taskdef.RevisionError)},
 	}
 	for _, tt := range tests {
-		d, err := Manual(tt.current, tt.requested, tt.lastGood)
+		d, err := Manual(tt.ledger, tt.current, tt.requested, tt.force)
 		if tt.err != nil {
 			if !errors.As(err, tt.err) {
 				t.Errorf("%s: err = %v, want %T", tt.name, err, tt.err)
@@ -73,14 +94,11 @@ func TestManual(t *testing.T) {
 }
 
 func TestForAlarm(t *testing.T) {
-	finished := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
-	deploy := history.Record{Action: "deploy", Outcome: history.Succeeded, FromRevision: r1, ToRevision: r2, LastGoodBefore: r1, FinishedAt: finished}
-	skipped := history.Record{Action: "rollback", Outcome: history.Skipped, ToRevision: r2, FinishedAt: finished.Add(time.Minute)}
-	rolledBack := history.Record{Action: "deploy", Outcome: history.RolledBack, FromRevision: r1, ToRevision: r1, DeployedRevision: r2, FinishedAt: finished}
-	alarmRollback := history.Record{Action: "rollback", Trigger: "alarm", Outcome: history.Succeeded, FromRevision: r2, ToRevision: r1, FinishedAt: finished.Add(2 * time.Minute)}
-	failed := history.Record{Action: "deploy", Outcome: history.Failed, FromRevision: r1, ToRevision: r2, FinishedAt: finished}
+	finished := t0.Add(time.Hour)
+	// r1 passed its bake, then the deploy of r2 did, finishing at finished.
+	deployed := led(good(r1, 0, ledger.ViaDeploy), good(r2, time.Hour, ledger.ViaDeploy))
 	in := func(f func(*AlarmInput)) AlarmInput {
-		a := AlarmInput{Now: finished.Add(20 * time.Minute), Current: r2, Culprit: r2, Records: []history.Record{deploy}, Window: time.Hour}
+		a := AlarmInput{Now: finished.Add(20 * time.Minute), Current: r2, Culprit: r2, Ledger: deployed, Window: time.Hour}
 		f(&a)
 		return a
 	}
@@ -90,40 +108,24 @@ func TestForAlarm(t *testing.T) {
 		want string
 		skip SkipReason
 	}{
-		{"inside the window: back to the last good before the deploy", in(func(*AlarmInput) {}), r1, ""},
+		{"inside the window: back to the good revision before the culprit", in(func(*AlarmInput) {}), r1, ""},
 		{"at the window's end", in(func(a *AlarmInput) { a.Now = finished.Add(time.Hour) }), r1, ""},
 		{"outside the window", in(func(a *AlarmInput) { a.Now = finished.Add(time.Hour + time.Second) }), "", OutsideWindow},
 		{"deploy in flight", in(func(a *AlarmInput) { a.LeaseHeld = true }), "", DeployInFlight},
 		{"culprit no longer running", in(func(a *AlarmInput) { a.Current = r1 }), "", RevisionChanged},
 		{"no culprit given", in(func(a *AlarmInput) { a.Culprit = "" }), r1, ""},
 		{"culprit as family:N", in(func(a *AlarmInput) { a.Culprit = "web:2" }), r1, ""},
-		{"skipped records are passed over", in(func(a *AlarmInput) { a.Records = []history.Record{skipped, skipped, deploy} }), r1, ""},
-		{"no history", in(func(a *AlarmInput) { a.Records = nil }), "", NotDeployedByPushdeploy},
-		{"changed outside pushdeploy", in(func(a *AlarmInput) { a.Current, a.Culprit = r3, r3 }), "", NotDeployedByPushdeploy},
-		{"flapping after the rollback: on the last good", in(func(a *AlarmInput) {
-			a.Current, a.Culprit = r1, r1
-			a.Records = []history.Record{alarmRollback, deploy}
-		}), "", AlreadyOnTarget},
-		{"after a deploy that was rolled back", in(func(a *AlarmInput) {
-			a.Current, a.Culprit = r1, r1
-			a.Records = []history.Record{rolledBack}
-		}), "", AlreadyOnTarget},
-		{"after a failed deploy", in(func(a *AlarmInput) { a.Records = []history.Record{failed} }), "", AlreadyOnTarget},
-		{"first deploy: previous revision", in(func(a *AlarmInput) {
-			d := deploy
-			d.LastGoodBefore = ""
-			a.Records = []history.Record{d}
+		{"never past a revision rolled back from", in(func(a *AlarmInput) {
+			a.Ledger = led(good(r1, 0, ledger.ViaDeploy), bad(arn+"web:5", 30*time.Minute), good(r2, time.Hour, ledger.ViaDeploy))
 		}), r1, ""},
-		{"nothing before", in(func(a *AlarmInput) {
-			d := deploy
-			d.LastGoodBefore, d.FromRevision = "", ""
-			a.Records = []history.Record{d}
-		}), "", NoTarget},
-		{"redeploy of the last good", in(func(a *AlarmInput) {
-			d := deploy
-			d.Action, d.FromRevision, d.LastGoodBefore = "redeploy", r2, r2
-			a.Records = []history.Record{d}
+		{"empty ledger", in(func(a *AlarmInput) { a.Ledger = led() }), "", NotDeployedByPushdeploy},
+		{"changed outside pushdeploy", in(func(a *AlarmInput) { a.Current, a.Culprit = r3, r3 }), "", NotDeployedByPushdeploy},
+		{"flapping after the rollback: on the revision rolled back to", in(func(a *AlarmInput) {
+			a.Current, a.Culprit = r1, r1
+			a.Ledger = led(bad(r2, time.Hour), good(r1, time.Hour+time.Minute, ledger.ViaRollback))
 		}), "", AlreadyOnTarget},
+		{"on a revision rolled back from", in(func(a *AlarmInput) { a.Ledger = led(good(r1, 0, ledger.ViaDeploy), bad(r2, time.Hour)) }), "", AlreadyOnTarget},
+		{"nothing else good", in(func(a *AlarmInput) { a.Ledger = led(good(r2, time.Hour, ledger.ViaDeploy)) }), "", NoTarget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,169 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
+)
+
+const (
+	skLedger       = "LEDGER"
+	skFamily       = "SERVICES"
+	attrVersion    = "version"
+	familyPrefix   = "FAMILY#"
+	attrServices   = "services"
+	ledgerAttempts = 5
+)
+
+// ConflictError: the ledger kept changing under a finish (more than
+// ledgerAttempts concurrent writers); the caller retries.
+type ConflictError struct{ Service string }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("ledger of %s changed concurrently %d times", e.Service, ledgerAttempts)
+}
+
+type ledgerItem struct {
+	PK      string `dynamodbav:"pk"`
+	SK      string `dynamodbav:"sk"`
+	Version int64  `dynamodbav:"version"`
+	ledger.Ledger
+}
+
+func (s *Store) ledgerKey(service string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		AttrPK: &ddbtypes.AttributeValueMemberS{Value: ServiceKey(service)},
+		AttrSK: &ddbtypes.AttributeValueMemberS{Value: skLedger},
+	}
+}
+
+// Ledger returns the service's ledger (empty if it has none).
+func (s *Store) Ledger(ctx context.Context, service string) (ledger.Ledger, error) {
+	l, _, err := s.readLedger(ctx, service)
+	return l, err
+}
+
+func (s *Store) readLedger(ctx context.Context, service string) (ledger.Ledger, int64, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: s.ledgerKey(service), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return ledger.Ledger{}, 0, fmt.Errorf("get ledger of %s: %w", service, err)
+	}
+	if len(out.Item) == 0 {
+		return ledger.Ledger{Service: service}, 0, nil
+	}
+	var it ledgerItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return ledger.Ledger{}, 0, fmt.Errorf("unmarshal ledger of %s: %w", service, err)
+	}
+	it.Ledger.Service = service
+	return it.Ledger, it.Version, nil
+}
+
+// Finish writes an execution's terminal record and, in the same
+// transaction, the ledger change that change derives from the service's
+// current ledger. The record is written once: a second Finish of the same
+// execution returns *DuplicateRecordError and changes nothing, so a retried
+// finish never applies a change twice. A ledger written concurrently is
+// read again and the change derived anew. It returns the applied change.
+func (s *Store) Finish(ctx context.Context, r Record, change func(ledger.Ledger) ledger.Change) (ledger.Change, error) {
+	if _, err := s.recordPut(r); err != nil {
+		return ledger.Change{}, err
+	}
+	for range ledgerAttempts {
+		l, version, err := s.readLedger(ctx, r.Service)
+		if err != nil {
+			return ledger.Change{}, err
+		}
+		c := change(l)
+		if c.Empty() {
+			return c, s.Put(ctx, r)
+		}
+		r.Quarantined, r.Released = nil, c.Release
+		for _, q := range c.Quarantine {
+			r.Quarantined = append(r.Quarantined, q.Digest)
+		}
+		put, err := s.recordPut(r)
+		if err != nil {
+			return ledger.Change{}, err
+		}
+		l.Apply(c)
+		lput, err := s.ledgerPut(r.Service, l, version)
+		if err != nil {
+			return ledger.Change{}, err
+		}
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: []ddbtypes.TransactWriteItem{{Put: put}, {Put: lput}},
+		})
+		var tce *ddbtypes.TransactionCanceledException
+		switch {
+		case err == nil:
+			return c, nil
+		case errors.As(err, &tce) && failedAt(tce, 0):
+			return ledger.Change{}, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
+		case errors.As(err, &tce) && failedAt(tce, 1):
+			continue // another finish wrote the ledger: derive again
+		default:
+			return ledger.Change{}, fmt.Errorf("write record and ledger: %w", err)
+		}
+	}
+	return ledger.Change{}, &ConflictError{Service: r.Service}
+}
+
+// failedAt reports whether the transaction's item i failed its condition.
+func failedAt(tce *ddbtypes.TransactionCanceledException, i int) bool {
+	return len(tce.CancellationReasons) > i && aws.ToString(tce.CancellationReasons[i].Code) == "ConditionalCheckFailed"
+}
+
+// ledgerPut writes l as the version after version (0: none stored yet).
+func (s *Store) ledgerPut(service string, l ledger.Ledger, version int64) (*ddbtypes.Put, error) {
+	l.Service = service
+	av, err := attributevalue.MarshalMap(ledgerItem{PK: ServiceKey(service), SK: skLedger, Version: version + 1, Ledger: l})
+	if err != nil {
+		return nil, fmt.Errorf("marshal ledger: %w", err)
+	}
+	p := &ddbtypes.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+	if version > 0 {
+		p.ConditionExpression = aws.String("#v = :v")
+		p.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
+		p.ExpressionAttributeValues = map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)}}
+	}
+	return p, nil
+}
+
+// JoinFamily records that service runs revisions of a task definition
+// family and returns every service recorded for it, service included:
+// cleanup of a family shared by services must protect all of them.
+func (s *Store) JoinFamily(ctx context.Context, family, service string) ([]string, error) {
+	if family == "" || service == "" {
+		return nil, &InvalidRecordError{"a family and a service are required"}
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table),
+		Key: map[string]ddbtypes.AttributeValue{
+			AttrPK: &ddbtypes.AttributeValueMemberS{Value: familyPrefix + family},
+			AttrSK: &ddbtypes.AttributeValueMemberS{Value: skFamily},
+		},
+		UpdateExpression:          aws.String("ADD #s :s"),
+		ExpressionAttributeNames:  map[string]string{"#s": attrServices},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": &ddbtypes.AttributeValueMemberSS{Value: []string{service}}},
+		ReturnValues:              ddbtypes.ReturnValueAllNew,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record family %s: %w", family, err)
+	}
+	set, ok := out.Attributes[attrServices].(*ddbtypes.AttributeValueMemberSS)
+	if !ok {
+		return []string{service}, nil
+	}
+	return set.Value, nil
+}
