@@ -53,7 +53,13 @@ type mService struct {
 	revs  []*mRev // every revision the model knows, oldest first
 	good  []*mRev // oldest first; the newest good is last
 	quar  map[string]bool
-	win   *mRev     // the revision a SUCCEEDED deploy put there, while its rollback window may be open
+	// initial is the revision the soak created the service with; recorded
+	// once pushdeploy has noted it as good: at the first deploy that
+	// SUCCEEDED or was rolled back (it ran before pushdeploy's first
+	// change), or a redeploy of it.
+	initial  *mRev
+	recorded bool
+	win      *mRev     // the revision a SUCCEEDED deploy put there, while its rollback window may be open
 	winAt time.Time // when that deploy finished
 }
 
@@ -63,13 +69,42 @@ func (s *mService) newRev(digest string) *mRev {
 	return r
 }
 
-func (s *mService) lastGood(exclude *mRev) *mRev {
+// newestGood is the last good revision.
+func (s *mService) newestGood() *mRev {
+	if len(s.good) == 0 {
+		return nil
+	}
+	return s.good[len(s.good)-1]
+}
+
+// target is where a rollback goes: the newest good revision other than
+// exclude, passing over any that carries a quarantined digest (a rollback
+// must not bring a quarantined image back; it can carry one when that image
+// was deployed again later, in a revision that was then rolled back from).
+func (s *mService) target(exclude *mRev) *mRev {
 	for i := len(s.good) - 1; i >= 0; i-- {
-		if s.good[i] != exclude && !s.good[i].bad {
-			return s.good[i]
+		if g := s.good[i]; g != exclude && !g.bad && !s.quar[g.digest] {
+			return g
 		}
 	}
 	return nil
+}
+
+// record notes the initial revision as good, the oldest, the first time
+// pushdeploy completes a change of the service.
+func (s *mService) record() {
+	if s.recorded {
+		return
+	}
+	s.recorded = true
+	if s.initial != nil && !s.initial.bad {
+		for _, g := range s.good {
+			if g == s.initial {
+				return
+			}
+		}
+		s.good = append([]*mRev{s.initial}, s.good...)
+	}
 }
 
 // makeGood makes r the newest good revision.
@@ -175,8 +210,9 @@ func (m *model) deploy(s *mService, digest string, kind deployKind, force, alarm
 	case s.cur.digest == digest:
 		e.outcomes = one(history.Skipped)
 	case m.crash[digest] || alarmed:
+		s.record()
 		nr := s.newRev(digest)
-		target := s.lastGood(nil)
+		target := s.target(nil)
 		if target == nil {
 			target = s.cur // nothing recorded good: ECS's own rollback, to what ran before
 		}
@@ -185,6 +221,7 @@ func (m *model) deploy(s *mService, digest string, kind deployKind, force, alarm
 		s.makeGood(target)
 		s.cur, s.win = target, nil
 	default:
+		s.record()
 		nr := s.newRev(digest)
 		e.outcomes, e.rev, e.learn = one(history.Succeeded), nr, learnTo
 		s.makeGood(nr)
@@ -218,7 +255,7 @@ func (m *model) alarm(s *mService, window time.Duration) expect {
 	if s.win != culprit || m.now().After(s.winAt.Add(window)) {
 		return e
 	}
-	target := s.lastGood(culprit)
+	target := s.target(culprit)
 	if target == nil {
 		return e
 	}
@@ -232,7 +269,7 @@ func (m *model) alarm(s *mService, window time.Duration) expect {
 // rollback applies a manual rollback.
 func (m *model) rollback(s *mService) expect {
 	e := expect{svc: s, action: "rollback", what: "manual rollback from " + s.cur.String(), outcomes: one(history.Skipped)}
-	target := s.lastGood(s.cur)
+	target := s.target(s.cur)
 	if target == nil {
 		return e
 	}
@@ -248,6 +285,7 @@ func (m *model) rollback(s *mService) expect {
 // rollback window of the deploy that put the revision there.
 func (m *model) redeploy(s *mService) expect {
 	e := expect{svc: s, action: "redeploy", what: "redeploy of " + s.cur.String(), outcomes: one(history.Succeeded), toRev: s.cur}
+	s.recorded = true
 	s.makeGood(s.cur)
 	s.win = nil
 	return e

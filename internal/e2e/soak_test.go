@@ -229,6 +229,7 @@ func (s *soak) setUp() {
 		ms := &mService{spec: sv, quar: map[string]bool{}}
 		ms.cur = ms.newRev(digest)
 		ms.cur.arn = td
+		ms.initial = ms.cur
 		s.mod[sv] = ms
 		s.m.svcs = append(s.m.svcs, ms)
 	}
@@ -967,7 +968,7 @@ func (s *soak) check(exps []expect) []string {
 				badf("%s: %s rolled back to %s, which the ledger marks bad", sv.label(), nameOf(r.ExecutionARN), nameOf(r.ToRevision))
 			}
 		}
-		if want := ms.lastGood(nil); want != nil && want.arn != "" {
+		if want := ms.newestGood(); want != nil && want.arn != "" {
 			if got, ok := l.LastGood(); !ok || got.Revision != want.arn {
 				badf("%s: ledger's last good is %s, model says %s", sv.label(), nameOf(got.Revision), want)
 			}
@@ -979,7 +980,7 @@ func (s *soak) check(exps []expect) []string {
 			}
 		}
 		// And where a rollback would go next.
-		if next := ms.lastGood(ms.cur); next != nil && next.arn != "" {
+		if next := ms.target(ms.cur); next != nil && next.arn != "" {
 			active = append(active, next.arn)
 		}
 		checked := map[string]bool{}
