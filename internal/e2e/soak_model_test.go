@@ -48,11 +48,11 @@ func short(digest string) string {
 
 // mService is the model of one service.
 type mService struct {
-	spec  *soakService
-	cur   *mRev
-	revs  []*mRev // every revision the model knows, oldest first
-	good  []*mRev // oldest first; the newest good is last
-	quar  map[string]bool
+	spec *soakService
+	cur  *mRev
+	revs []*mRev // every revision the model knows, oldest first
+	good []*mRev // oldest first; the newest good is last
+	quar map[string]bool
 	// initial is the revision the soak created the service with; recorded
 	// once pushdeploy has noted it as good: at the first deploy that
 	// SUCCEEDED or was rolled back (it ran before pushdeploy's first
@@ -60,7 +60,7 @@ type mService struct {
 	initial  *mRev
 	recorded bool
 	win      *mRev     // the revision a SUCCEEDED deploy put there, while its rollback window may be open
-	winAt time.Time // when that deploy finished
+	winAt    time.Time // when that deploy finished
 }
 
 func (s *mService) newRev(digest string) *mRev {

@@ -117,6 +117,7 @@ type soak struct {
 	throttl  int // phases of throttling left; 0: none
 	alarmed  []*soakService
 	horizon  time.Time // the last scheduled alarm of the phase
+	calls    int       // the call log's length when the phase began
 	trace    []string
 	failed   []string // with -soak.keepgoing: the failing phases so far
 	reported map[string]bool
@@ -323,6 +324,7 @@ func (s *soak) phase(i, events int) {
 		}
 	}
 	start := time.Now()
+	s.calls = len(s.w.Cloud.Log().Calls())
 	at := s.w.clock.Now().Sub(epoch).Round(time.Second)
 	kind := s.pick()
 	what, exps := s.apply(kind)
@@ -393,6 +395,16 @@ func (s *soak) fail(i int, bad []string) {
 	for _, ms := range s.m.svcs {
 		b.WriteString("  " + ms.summary() + "\n")
 	}
+	b.WriteString("\nthe product's ledgers (revision status/via, oldest first; quarantined digests):\n")
+	for _, sv := range s.svcs {
+		b.WriteString("  " + s.ledgerSummary(sv) + "\n")
+	}
+	b.WriteString("\nthis event's task definition changes:\n")
+	for _, c := range s.w.Cloud.Log().Calls()[s.calls:] {
+		if c.Service == "ecs" && c.Error == "" && (c.Operation == "RegisterTaskDefinition" || c.Operation == "DeregisterTaskDefinition" || c.Operation == "UpdateService") {
+			b.WriteString("  " + c.String() + "\n")
+		}
+	}
 	b.WriteString("\nviolations:\n")
 	for _, v := range bad {
 		b.WriteString("  - " + v + "\n")
@@ -408,6 +420,22 @@ func (s *soak) fail(i int, bad []string) {
 		return
 	}
 	s.t.Fatal(msg)
+}
+
+func (s *soak) ledgerSummary(sv *soakService) string {
+	l, err := s.w.ledger(sv.arn)
+	if err != nil {
+		return sv.label() + ": " + err.Error()
+	}
+	var revs, q []string
+	for _, r := range l.Revisions {
+		revs = append(revs, fmt.Sprintf("%s@%s %s/%s", nameOf(r.Revision), short(r.Digest), r.Status, r.Via))
+	}
+	for _, x := range l.Quarantined {
+		q = append(q, short(x.Digest))
+	}
+	sort.Strings(q)
+	return fmt.Sprintf("%s: [%s] quarantined=[%s]", sv.label(), strings.Join(revs, ", "), strings.Join(q, " "))
 }
 
 func (s *soak) remember(bad []string) {
