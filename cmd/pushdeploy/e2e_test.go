@@ -433,3 +433,25 @@ func TestCLIWatchAlarmRollback(t *testing.T) {
 		t.Fatalf("history: %+v", recs)
 	}
 }
+
+// TestCLIMissingAlarmWarned: a service naming an alarm that does not exist
+// deploys SUCCEEDED; status and history --output json show the warning.
+func TestCLIMissingAlarmWarned(t *testing.T) {
+	e := newE2E(t, "pushdeploy:alarms", "web-latncy")
+	e.push("v1", "web v1")
+	code, out, errs := e.cli(runDeploy, "--cluster", "prod", "--service", "web", "--image", e.repo+":v1", "--interval", "5ms")
+	if code != exitOK || !strings.Contains(out, "== SUCCEEDED") {
+		t.Fatalf("deploy: exit %d\n%s\n%s", code, out, errs)
+	}
+	const warning = "alarm web-latncy (pushdeploy:alarms) does not exist"
+	code, out, _ = e.cli(runStatus, "--cluster", "prod", "--service", "web")
+	if flat := strings.Join(strings.Fields(out), " "); code != exitOK || !strings.Contains(flat, "warning "+warning) {
+		t.Errorf("text status does not show the warning:\n%s", out)
+	}
+	if st := e.status(); st.LastRecord == nil || len(st.LastRecord.Warnings) != 1 || !strings.Contains(st.LastRecord.Warnings[0], warning) {
+		t.Errorf("status JSON last record: %+v", st.LastRecord)
+	}
+	if recs := e.history(); len(recs) != 1 || len(recs[0].Warnings) != 1 || !strings.Contains(recs[0].Warnings[0], warning) {
+		t.Errorf("history JSON: %+v", recs)
+	}
+}

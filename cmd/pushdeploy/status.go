@@ -35,8 +35,8 @@ type serviceStatus struct {
 	LastGood       *ledger.Revision  `json:"lastGood,omitempty"`
 	// Quarantined are the digests pushes do not deploy (package ledger).
 	Quarantined []ledger.Quarantine `json:"quarantined"`
-	LastRecord     *history.Record   `json:"lastRecord,omitempty"`
-	Lease          *leaseStatus      `json:"lease,omitempty"`
+	LastRecord  *history.Record     `json:"lastRecord,omitempty"`
+	Lease       *leaseStatus        `json:"lease,omitempty"`
 	// InFlight are the running executions for this service (needs the
 	// state machine ARN).
 	InFlight []inFlight `json:"inFlight"`
@@ -268,6 +268,9 @@ func writeStatus(w io.Writer, st *serviceStatus, knowsExecutions bool) {
 	}
 	if r := st.LastRecord; r != nil {
 		fmt.Fprintf(tw, "last record\t%s %s %s at %s\n", r.Action, r.Outcome, shortRevision(r.ToRevision), r.FinishedAt.UTC().Format(time.RFC3339))
+		for _, w := range r.Warnings {
+			fmt.Fprintf(tw, "warning\t%s\n", w)
+		}
 	}
 	switch l := st.Lease; {
 	case l == nil || l.Holder == "":

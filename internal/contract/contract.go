@@ -190,6 +190,9 @@ type Plan struct {
 	Superseded string `json:"superseded,omitempty"`
 	// Forced: the operator overrode a quarantine or a bad revision.
 	Forced bool `json:"forced,omitempty"`
+	// Warnings are problems that do not stop the execution but that its
+	// record must show (an alarm in pushdeploy:alarms that does not exist).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RegisterInput is the register function's payload.

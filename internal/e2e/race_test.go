@@ -43,12 +43,16 @@ func (w *world) invokeDispatch(payload []byte) *lambda.InvokeOutput {
 func TestDuplicatedEventStartsOneExecution(t *testing.T) {
 	w := newWorld(t)
 	svc := w.service("prod", "web", nil)
+	// The push's event is delivered by hand, three times: at once, while
+	// its execution is in flight, and after it ended. (Executions are named
+	// after the event's id: an event of its own would be a new push.)
+	w.deliverPushesByHand()
 	digest := w.push("latest", "web v1")
-	// The same event delivered twice more, while the first is in flight
-	// and after it ended.
 	event := w.ecrPushEvent("6c6f9a5e-dup", "web", "latest", digest)
-	if out := w.invokeDispatch(event); out.FunctionError != nil {
-		t.Fatalf("dispatch failed: %s", out.Payload)
+	for range 2 {
+		if out := w.invokeDispatch(event); out.FunctionError != nil {
+			t.Fatalf("dispatch failed: %s", out.Payload)
+		}
 	}
 	w.wait(1)
 	if out := w.invokeDispatch(event); out.FunctionError != nil {
@@ -71,6 +75,9 @@ func TestLatestPushWins(t *testing.T) {
 		td, _ := w.running("prod", "web")
 		return td != before
 	})
+	// A few milliseconds later: pushes of the same millisecond are ordered
+	// by digest, not by arrival.
+	w.clock.Advance(5 * time.Millisecond)
 	second := w.push("latest", "web v2")
 	w.waitUntil(hold, "the second execution starts", func() bool {
 		execs, err := w.Executions(w.ctx)

@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
@@ -18,13 +22,16 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/rollback"
 	"github.com/pushdeploy/pushdeploy/internal/target"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/trigger"
 )
 
 // DispatchDeps are the dispatch function's dependencies.
 type DispatchDeps struct {
 	Resolver Resolver
 	SFN      awsapi.SFN
+	ECR      ECR // the push time of an image (imagePushedAt)
 	Leases   Leases
+	Triggers Triggers
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Settings Settings
@@ -32,12 +39,12 @@ type DispatchDeps struct {
 
 // DispatchHandler turns an ECR push into one execution per following
 // service, and an alarm into one rollback execution per service it watches,
-// with deterministic names.
+// with deterministic names, each with a trigger ticket that plan verifies.
 type DispatchHandler struct{ d DispatchDeps }
 
 // NewDispatch returns the dispatch handler.
 func NewDispatch(d DispatchDeps) (*DispatchHandler, error) {
-	if d.Resolver == nil || d.SFN == nil || d.Leases == nil || d.Clock == nil || d.Log == nil {
+	if d.Resolver == nil || d.SFN == nil || d.ECR == nil || d.Leases == nil || d.Triggers == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("dispatch: %w", errMissing)
 	}
 	if d.Settings.StateMachineArn == "" {
@@ -87,6 +94,15 @@ func (h *DispatchHandler) push(ctx context.Context, ev contract.Event) (contract
 		return res, boundary("find services of "+d.RepositoryName, err)
 	}
 	res.Skipped = skippedOf(disc)
+	if len(disc.Targets) == 0 {
+		log.InfoContext(ctx, "dispatched push", "started", 0, "skipped", len(res.Skipped))
+		return res, nil
+	}
+	at, err := h.pushTime(ctx, ev, d)
+	if err != nil {
+		return res, err
+	}
+	ticket := trigger.Ticket{Seq: at.UnixMilli(), Tie: d.ImageDigest}
 	for _, t := range disc.Targets {
 		in := contract.ExecutionInput{
 			Action: contract.ActionDeploy, Cluster: t.ClusterName, Service: t.ServiceName,
@@ -94,14 +110,37 @@ func (h *DispatchHandler) push(ctx context.Context, ev contract.Event) (contract
 			Push: &contract.PushTrigger{EventID: ev.ID, Account: ev.AccountID, Region: ev.Region,
 				Repository: d.RepositoryName, Tag: d.ImageTag, Digest: d.ImageDigest, Time: ev.Time.UTC()},
 		}
-		started, err := h.start(ctx, DeployName(t.ServiceARN, d.ImageDigest), t, in)
+		started, err := h.start(ctx, PushName(t.ServiceARN, d.ImageDigest, ev.ID), t, in, ticket)
 		if err != nil {
 			return res, err
 		}
 		res.Started = append(res.Started, started)
 	}
-	log.InfoContext(ctx, "dispatched push", "started", len(res.Started), "skipped", len(res.Skipped))
+	log.InfoContext(ctx, "dispatched push", "started", len(res.Started), "skipped", len(res.Skipped), "pushTime", at)
 	return res, nil
+}
+
+// pushTime is the time that orders the push (trigger.PushTime), from the
+// image's imagePushedAt: milliseconds, where the event has whole seconds.
+func (h *DispatchHandler) pushTime(ctx context.Context, ev contract.Event, d contract.ECRImageActionDetail) (time.Time, error) {
+	out, err := h.d.ECR.DescribeImages(ctx, &ecr.DescribeImagesInput{
+		RegistryId: aws.String(ev.AccountID), RepositoryName: aws.String(d.RepositoryName),
+		ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(d.ImageDigest)}},
+	})
+	var api smithy.APIError
+	switch {
+	case errors.As(err, &api) && (api.ErrorCode() == "ImageNotFoundException" || api.ErrorCode() == "RepositoryNotFoundException"):
+		// Deleted since the push: its deploy fails later; order it by the event.
+		h.d.Log.WarnContext(ctx, "pushed image is gone: ordered by the event time", "digest", d.ImageDigest, "error", err)
+		return trigger.PushTime(ev.Time, time.Time{}), nil
+	case err != nil:
+		return time.Time{}, boundary("describe image "+d.ImageDigest, err)
+	}
+	var pushedAt time.Time
+	if len(out.ImageDetails) > 0 {
+		pushedAt = aws.ToTime(out.ImageDetails[0].ImagePushedAt)
+	}
+	return trigger.PushTime(ev.Time, pushedAt), nil
 }
 
 func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contract.DispatchResult, error) {
@@ -142,7 +181,7 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 		}
 		// One name per (service, culprit revision): a flapping alarm or a
 		// duplicated event starts one rollback.
-		started, err := h.start(ctx, rollback.IncidentKey(t.ServiceARN, t.TaskDefinition), t, in)
+		started, err := h.start(ctx, rollback.IncidentKey(t.ServiceARN, t.TaskDefinition), t, in, trigger.Ticket{})
 		if err != nil {
 			return res, err
 		}
@@ -152,14 +191,18 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 	return res, nil
 }
 
-// start starts one execution; an existing execution of that name counts as
-// started (a duplicate).
-func (h *DispatchHandler) start(ctx context.Context, name string, t target.Target, in contract.ExecutionInput) (contract.StartedExecution, error) {
+// start issues the execution's trigger ticket and starts it; an existing
+// execution of that name counts as started (a duplicate). The ticket comes
+// first: plan refuses an execution whose ticket it cannot read.
+func (h *DispatchHandler) start(ctx context.Context, name string, t target.Target, in contract.ExecutionInput, ticket trigger.Ticket) (contract.StartedExecution, error) {
 	body, err := jsonString(in)
 	if err != nil {
 		return contract.StartedExecution{}, err
 	}
 	s := contract.StartedExecution{Cluster: t.ClusterName, Service: t.ServiceName, Name: name}
+	if err := h.d.Triggers.Issue(ctx, t.ServiceARN, name, in, ticket); err != nil {
+		return s, boundary("issue trigger ticket "+name, err)
+	}
 	out, err := h.d.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
 		StateMachineArn: aws.String(h.d.Settings.StateMachineArn), Name: aws.String(name), Input: aws.String(body),
 	})

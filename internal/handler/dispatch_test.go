@@ -12,10 +12,11 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/lease"
 	"github.com/pushdeploy/pushdeploy/internal/rollback"
 	"github.com/pushdeploy/pushdeploy/internal/target"
+	"github.com/pushdeploy/pushdeploy/internal/trigger"
 )
 
 func (w *world) dispatch(t *testing.T) *DispatchHandler {
-	h, err := NewDispatch(DispatchDeps{Resolver: w.resolver, SFN: w.sfn, Leases: w.leases, Clock: w.clk, Log: w.log, Settings: w.settings})
+	h, err := NewDispatch(DispatchDeps{Resolver: w.resolver, SFN: w.sfn, ECR: w.ecr, Leases: w.leases, Triggers: w.triggers, Clock: w.clk, Log: w.log, Settings: w.settings})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +35,8 @@ func TestDispatchPush(t *testing.T) {
 	w.addService("web-stable", td(41), map[string]string{target.TagRepository: "web", target.TagTags: "stable"})
 	w.addService("api", tdPrefix+"api:3", map[string]string{target.TagRepository: "api", target.TagTags: "*"})
 	w.addService("broken", td(41), map[string]string{target.TagRepository: "web", target.TagTags: "v*", target.TagBake: "soon"})
+	pushedAt := t0.Add(437 * time.Millisecond) // the event says t0, whole seconds
+	w.ecr.pushedAt = map[string]time.Time{digestNew: pushedAt}
 	h := w.dispatch(t)
 	res, err := h.Handle(context.Background(), pushEvent(account, "web", "v42", digestNew))
 	if err != nil {
@@ -42,12 +45,18 @@ func TestDispatchPush(t *testing.T) {
 	var services []string
 	for _, s := range res.Started {
 		services = append(services, s.Service)
-		if s.Existing || !strings.HasPrefix(s.ExecutionArn, "arn:aws:states:us-east-1:123456789012:execution:pushdeploy-deploy:deploy-") {
+		if s.Existing || !strings.HasPrefix(s.ExecutionArn, "arn:aws:states:us-east-1:123456789012:execution:pushdeploy-deploy:push-") {
 			t.Errorf("started %+v", s)
 		}
 		var in contract.ExecutionInput
 		if err := contract.DecodeStrict([]byte(w.sfn.started[s.Name]), &in); err != nil {
 			t.Fatalf("input: %v", err)
+		}
+		// Dispatch vouches for exactly this input, ordered by ECR's push time.
+		svcArn := "arn:aws:ecs:us-east-1:123456789012:service/prod/" + s.Service
+		tk, err := w.triggers.Verify(context.Background(), svcArn, s.Name, in)
+		if err != nil || tk != (trigger.Ticket{Seq: pushedAt.UnixMilli(), Tie: digestNew}) {
+			t.Errorf("ticket of %s: %+v %v", s.Name, tk, err)
 		}
 		if in.Action != contract.ActionDeploy || in.Trigger != contract.TriggerPush || in.Image != registry+"/web@"+digestNew || in.Push.Tag != "v42" {
 			t.Errorf("input %+v", in)
@@ -71,6 +80,39 @@ func TestDispatchPush(t *testing.T) {
 	}
 	if len(w.sfn.started) != 2 {
 		t.Errorf("%d executions", len(w.sfn.started))
+	}
+}
+
+// TestDispatchRevertByRetag: moving a tag back to an image pushed before
+// is a new push event: it starts a new execution (the old one's name is
+// kept by Step Functions for 90 days), ordered at the end of the event's
+// second, not at the image's first push, so it outranks the newer image.
+func TestDispatchRevertByRetag(t *testing.T) {
+	w := newWorld(t)
+	w.ecr.pushedAt = map[string]time.Time{digestOld: t0.Add(-time.Hour)}
+	h := w.dispatch(t)
+	first := pushEvent(account, "web", "v42", digestOld)
+	first.ID, first.Time = "evt-first", t0.Add(-time.Hour)
+	again := pushEvent(account, "web", "v42", digestOld)
+	again.ID = "evt-revert"
+	a, err := h.Handle(context.Background(), first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.Handle(context.Background(), again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Started) != 1 || len(b.Started) != 1 || b.Started[0].Existing || a.Started[0].Name == b.Started[0].Name {
+		t.Fatalf("first %+v, revert %+v: want two executions", a.Started, b.Started)
+	}
+	var in contract.ExecutionInput
+	if err := contract.DecodeStrict([]byte(w.sfn.started[b.Started[0].Name]), &in); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := w.triggers.Verify(context.Background(), webArn, b.Started[0].Name, in)
+	if want := t0.Add(999 * time.Millisecond).UnixMilli(); err != nil || tk.Seq != want {
+		t.Errorf("revert ticket %+v %v, want seq %d (end of the event's second)", tk, err, want)
 	}
 }
 
@@ -157,19 +199,21 @@ func TestDispatchAlarm(t *testing.T) {
 	})
 }
 
-func TestDeployName(t *testing.T) {
+func TestPushName(t *testing.T) {
 	valid := regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
 	long := "arn:aws:ecs:us-east-1:123456789012:service/prod/" + strings.Repeat("very.long.service.name", 20)
 	names := map[string]bool{}
-	for _, c := range []struct{ svc, digest string }{
-		{webArn, digestNew}, {webArn, digestOld}, {"arn:aws:ecs:us-east-1:123456789012:service/staging/web", digestNew},
-		{long, digestNew}, {"arn:aws:ecs:us-east-1:123456789012:service/prod/...", digestNew},
+	for _, c := range []struct{ svc, digest, event string }{
+		{webArn, digestNew, "ev-1"}, {webArn, digestOld, "ev-1"}, {"arn:aws:ecs:us-east-1:123456789012:service/staging/web", digestNew, "ev-1"},
+		{long, digestNew, "ev-1"}, {"arn:aws:ecs:us-east-1:123456789012:service/prod/...", digestNew, "ev-1"},
+		// A revert by retag: the same digest pushed again is a new name.
+		{webArn, digestNew, "ev-2"},
 	} {
-		n := DeployName(c.svc, c.digest)
+		n := PushName(c.svc, c.digest, c.event)
 		if !valid.MatchString(n) {
 			t.Errorf("%q is not a valid execution name", n)
 		}
-		if n != DeployName(c.svc, c.digest) {
+		if n != PushName(c.svc, c.digest, c.event) {
 			t.Error("not deterministic")
 		}
 		if names[n] {
@@ -177,7 +221,7 @@ func TestDeployName(t *testing.T) {
 		}
 		names[n] = true
 	}
-	if n := DeployName(webArn, digestNew); !strings.HasPrefix(n, "deploy-web-") {
+	if n := PushName(webArn, digestNew, "ev-1"); !strings.HasPrefix(n, "push-web-") {
 		t.Errorf("%q does not name the service", n)
 	}
 }

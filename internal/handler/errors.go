@@ -11,6 +11,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/target"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/trigger"
 )
 
 var (
@@ -39,6 +40,7 @@ func boundary(op string, err error) error {
 		family  *taskdef.WrongFamilyError
 		imgErr  *taskdef.ImageError
 		revErr  *taskdef.RevisionError
+		forged  *trigger.UntrustedError
 	)
 	switch {
 	case errors.As(err, &snf):
@@ -59,6 +61,8 @@ func boundary(op string, err error) error {
 		return &contract.BadInput{Field: "image", Reason: imgErr.Error()}
 	case errors.As(err, &revErr):
 		return &contract.BadInput{Field: "revision", Reason: revErr.Error()}
+	case errors.As(err, &forged):
+		return &contract.BadInput{Field: "trigger", Reason: forged.Error()}
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {

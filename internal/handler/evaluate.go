@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-
 	"github.com/pushdeploy/pushdeploy/internal/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/contract"
@@ -40,9 +38,6 @@ func NewEvaluator(ecsAPI awsapi.ECS, cw awsapi.CloudWatch, leases LeaseReader, c
 	}
 	return &Evaluator{ecs: ecsAPI, cw: cw, leases: leases, clk: clk}, nil
 }
-
-// maxAlarmNames is DescribeAlarms' limit on AlarmNames.
-const maxAlarmNames = 100
 
 // Evaluate judges phase. timedOut says the wait hit its timeout: the
 // deadline (rollout, rollback) or the bake's end is now, whatever the
@@ -80,15 +75,11 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 	// A rollback (undoing a failed deploy, or a rollback execution) goes
 	// back whatever the alarms say: judge only its rollout.
 	if phase != contract.PhaseRollback && p.Action != contract.ActionRollback && len(p.Alarms) > 0 {
-		names := p.Alarms
-		if len(names) > maxAlarmNames {
-			names = names[:maxAlarmNames]
-		}
-		out, err := e.cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: names})
+		alarms, err := describeAlarms(ctx, e.cw, p.Alarms)
 		if err != nil {
 			return contract.Outcome{}, boundary("describe alarms", err)
 		}
-		in.Alarms = outcome.AlarmsFrom(out)
+		in.Alarms = alarms
 	}
 	r := outcome.Evaluate(in)
 	o := contract.Outcome{

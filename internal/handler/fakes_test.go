@@ -23,6 +23,7 @@ import (
 	tagtypes "github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/contract"
@@ -31,6 +32,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/target"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/trigger"
 )
 
 const (
@@ -246,8 +248,9 @@ func (f *fakeTagging) GetResources(_ context.Context, in *resourcegroupstagginga
 }
 
 type fakeECR struct {
-	images map[string]map[string]string // repository -> tag -> digest
-	calls  int
+	images   map[string]map[string]string // repository -> tag -> digest
+	pushedAt map[string]time.Time         // digest -> imagePushedAt
+	calls    int
 }
 
 func (f *fakeECR) DescribeImages(_ context.Context, in *ecr.DescribeImagesInput, _ ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error) {
@@ -259,19 +262,44 @@ func (f *fakeECR) DescribeImages(_ context.Context, in *ecr.DescribeImagesInput,
 	id := in.ImageIds[0]
 	for tag, d := range tags {
 		if tag == aws.ToString(id.ImageTag) || d == aws.ToString(id.ImageDigest) {
-			return &ecr.DescribeImagesOutput{ImageDetails: []ecrtypes.ImageDetail{{ImageDigest: aws.String(d), ImageTags: []string{tag}}}}, nil
+			det := ecrtypes.ImageDetail{ImageDigest: aws.String(d), ImageTags: []string{tag}}
+			if at, ok := f.pushedAt[d]; ok {
+				det.ImagePushedAt = aws.Time(at)
+			}
+			return &ecr.DescribeImagesOutput{ImageDetails: []ecrtypes.ImageDetail{det}}, nil
 		}
 	}
 	return nil, &ecrtypes.ImageNotFoundException{Message: aws.String("image not found")}
 }
 
-type fakeCW struct{ alarms []cwtypes.MetricAlarm }
+// fakeCW answers DescribeAlarms as AWS does: without AlarmTypes, metric
+// alarms only, so a caller that forgets composite alarms never sees them.
+type fakeCW struct {
+	alarms     []cwtypes.MetricAlarm
+	composites []cwtypes.CompositeAlarm
+	calls      int
+	err        error
+}
 
 func (f *fakeCW) DescribeAlarms(_ context.Context, in *cloudwatch.DescribeAlarmsInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.DescribeAlarmsOutput, error) {
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	if len(in.AlarmNames) > 100 {
+		return nil, &smithy.GenericAPIError{Code: "InvalidParameterValue", Message: "The parameter AlarmNames must have at most 100 members."}
+	}
+	metric := len(in.AlarmTypes) == 0 || slices.Contains(in.AlarmTypes, cwtypes.AlarmTypeMetricAlarm)
+	composite := slices.Contains(in.AlarmTypes, cwtypes.AlarmTypeCompositeAlarm)
 	out := &cloudwatch.DescribeAlarmsOutput{}
 	for _, a := range f.alarms {
-		if slices.Contains(in.AlarmNames, aws.ToString(a.AlarmName)) {
+		if metric && slices.Contains(in.AlarmNames, aws.ToString(a.AlarmName)) {
 			out.MetricAlarms = append(out.MetricAlarms, a)
+		}
+	}
+	for _, a := range f.composites {
+		if composite && slices.Contains(in.AlarmNames, aws.ToString(a.AlarmName)) {
+			out.CompositeAlarms = append(out.CompositeAlarms, a)
 		}
 	}
 	return out, nil
@@ -320,6 +348,63 @@ func (f *fakeSFN) SendTaskFailure(context.Context, *sfn.SendTaskFailureInput, ..
 }
 func (f *fakeSFN) DescribeExecution(context.Context, *sfn.DescribeExecutionInput, ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
 	return nil, fmt.Errorf("not used")
+}
+
+// fakeTriggers keeps trigger tickets in memory with package trigger's rules
+// (the same input hash).
+type fakeTriggers struct {
+	mu      sync.Mutex
+	tickets map[string]fakeTicket // service + " " + execution name
+}
+
+type fakeTicket struct {
+	hash   string
+	ticket trigger.Ticket
+}
+
+func (f *fakeTriggers) Issue(_ context.Context, service, execution string, in contract.ExecutionInput, t trigger.Ticket) error {
+	h, err := trigger.InputHash(in)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tickets[service+" "+execution] = fakeTicket{hash: h, ticket: t}
+	return nil
+}
+
+func (f *fakeTriggers) Verify(_ context.Context, service, execution string, in contract.ExecutionInput) (trigger.Ticket, error) {
+	if !trigger.Trusted(in) {
+		return trigger.Ticket{}, nil
+	}
+	h, err := trigger.InputHash(in)
+	if err != nil {
+		return trigger.Ticket{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tk, ok := f.tickets[service+" "+execution]
+	if !ok || tk.hash != h {
+		return trigger.Ticket{}, &trigger.UntrustedError{Trigger: in.Trigger, Execution: execution, Reason: "no matching ticket"}
+	}
+	return tk.ticket, nil
+}
+
+// vouch issues the ticket dispatch would for execution name on the web
+// service: the tests' push inputs carry their push time, taken as the order.
+func (w *world) vouch(t *testing.T, name, input string) {
+	t.Helper()
+	in, err := contract.DecodeExecutionInput([]byte(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tk trigger.Ticket
+	if in.Push != nil {
+		tk = trigger.Ticket{Seq: in.Push.Time.UnixMilli(), Tie: in.Push.Digest}
+	}
+	if err := w.triggers.Issue(context.Background(), webArn, name, in, tk); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // fakeLeases keeps leases in memory with package lease's rules for the
@@ -580,6 +665,7 @@ type world struct {
 	cw       *fakeCW
 	sfn      *fakeSFN
 	leases   *fakeLeases
+	triggers *fakeTriggers
 	history  *fakeHistory
 	notifier *fakeNotifier
 	cleaner  *fakeCleaner
@@ -618,6 +704,7 @@ func newWorld(t *testing.T) *world {
 	w.sfn = &fakeSFN{started: map[string]string{}}
 	w.leases = &fakeLeases{now: clk.Now, state: map[string]lease.State{}}
 	w.history = &fakeHistory{ledgers: map[string]ledger.Ledger{}, families: map[string][]string{}}
+	w.triggers = &fakeTriggers{tickets: map[string]fakeTicket{}}
 	w.notifier = &fakeNotifier{}
 	w.cleaner = &fakeCleaner{}
 	var err error

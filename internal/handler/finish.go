@@ -355,6 +355,7 @@ func record(in contract.FinishInput, status contract.Terminal, reason string) hi
 	r.FromRevision = p.CurrentTaskDefinitionArn
 	r.ToRevision = p.CurrentTaskDefinitionArn
 	r.LastGoodBefore = p.LastGoodTaskDefinitionArn
+	r.Warnings = p.Warnings
 	if in.Register != nil {
 		r.DeployedRevision = in.Register.Payload.TaskDefinitionArn
 		for _, c := range in.Register.Payload.Images {

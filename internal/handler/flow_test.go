@@ -29,6 +29,7 @@ import (
 // the real handlers (strict JSON, as Lambda runs them) over the fakes.
 type flow struct {
 	*world
+	t        *testing.T
 	engine   *states.Engine
 	machine  *states.Machine
 	fns      map[string]lambda.Handler
@@ -47,7 +48,7 @@ type flowHooks struct {
 
 func newFlow(t *testing.T, w *world, hooks ...flowHooks) *flow {
 	t.Helper()
-	f := &flow{world: w, fns: map[string]lambda.Handler{}, invokes: map[string]int{}}
+	f := &flow{world: w, t: t, fns: map[string]lambda.Handler{}, invokes: map[string]int{}}
 	strict := lambda.WithDisallowUnknownFields(true)
 	ev, err := NewEvaluator(w.ecs, w.cw, w.leases, w.clk)
 	if err != nil {
@@ -130,7 +131,12 @@ func (f *flow) start(t *testing.T, input string) states.Result {
 	return wait(t, f.startAs(execArn, input))
 }
 
+// startAs starts an execution as dispatch would for push and alarm inputs:
+// with their trigger ticket.
 func (f *flow) startAs(id, input string) *states.Execution {
+	if strings.Contains(input, `"trigger":"push"`) || strings.Contains(input, `"trigger":"alarm"`) {
+		f.vouch(f.t, id[strings.LastIndex(id, ":")+1:], input)
+	}
 	return f.engine.Start(context.Background(), f.machine, states.ExecutionInfo{
 		ID: id, Name: id[strings.LastIndex(id, ":")+1:], StateMachineID: smArn, StartTime: f.clk.Now(),
 	}, json.RawMessage(input))

@@ -35,6 +35,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/notify"
 	"github.com/pushdeploy/pushdeploy/internal/target"
 	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/trigger"
 )
 
 // Names are the functions New builds, by their functions/<name> directory.
@@ -69,7 +70,7 @@ type Settings struct {
 }
 
 // SettingsFromEnv reads Settings. Empty ALLOWED_REGISTRIES and
-// ALLOWED_ACCOUNTS allow this account's ECR only.
+// ALLOWED_ACCOUNTS allow this account's ECR in this region only.
 func SettingsFromEnv(env func(string) string) (Settings, error) {
 	s := Settings{
 		Table:           env(EnvHistoryTable),
@@ -86,7 +87,7 @@ func SettingsFromEnv(env func(string) string) (Settings, error) {
 	}
 	s.Region, s.Account = parts[3], parts[4]
 	if len(s.Policy.Registries) == 0 && len(s.Policy.Accounts) == 0 {
-		s.Policy.Accounts = []string{s.Account}
+		s.Policy = taskdef.DefaultPolicy(s.Account, s.Region)
 	}
 	var err error
 	if s.Defaults.Bake, err = duration(env, EnvDefaultBake, 5*time.Minute); err != nil {
@@ -251,13 +252,13 @@ func (h strictHandler) Invoke(ctx context.Context, payload []byte) ([]byte, erro
 func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *slog.Logger) (any, error) {
 	switch name {
 	case "dispatch":
-		h, err := NewDispatch(DispatchDeps{Resolver: d.resolver, SFN: c.SFN, Leases: d.leases, Clock: clk, Log: log, Settings: s})
+		h, err := NewDispatch(DispatchDeps{Resolver: d.resolver, SFN: c.SFN, ECR: c.ECR, Leases: d.leases, Triggers: d.triggers, Clock: clk, Log: log, Settings: s})
 		if err != nil {
 			return nil, err
 		}
 		return h.Handle, nil
 	case "plan":
-		h, err := NewPlan(PlanDeps{Resolver: d.resolver, ECS: c.ECS, ECR: c.ECR, History: d.history, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log, Settings: s})
+		h, err := NewPlan(PlanDeps{Resolver: d.resolver, ECS: c.ECS, CloudWatch: c.CloudWatch, ECR: c.ECR, History: d.history, Leases: d.leases, Triggers: d.triggers, SFN: c.SFN, Clock: clk, Log: log, Settings: s})
 		if err != nil {
 			return nil, err
 		}
@@ -320,6 +321,7 @@ type domain struct {
 	resolver *target.Resolver
 	history  *history.Store
 	leases   *lease.Store
+	triggers *trigger.Store
 }
 
 func newDomain(c Clients, s Settings, clk clock.Clock) (domain, error) {
@@ -335,7 +337,11 @@ func newDomain(c Clients, s Settings, clk clock.Clock) (domain, error) {
 	if err != nil {
 		return domain{}, err
 	}
-	return domain{resolver: r, history: h, leases: l}, nil
+	tr, err := trigger.New(c.DynamoDB, s.Table, clk)
+	if err != nil {
+		return domain{}, err
+	}
+	return domain{resolver: r, history: h, leases: l, triggers: tr}, nil
 }
 
 var errMissing = errors.New("missing dependency")
@@ -350,6 +356,12 @@ type Leases interface {
 	Get(ctx context.Context, service string) (lease.State, error)
 	MarkLateUpdate(ctx context.Context, service, rev string) (bool, error)
 	Intend(ctx context.Context, service, holder, rev string) error
+}
+
+// Triggers is what dispatch and plan use of package trigger (*trigger.Store).
+type Triggers interface {
+	Issue(ctx context.Context, service, execution string, in contract.ExecutionInput, t trigger.Ticket) error
+	Verify(ctx context.Context, service, execution string, in contract.ExecutionInput) (trigger.Ticket, error)
 }
 
 // History is what the handlers use of package history (*history.Store).
@@ -383,6 +395,7 @@ type Cleaner interface {
 var (
 	_ Leases   = (*lease.Store)(nil)
 	_ History  = (*history.Store)(nil)
+	_ Triggers = (*trigger.Store)(nil)
 	_ Resolver = (*target.Resolver)(nil)
 	_ Notifier = (*notify.Publisher)(nil)
 	_ Cleaner  = (*cleanup.Cleaner)(nil)

@@ -12,21 +12,29 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 // maxExecutionName is Step Functions' limit on execution names.
 const maxExecutionName = 80
 
-// DeployName is the execution name of deploying digest to a service: the
-// same service and digest always give the same name, so a duplicated ECR
-// event starts nothing new. It is at most 80 characters of [A-Za-z0-9_-]:
-// "deploy-<service name>-<16 hex of sha256(service ARN, digest)>".
-func DeployName(serviceARN, digest string) string {
-	sum := sha256.Sum256([]byte(serviceARN + "\x00" + digest))
+// PushName is the execution name of deploying one ECR push (its event id)
+// of digest to a service. A redelivered event has the same id, so it gets
+// the same name and starts nothing new; a new push of the same digest (a
+// revert by retag) has a new id and deploys. Step Functions keeps names for
+// 90 days, so a name of (service, digest) alone would refuse the revert. At
+// most 80 characters of [A-Za-z0-9_-]:
+// "push-<service name>-<32 hex of sha256(service ARN, digest, event id)>".
+func PushName(serviceARN, digest, eventID string) string {
+	return name("push-", serviceARN, serviceARN+"\x00"+digest+"\x00"+eventID)
+}
+
+// name is prefix, the service's name (made safe, cut to fit) and 128 bits of
+// the sha256 of identity.
+func name(prefix, serviceARN, identity string) string {
+	sum := sha256.Sum256([]byte(identity))
 	label := serviceARN[strings.LastIndex(serviceARN, "/")+1:]
 	label = strings.Trim(unsafeName.ReplaceAllString(label, "-"), "-")
-	const prefix = "deploy-"
-	room := maxExecutionName - len(prefix) - 1 - 16
+	room := maxExecutionName - len(prefix) - 1 - 32
 	if len(label) > room {
 		label = label[:room]
 	}
 	if label == "" {
 		label = "service"
 	}
-	return prefix + label + "-" + hex.EncodeToString(sum[:8])
+	return prefix + label + "-" + hex.EncodeToString(sum[:16])
 }

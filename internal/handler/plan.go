@@ -30,13 +30,16 @@ import (
 type PlanDeps struct {
 	Resolver Resolver
 	ECS      awsapi.ECS
-	ECR      ECR
-	History  History
-	Leases   Leases
-	SFN      awsapi.SFN
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Settings Settings
+	// CloudWatch checks that the service's alarms exist.
+	CloudWatch awsapi.CloudWatch
+	ECR        ECR
+	History    History
+	Leases     Leases
+	Triggers   Triggers
+	SFN        awsapi.SFN
+	Clock      clock.Clock
+	Log        *slog.Logger
+	Settings   Settings
 }
 
 // PlanHandler validates the execution input, describes the service, chooses
@@ -46,7 +49,7 @@ type PlanHandler struct{ d PlanDeps }
 
 // NewPlan returns the plan handler.
 func NewPlan(d PlanDeps) (*PlanHandler, error) {
-	if d.Resolver == nil || d.ECS == nil || d.ECR == nil || d.History == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
+	if d.Resolver == nil || d.ECS == nil || d.CloudWatch == nil || d.ECR == nil || d.History == nil || d.Leases == nil || d.Triggers == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("plan: %w", errMissing)
 	}
 	return &PlanHandler{d: d}, nil
@@ -72,6 +75,11 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 	t, err := h.d.Resolver.Get(ctx, in.Cluster, in.Service)
 	if err != nil {
 		return contract.Plan{}, boundary("describe service "+in.Service, err)
+	}
+	// A push or alarm trigger needs dispatch's ticket (package trigger).
+	ticket, err := h.d.Triggers.Verify(ctx, t.ServiceARN, req.Execution.Name, in)
+	if err != nil {
+		return contract.Plan{}, boundary("verify trigger", err)
 	}
 	p := contract.Plan{
 		ExecutionArn:             req.Execution.ID,
@@ -126,13 +134,16 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		log.InfoContext(ctx, "skip", "reason", p.Reason)
 		return skipped(p), nil
 	}
+	p.Warnings = missingAlarmWarnings(ctx, h.d.CloudWatch, log, p.Alarms)
 
-	seq := req.Execution.StartTime.UnixMilli()
-	if in.Push != nil && !in.Push.Time.IsZero() {
-		seq = in.Push.Time.UnixMilli()
+	// Never a caller-supplied time: a push's order comes from its verified
+	// ticket, every other execution's from its start time.
+	seq, tie := req.Execution.StartTime.UnixMilli(), ""
+	if ticket.Seq != 0 {
+		seq, tie = ticket.Seq, ticket.Tie
 	}
 	wait := time.Duration(2*p.TimeoutSeconds+p.BakeSeconds)*time.Second + leaseMargin
-	got, err := h.d.Leases.Acquire(ctx, lease.Request{Service: t.ServiceARN, Holder: req.Execution.ID, Seq: seq, TTL: wait, Mode: mode})
+	got, err := h.d.Leases.Acquire(ctx, lease.Request{Service: t.ServiceARN, Holder: req.Execution.ID, Seq: seq, Tie: tie, TTL: wait, Mode: mode})
 	var held *lease.HeldError
 	var sup *lease.SupersededError
 	switch {
@@ -268,6 +279,15 @@ func (h *PlanHandler) image(ctx context.Context, in contract.ExecutionInput, cfg
 			return img, nil
 		}
 		return taskdef.Image{}, &contract.BadInput{Field: "image", Reason: "a tag can only be resolved in ECR; give the image by digest"}
+	}
+	// Plan's ECR client (and IAM) is this region's: an allow-list that
+	// admits another region's ECR takes its images by digest only.
+	if r := img.Region(); r != h.d.Settings.Region {
+		if img.Digest != "" {
+			return img, nil
+		}
+		return taskdef.Image{}, &contract.BadInput{Field: "image", Reason: fmt.Sprintf(
+			"tags are resolved in this region's ECR (%s) only; give the %s image by digest", h.d.Settings.Region, r)}
 	}
 	id := ecrtypes.ImageIdentifier{ImageTag: nonEmpty(img.Tag), ImageDigest: nonEmpty(img.Digest)}
 	if img.Digest != "" {

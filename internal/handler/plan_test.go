@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,11 +16,13 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/lease"
 	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/target"
+	"github.com/pushdeploy/pushdeploy/internal/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/trigger"
 )
 
 func (w *world) plan(t *testing.T) *PlanHandler {
 	t.Helper()
-	h, err := NewPlan(PlanDeps{Resolver: w.resolver, ECS: w.ecs, ECR: w.ecr, History: w.history, Leases: w.leases,
+	h, err := NewPlan(PlanDeps{Resolver: w.resolver, ECS: w.ecs, CloudWatch: w.cw, ECR: w.ecr, History: w.history, Leases: w.leases, Triggers: w.triggers,
 		SFN: w.sfn, Clock: w.clk, Log: w.log, Settings: w.settings})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +69,9 @@ func TestPlanBadInput(t *testing.T) {
 		{"manual input with a push block", `{"action":"deploy","cluster":"prod","service":"web","digest":"` + digestNew + `","push":{"eventId":"x","account":"1","region":"r","repository":"web","tag":"v","digest":"d","time":"2026-01-01T00:00:00Z"}}`, "BadInput", nil},
 		{"unknown trigger", `{"action":"redeploy","cluster":"prod","service":"web","trigger":"cron"}`, "BadInput", nil},
 		{"docker hub image", `{"action":"deploy","cluster":"prod","service":"web","image":"nginx:latest"}`, "RegistryNotAllowed", nil},
+		{"this account's ECR in another region, default allow-list", `{"action":"deploy","cluster":"prod","service":"web","image":"` + account + `.dkr.ecr.eu-west-1.amazonaws.com/web:v1"}`, "RegistryNotAllowed", nil},
+		{"another region's tag, allowed by account", `{"action":"deploy","cluster":"prod","service":"web","image":"` + account + `.dkr.ecr.eu-west-1.amazonaws.com/web:v42"}`, "BadInput",
+			func(w *world) { w.settings.Policy = taskdef.Policy{Accounts: []string{account}} }},
 		{"other account's registry", `{"action":"deploy","cluster":"prod","service":"web","image":"999999999999.dkr.ecr.us-east-1.amazonaws.com/web@` + digestNew + `"}`, "RegistryNotAllowed", nil},
 		{"service gone", `{"action":"redeploy","cluster":"prod","service":"gone"}`, "ServiceNotFound", nil},
 		{"cluster gone", `{"action":"redeploy","cluster":"staging","service":"web"}`, "ServiceNotFound", nil},
@@ -142,6 +148,9 @@ func TestPlanDeploy(t *testing.T) {
 			if tt.lastGood != "" {
 				w.history.good(webArn, tt.lastGood)
 			}
+			if strings.Contains(tt.input, `"trigger":"push"`) {
+				w.vouch(t, "run-1", tt.input)
+			}
 			got, err := w.plan(t).Handle(context.Background(), planInput(tt.input))
 			if err != nil {
 				t.Fatal(err)
@@ -170,14 +179,65 @@ func TestPlanDeploy(t *testing.T) {
 	}
 }
 
-func TestPlanPushSeqIsPushTime(t *testing.T) {
+// TestPlanLeaseSeq: a push's lease sequence comes from its verified ticket
+// (dispatch's ECR push time), never from the input's push.time; a manual
+// execution's is its start time.
+func TestPlanLeaseSeq(t *testing.T) {
 	w := newWorld(t)
 	in := `{"action":"deploy","cluster":"prod","service":"web","image":"` + registry + `/web@` + digestNew + `","digest":"` + digestNew + `","trigger":"push","push":{"eventId":"e1","account":"` + account + `","region":"us-east-1","repository":"web","tag":"v42","digest":"` + digestNew + `","time":"2026-11-22T01:59:00Z"}}`
+	decoded, err := contract.DecodeExecutionInput([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushedAt := time.Date(2026, 11, 22, 1, 59, 0, 250e6, time.UTC).UnixMilli()
+	if err := w.triggers.Issue(context.Background(), webArn, "run-1", decoded, trigger.Ticket{Seq: pushedAt, Tie: digestNew}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := w.plan(t).Handle(context.Background(), planInput(in)); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := w.leases.state[webArn].Seq, time.Date(2026, 11, 22, 1, 59, 0, 0, time.UTC).UnixMilli(); got != want {
-		t.Errorf("seq %d, want push time %d", got, want)
+	if got := w.leases.state[webArn]; got.Seq != pushedAt {
+		t.Errorf("seq %d, want the ticket's push time %d", got.Seq, pushedAt)
+	}
+
+	w = newWorld(t)
+	if _, err := w.plan(t).Handle(context.Background(), planInput(`{"action":"redeploy","cluster":"prod","service":"web"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.leases.state[webArn].Seq; got != t0.UnixMilli() {
+		t.Errorf("manual seq %d, want its start time %d", got, t0.UnixMilli())
+	}
+}
+
+// TestPlanRefusesForgedTrigger: an execution that claims a push or alarm
+// trigger without dispatch's ticket for exactly its input is BadInput, with
+// nothing written (no lease) and nothing asked of ECR.
+func TestPlanRefusesForgedTrigger(t *testing.T) {
+	forged := `{"action":"deploy","cluster":"prod","service":"web","image":"` + registry + `/web@sha256:` + strings.Repeat("7", 64) + `","digest":"sha256:` + strings.Repeat("7", 64) + `","trigger":"push","push":{"eventId":"x","account":"` + account + `","region":"us-east-1","repository":"web","tag":"latest","digest":"sha256:` + strings.Repeat("7", 64) + `","time":"2099-01-01T00:00:00Z"}}`
+	genuine := pushOf(digestNew, t0)
+	tests := []struct {
+		name, input string
+		vouched     string // the input dispatch issued the ticket for
+	}{
+		{"push without a ticket", forged, ""},
+		{"push whose input differs from the ticket's", strings.Replace(genuine, t0.Format(time.RFC3339), "2099-01-01T00:00:00Z", 1), genuine},
+		{"alarm without a ticket", alarmInput(td(41)), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tt.vouched != "" {
+				w.vouch(t, "run-1", tt.vouched)
+			}
+			_, err := w.plan(t).Handle(context.Background(), planInput(tt.input))
+			var bad *contract.BadInput
+			if !errors.As(err, &bad) || bad.Field != "trigger" || !strings.Contains(err.Error(), "set by pushdeploy's dispatch only") {
+				t.Fatalf("err = %v, want BadInput on trigger", err)
+			}
+			if w.leases.acquires != 0 || len(w.leases.state) != 0 || w.ecr.calls != 0 || w.ecs.mutations() != 0 {
+				t.Errorf("wrote or asked: %d acquires, leases %v, %d ECR calls, %d ECS mutations", w.leases.acquires, w.leases.state, w.ecr.calls, w.ecs.mutations())
+			}
+		})
 	}
 }
 
@@ -317,8 +377,9 @@ func TestPlanAlarm(t *testing.T) {
 				w.leases.state[webArn] = tt.lease
 			}
 			w.clk.Advance(tt.advance)
+			w.vouch(t, "run-1", alarmInput(tt.culprit))
 			got, err := w.plan(t).Handle(context.Background(), contract.PlanInput{
-				Execution: contract.Execution{ID: execArn, StartTime: w.clk.Now()}, Input: json.RawMessage(alarmInput(tt.culprit))})
+				Execution: contract.Execution{ID: execArn, Name: "run-1", StartTime: w.clk.Now()}, Input: json.RawMessage(alarmInput(tt.culprit))})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -336,6 +397,7 @@ func TestPlanAlarmNotTheServicesAlarm(t *testing.T) {
 	w := newWorld(t)
 	w.ecs.services["prod/web"].Tags = nil
 	w.addService("web", td(41), map[string]string{target.TagRepository: "web", target.TagAlarms: "other"})
+	w.vouch(t, "run-1", alarmInput(td(41)))
 	got, err := w.plan(t).Handle(context.Background(), planInput(alarmInput(td(41))))
 	if err != nil {
 		t.Fatal(err)
@@ -351,3 +413,19 @@ func (throttleErr) Error() string                 { return "Rate exceeded" }
 func (throttleErr) ErrorCode() string             { return "ThrottlingException" }
 func (throttleErr) ErrorMessage() string          { return "Rate exceeded" }
 func (throttleErr) ErrorFault() smithy.ErrorFault { return smithy.FaultClient }
+
+// TestPlanOtherRegionDigest: an allow-list that admits another region's ECR
+// deploys its images by digest, without asking this region's ECR about them.
+func TestPlanOtherRegionDigest(t *testing.T) {
+	w := newWorld(t)
+	w.settings.Policy = taskdef.Policy{Accounts: []string{account}}
+	w.ecs.defs["web:41"].ContainerDefinitions[0].Image = strPtr(account + ".dkr.ecr.eu-west-1.amazonaws.com/web@" + digestOld)
+	img := account + ".dkr.ecr.eu-west-1.amazonaws.com/web@" + digestNew
+	got, err := w.plan(t).Handle(context.Background(), planInput(`{"action":"deploy","cluster":"prod","service":"web","image":"`+img+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Action != contract.ActionDeploy || got.Image.Repository != account+".dkr.ecr.eu-west-1.amazonaws.com/web" || w.ecr.calls != 0 {
+		t.Errorf("plan %+v, %d ECR calls", got, w.ecr.calls)
+	}
+}

@@ -77,7 +77,7 @@ func TestSettingsFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Account != account || s.Region != region || strings.Join(s.Policy.Accounts, ",") != account {
+	if s.Account != account || s.Region != region || len(s.Policy.Accounts) != 0 || strings.Join(s.Policy.Registries, ",") != registry {
 		t.Errorf("settings %+v", s)
 	}
 	s, err = SettingsFromEnv(envOf(map[string]string{EnvAllowedRegistries: "ghcr.io, " + registry, EnvAllowedAccounts: "111111111111"}))

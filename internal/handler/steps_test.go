@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -316,6 +317,24 @@ func TestCheck(t *testing.T) {
 		{"alarm during bake", contract.PhaseBake, false, 5 * time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
 			alarmed(w)
+		}, contract.StatusFailed, "alarm"},
+		// DescribeAlarms returns composite alarms only when asked for them.
+		{"composite alarm during bake", contract.PhaseBake, false, 5 * time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
+			w.cw.composites = []cwtypes.CompositeAlarm{{AlarmName: aws.String("web-health"), StateValue: cwtypes.StateValueAlarm,
+				StateReason: aws.String("web-5xx transitioned to ALARM"), StateUpdatedTimestamp: aws.Time(w.clk.Now())}}
+			w.planEdit = func(p *contract.Plan) { p.Alarms = []string{"web-health"} }
+		}, contract.StatusFailed, "alarm"},
+		// Names beyond DescribeAlarms' limit of 100 are read in another call.
+		{"the 101st alarm during bake", contract.PhaseBake, false, 5 * time.Minute, func(w *world) {
+			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
+			var names []string
+			for i := range 100 {
+				names = append(names, fmt.Sprintf("quiet-%03d", i))
+			}
+			w.cw.alarms = append(w.cw.alarms, cwtypes.MetricAlarm{AlarmName: aws.String("loud"), StateValue: cwtypes.StateValueAlarm,
+				StateUpdatedTimestamp: aws.Time(w.clk.Now())})
+			w.planEdit = func(p *contract.Plan) { p.Alarms = append(names, "loud") }
 		}, contract.StatusFailed, "alarm"},
 		{"a rollback execution ignores alarms", contract.PhaseRollout, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")

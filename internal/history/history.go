@@ -116,6 +116,8 @@ type Record struct {
 	Reason      string    `dynamodbav:"reason,omitempty" json:"reason,omitempty"`
 	StartedAt   time.Time `dynamodbav:"startedAt" json:"startedAt"`
 	FinishedAt  time.Time `dynamodbav:"finishedAt" json:"finishedAt"`
+	// Warnings are the plan's: problems that did not stop the execution.
+	Warnings []string `dynamodbav:"warnings,omitempty" json:"warnings,omitempty"`
 }
 
 // DuplicateRecordError: the execution already has its terminal record.

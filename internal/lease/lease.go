@@ -68,8 +68,8 @@ func (e *SupersededError) Error() string {
 // Is makes errors.Is(err, ErrSuperseded) true.
 func (e *SupersededError) Is(target error) bool { return target == ErrSuperseded }
 
-// HeldError: Acquire in IfFree mode, or with an equal sequence, found a live
-// lease of another execution.
+// HeldError: Acquire in IfFree mode found a live lease of another
+// execution that it does not outrank.
 type HeldError struct {
 	Service string
 	Holder  string
@@ -94,9 +94,8 @@ func (e *NotHolderError) Error() string {
 type Mode int
 
 const (
-	// Preempt takes the lease from an older or equally old holder: deploys,
-	// where the latest push wins, and of two pushes the sequence cannot
-	// order, the one that arrived last.
+	// Preempt takes the lease from an older holder (see Request for the
+	// order): deploys, where the latest push wins.
 	Preempt Mode = iota
 	// IfFree takes the lease only if nobody holds it (or the lease expired):
 	// alarm-triggered rollbacks, which must not fight a deploy in flight.
@@ -109,10 +108,18 @@ type Request struct {
 	Holder  string // execution ARN
 	// Seq orders executions of one service; higher is newer. Use the push
 	// time (Unix ms) for pushes, the execution start time for others.
-	Seq  int64
+	Seq int64
+	// Tie orders executions of equal Seq (higher wins), then Holder does:
+	// the order is total, so which execution wins never depends on which
+	// acquires last. Pushes use the image digest.
+	Tie  string
 	TTL  time.Duration
 	Mode Mode
 }
+
+// rank is what the lease stores to order equal sequences: Tie, then Holder
+// (the separator sorts below every character of a digest or an ARN).
+func (r Request) rank() string { return r.Tie + " " + r.Holder }
 
 // Acquired says what Acquire took over.
 type Acquired struct {
@@ -127,6 +134,7 @@ type Acquired struct {
 type State struct {
 	Holder     string    `json:"holder,omitempty"`
 	Seq        int64     `json:"seq"`
+	Rank       string    `json:"rank,omitempty"`
 	Until      time.Time `json:"until"`
 	Token      string    `json:"token,omitempty"`
 	LastHolder string    `json:"lastHolder,omitempty"`
@@ -207,19 +215,24 @@ func (s *Store) Acquire(ctx context.Context, r Request) (Acquired, error) {
 	item := s.key(r.Service)
 	item["holder"] = str(r.Holder)
 	item["seq"] = num(r.Seq)
+	item["rank"] = str(r.rank())
 	item["leaseUntil"] = num(ms(now.Add(r.TTL)))
 	item["acquiredAt"] = num(ms(now))
-	// Free: no holder, or expired. Ours: renewing. Newer: we outrank the holder.
-	cond := "attribute_not_exists(pk) OR (seq <= :seq AND (attribute_not_exists(holder) OR leaseUntil < :now OR holder = :h))"
+	// Free: no holder, or expired. Ours: renewing. Newer: we outrank the
+	// holder, by sequence and then rank (a lease written before ranks
+	// existed ranks lowest).
+	notNewer := "(seq < :seq OR (seq = :seq AND (attribute_not_exists(#rank) OR #rank <= :rank)))"
+	cond := "attribute_not_exists(pk) OR (" + notNewer + " AND (attribute_not_exists(holder) OR leaseUntil < :now OR holder = :h))"
 	if r.Mode == Preempt {
-		cond += " OR seq <= :seq"
+		cond += " OR " + notNewer
 	}
 	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                item,
-		ConditionExpression: aws.String(cond),
+		TableName:                aws.String(s.table),
+		Item:                     item,
+		ConditionExpression:      aws.String(cond),
+		ExpressionAttributeNames: map[string]string{"#rank": "rank"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":seq": num(r.Seq), ":now": num(ms(now)), ":h": str(r.Holder),
+			":seq": num(r.Seq), ":now": num(ms(now)), ":h": str(r.Holder), ":rank": str(r.rank()),
 		},
 		ReturnValues: ddbtypes.ReturnValueAllOld,
 	})
@@ -228,7 +241,7 @@ func (s *Store) Acquire(ctx context.Context, r Request) (Acquired, error) {
 		if gerr != nil {
 			return Acquired{}, gerr
 		}
-		if st.Seq > r.Seq {
+		if st.Seq > r.Seq || (st.Seq == r.Seq && st.Rank > r.rank()) {
 			return Acquired{}, &SupersededError{Service: r.Service, By: st.Holder, Seq: st.Seq}
 		}
 		return Acquired{}, &HeldError{Service: r.Service, Holder: st.Holder, Until: st.Until}
@@ -457,6 +470,7 @@ func (s *Store) Get(ctx context.Context, service string) (State, error) {
 type item struct {
 	Holder     string `dynamodbav:"holder"`
 	Seq        int64  `dynamodbav:"seq"`
+	Rank       string `dynamodbav:"rank"`
 	LeaseUntil int64  `dynamodbav:"leaseUntil"`
 	Token      string `dynamodbav:"token"`
 	LastHolder string `dynamodbav:"lastHolder"`
@@ -473,7 +487,7 @@ func decode(av map[string]ddbtypes.AttributeValue) (State, error) {
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
 		return State{}, fmt.Errorf("unmarshal lease: %w", err)
 	}
-	st := State{Holder: it.Holder, Seq: it.Seq, Token: it.Token, LastHolder: it.LastHolder, Pending: it.Pending, LateUpdates: it.LateUpdates}
+	st := State{Holder: it.Holder, Seq: it.Seq, Rank: it.Rank, Token: it.Token, LastHolder: it.LastHolder, Pending: it.Pending, LateUpdates: it.LateUpdates}
 	if it.LeaseUntil != 0 {
 		st.Until = time.UnixMilli(it.LeaseUntil).UTC()
 	}

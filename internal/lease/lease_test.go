@@ -98,8 +98,9 @@ func TestLatestPushWins(t *testing.T) {
 		{"A releases: superseded, B keeps it", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "A") }, superseded},
 		{"B still holds", holderIs("B"), nil},
 		{"A cannot take it back", acquire("A", 100, lease.Preempt, nil), superseded},
-		// Two pushes the sequence cannot order: the later arrival wins.
-		{"same sequence, other holder takes over", acquire("B2", 200, lease.Preempt, previous("B", "")), nil},
+		// Equal sequences are ordered by holder (no Tie given): B2 > B.
+		{"same sequence, higher rank takes over", acquire("B2", 200, lease.Preempt, previous("B", "")), nil},
+		{"same sequence, lower rank cannot take it back", acquire("B", 200, lease.Preempt, nil), superseded},
 		{"B checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "B") }, superseded},
 		{"B2 releases", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "B2") }, nil},
 		{"B2 releases again", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "B2") }, nil},
@@ -379,5 +380,52 @@ func TestIntend(t *testing.T) {
 	}
 	if err := s.Intend(ctx, svc, "C", ""); err == nil {
 		t.Error("empty revision accepted")
+	}
+}
+
+// TestEqualSequenceOrder: two pushes in the same millisecond are ordered by
+// their Tie (the digest), whichever acquires last, and the loser learns it
+// is superseded, not merely held.
+func TestEqualSequenceOrder(t *testing.T) {
+	const low, high = "sha256:1111", "sha256:9999"
+	for _, order := range [][]string{{low, high}, {high, low}} {
+		t.Run(order[0]+"-first", func(t *testing.T) {
+			s, _ := setup(t)
+			ctx := context.Background()
+			acq := func(tie string) error {
+				_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "exec-" + tie, Seq: 100, Tie: tie, TTL: time.Minute, Mode: lease.Preempt})
+				return err
+			}
+			if err := acq(order[0]); err != nil {
+				t.Fatal(err)
+			}
+			err := acq(order[1])
+			if order[1] == low && !errors.Is(err, lease.ErrSuperseded) {
+				t.Fatalf("lower digest second: %v, want superseded", err)
+			}
+			if order[1] == high && err != nil {
+				t.Fatalf("higher digest second: %v", err)
+			}
+			if err := s.Check(ctx, svc, "exec-"+high); err != nil {
+				t.Fatalf("higher digest does not hold the lease: %v", err)
+			}
+			if err := s.Check(ctx, svc, "exec-"+low); !errors.Is(err, lease.ErrSuperseded) {
+				t.Fatalf("lower digest: %v, want superseded", err)
+			}
+			// Released, the sequence and rank stay: the lower one stays out.
+			if err := s.Release(ctx, svc, "exec-"+high); err != nil {
+				t.Fatal(err)
+			}
+			if err := acq(low); !errors.Is(err, lease.ErrSuperseded) {
+				t.Fatalf("lower digest after release: %v, want superseded", err)
+			}
+			// Renewing by the holder at the same rank still works.
+			if err := acq(high); err != nil {
+				t.Fatalf("holder re-acquires: %v", err)
+			}
+			if err := acq(high); err != nil {
+				t.Fatalf("holder renews: %v", err)
+			}
+		})
 	}
 }

@@ -128,6 +128,23 @@ func (w *World) CreateAlarm(ctx context.Context, name string, tags map[string]st
 	return w.SetAlarm(ctx, name, cwtypes.StateValueOk)
 }
 
+// CreateCompositeAlarm creates a composite alarm whose state follows rule
+// (AWS's AlarmRule syntax, e.g. `ALARM(web-5xx) OR ALARM(web-latency)`);
+// the alarms it names must exist.
+func (w *World) CreateCompositeAlarm(ctx context.Context, name, rule string, tags map[string]string) error {
+	var t []cwtypes.Tag
+	for k, v := range tags {
+		t = append(t, cwtypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	_, err := cloudwatch.NewFromConfig(w.Config).PutCompositeAlarm(ctx, &cloudwatch.PutCompositeAlarmInput{
+		AlarmName: aws.String(name), AlarmRule: aws.String(rule), Tags: t,
+	})
+	if err != nil {
+		return fmt.Errorf("create composite alarm %s: %w", name, err)
+	}
+	return nil
+}
+
 // SetAlarm sets an alarm's state, as CloudWatch would when its metric moves.
 func (w *World) SetAlarm(ctx context.Context, name string, state cwtypes.StateValue) error {
 	_, err := cloudwatch.NewFromConfig(w.Config).SetAlarmState(ctx, &cloudwatch.SetAlarmStateInput{

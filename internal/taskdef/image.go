@@ -58,6 +58,14 @@ func (i Image) Account() string {
 	return ""
 }
 
+// Region returns the AWS region of an ECR registry, or "" for other registries.
+func (i Image) Region() string {
+	if m := ecrHost.FindStringSubmatch(i.Registry); m != nil {
+		return m[2]
+	}
+	return ""
+}
+
 // ECRRegistry returns the ECR registry host of an account and region.
 func ECRRegistry(account, region string) string {
 	return fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com", account, region)
@@ -114,10 +122,17 @@ func ParseImage(s string) (Image, error) {
 
 // Policy says which registries images may come from. Both lists empty allows
 // every registry; otherwise an image is allowed when its registry host is in
-// Registries or it is an ECR image of an account in Accounts.
+// Registries or it is an ECR image of an account in Accounts (in any region).
 type Policy struct {
 	Registries []string
 	Accounts   []string
+}
+
+// DefaultPolicy is the allow-list when none is configured: exactly this
+// account's ECR in this region, <account>.dkr.ecr.<region>.amazonaws.com.
+// (Accounts would allow the account's ECR in every region.)
+func DefaultPolicy(account, region string) Policy {
+	return Policy{Registries: []string{ECRRegistry(account, region)}}
 }
 
 // Allows reports whether the policy allows the image.

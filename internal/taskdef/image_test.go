@@ -63,6 +63,23 @@ func TestParseImage(t *testing.T) {
 	}
 }
 
+func TestImageRegion(t *testing.T) {
+	for in, want := range map[string]string{
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:v1":          "eu-west-1",
+		"123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/web:v1": "us-gov-west-1",
+		"ghcr.io/x/web:v1": "",
+		"nginx":            "",
+	} {
+		img, err := ParseImage(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := img.Region(); got != want {
+			t.Errorf("%s: Region() = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestPolicy(t *testing.T) {
 	ecr := Image{Registry: reg, Repository: "web"}
 	other := Image{Registry: "999999999999.dkr.ecr.us-east-1.amazonaws.com", Repository: "web"}
@@ -80,6 +97,13 @@ func TestPolicy(t *testing.T) {
 		{"registry", Policy{Registries: []string{"ghcr.io"}}, Image{Registry: "ghcr.io", Repository: "x"}, true},
 		{"registry list excludes ecr", Policy{Registries: []string{"ghcr.io"}}, ecr, false},
 		{"registry host of account", Policy{Registries: []string{reg}}, ecr, true},
+		{"default: this account's ECR in this region", DefaultPolicy("123456789012", "us-east-1"), ecr, true},
+		{"default: not the account's ECR in another region", DefaultPolicy("123456789012", "us-east-1"),
+			Image{Registry: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", Repository: "web"}, false},
+		{"default: not another account", DefaultPolicy("123456789012", "us-east-1"), other, false},
+		{"default: not docker hub", DefaultPolicy("123456789012", "us-east-1"), hub, false},
+		{"accounts allow every region", Policy{Accounts: []string{"123456789012"}},
+			Image{Registry: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", Repository: "web"}, true},
 	}
 	for _, tt := range tests {
 		if got := tt.p.Allows(tt.img); got != tt.want {

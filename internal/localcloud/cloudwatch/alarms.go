@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/pushdeploy/pushdeploy/internal/localcloud/awsproto"
@@ -200,6 +201,9 @@ func (s *Service) putMetricAlarm(ctx context.Context, in *putMetricAlarmInput) (
 		cfg.Dimensions = []Dimension{}
 	}
 	old, exists := s.alarms[key]
+	if exists && old.composite != nil {
+		return struct{}{}, ruleInvalid("Alarm %s already exists as a composite alarm.", in.AlarmName)
+	}
 	summary := fmt.Sprintf("Alarm %q updated", in.AlarmName)
 	if exists {
 		// An update overwrites the configuration and leaves the state.
@@ -234,33 +238,44 @@ type describeAlarmsInput struct {
 }
 
 type describeAlarmsOutput struct {
-	MetricAlarms    []MetricAlarm `json:"MetricAlarms"`
-	CompositeAlarms []struct{}    `json:"CompositeAlarms"`
-	NextToken       string        `json:"NextToken,omitempty"`
+	MetricAlarms    []MetricAlarm    `json:"MetricAlarms"`
+	CompositeAlarms []CompositeAlarm `json:"CompositeAlarms"`
+	NextToken       string           `json:"NextToken,omitempty"`
+}
+
+// alarmTypes reads AlarmTypes: absent means metric alarms only, as on AWS.
+func alarmTypes(in []string) (map[string]bool, error) {
+	types := map[string]bool{}
+	if len(in) == 0 {
+		types[TypeMetric] = true
+	}
+	for _, t := range in {
+		if t != TypeMetric && t != TypeComposite {
+			return nil, invalid("Invalid AlarmType %q.", t)
+		}
+		types[t] = true
+	}
+	return types, nil
 }
 
 func (s *Service) describeAlarms(ctx context.Context, in *describeAlarmsInput) (*describeAlarmsOutput, error) {
+	family := in.ChildrenOfAlarmName != "" || in.ParentsOfAlarmName != ""
 	switch {
 	case len(in.AlarmNames) > 0 && in.AlarmNamePrefix != "":
 		return nil, awsproto.Errorf("InvalidParameterCombinationException", "AlarmNames and AlarmNamePrefix cannot be used together.")
+	case in.ChildrenOfAlarmName != "" && in.ParentsOfAlarmName != "",
+		family && (len(in.AlarmNames) > 0 || in.AlarmNamePrefix != "" || len(in.AlarmTypes) > 0 || in.StateValue != "" || in.ActionPrefix != ""):
+		return nil, awsproto.Errorf("InvalidParameterCombinationException", "ChildrenOfAlarmName and ParentsOfAlarmName take no other parameters than MaxRecords and NextToken.")
 	case len(in.AlarmNames) > 100:
 		return nil, invalid("The parameter AlarmNames must have at most 100 members.")
 	case in.MaxRecords < 0 || in.MaxRecords > 100:
 		return nil, invalid("The parameter MaxRecords must be between 1 and 100.")
 	case in.StateValue != "" && !validState(in.StateValue):
 		return nil, invalid("Invalid StateValue %q.", in.StateValue)
-	case in.ChildrenOfAlarmName != "" || in.ParentsOfAlarmName != "":
-		return nil, awsproto.Errorf("InvalidParameterValueException", "the local cloud has no composite alarms: ChildrenOfAlarmName and ParentsOfAlarmName are not supported")
 	}
-	metric := len(in.AlarmTypes) == 0 // AWS: with no AlarmTypes, only metric alarms
-	for _, t := range in.AlarmTypes {
-		switch t {
-		case "MetricAlarm":
-			metric = true
-		case "CompositeAlarm": // none exist locally
-		default:
-			return nil, invalid("Invalid AlarmType %q.", t)
-		}
+	types, err := alarmTypes(in.AlarmTypes)
+	if err != nil {
+		return nil, err
 	}
 	limit := in.MaxRecords
 	if limit == 0 {
@@ -270,32 +285,64 @@ func (s *Service) describeAlarms(ctx context.Context, in *describeAlarmsInput) (
 	if err != nil {
 		return nil, err
 	}
+	region := s.region(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	names := map[string]bool{}
 	for _, n := range in.AlarmNames {
 		names[n] = true
 	}
-	out := &describeAlarmsOutput{MetricAlarms: []MetricAlarm{}, CompositeAlarms: []struct{}{}}
-	if !metric {
-		return out, nil
+	if family {
+		// The family of one alarm, of both kinds.
+		types = map[string]bool{TypeMetric: true, TypeComposite: true}
+		names = map[string]bool{"": true} // matches nothing if the alarm has no family
+		if c, ok := s.alarms[alarmKey{region, in.ChildrenOfAlarmName}]; ok && c.composite != nil {
+			for _, n := range c.composite.children {
+				names[n] = true
+			}
+		}
+		for _, p := range s.parentsOf(region, in.ParentsOfAlarmName) {
+			if in.ParentsOfAlarmName != "" {
+				names[p.AlarmName] = true
+			}
+		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, a := range s.sortedAlarms(s.region(ctx)) {
+	out := &describeAlarmsOutput{MetricAlarms: []MetricAlarm{}, CompositeAlarms: []CompositeAlarm{}}
+	n := 0
+	for _, a := range s.sortedAlarms(region) {
 		switch {
-		case a.AlarmName <= after && after != "",
+		case !types[a.kind()],
+			a.AlarmName <= after && after != "",
 			len(names) > 0 && !names[a.AlarmName],
 			!strings.HasPrefix(a.AlarmName, in.AlarmNamePrefix),
 			in.StateValue != "" && a.StateValue != in.StateValue,
 			in.ActionPrefix != "" && !hasActionPrefix(a, in.ActionPrefix):
 			continue
 		}
-		if len(out.MetricAlarms) == limit {
-			out.NextToken = encodeToken(out.MetricAlarms[limit-1].AlarmName)
+		if n == limit {
+			out.NextToken = encodeToken(lastName(out))
 			break
 		}
-		out.MetricAlarms = append(out.MetricAlarms, a.MetricAlarm)
+		n++
+		if a.composite != nil {
+			out.CompositeAlarms = append(out.CompositeAlarms, a.compositeAlarm())
+		} else {
+			out.MetricAlarms = append(out.MetricAlarms, a.MetricAlarm)
+		}
 	}
 	return out, nil
+}
+
+// lastName is the greatest name on a page: the alarms are listed by name.
+func lastName(out *describeAlarmsOutput) string {
+	last := ""
+	if l := len(out.MetricAlarms); l > 0 {
+		last = out.MetricAlarms[l-1].AlarmName
+	}
+	if l := len(out.CompositeAlarms); l > 0 && out.CompositeAlarms[l-1].AlarmName > last {
+		last = out.CompositeAlarms[l-1].AlarmName
+	}
+	return last
 }
 
 func hasActionPrefix(a *alarm, prefix string) bool {
@@ -349,12 +396,23 @@ func (s *Service) setAlarmState(ctx context.Context, in *setAlarmStateInput) (st
 		s.mu.Unlock()
 		return struct{}{}, notFound(in.AlarmName)
 	}
-	ev, changed := s.changeState(a, in.StateValue, in.StateReason, in.StateReasonData)
+	evs := s.moveState(a, in.StateValue, in.StateReason, in.StateReasonData)
 	s.mu.Unlock()
-	if changed {
+	for _, ev := range evs {
 		s.pub.Publish(ctx, ev)
 	}
 	return struct{}{}, nil
+}
+
+// moveState moves a to value and re-evaluates the composite alarms above
+// it, returning the events to publish (after mu is released). The caller
+// holds mu.
+func (s *Service) moveState(a *alarm, value, reason, reasonData string) []bus.Event {
+	ev, changed := s.changeState(a, value, reason, reasonData)
+	if !changed {
+		return nil
+	}
+	return append([]bus.Event{ev}, s.cascade(a)...)
 }
 
 // changeState moves a to value and returns the state change event to
@@ -393,10 +451,16 @@ func (s *Service) deleteAlarms(ctx context.Context, in *deleteAlarmsInput) (stru
 	region := s.region(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// AWS deletes nothing when any name is wrong.
+	// AWS deletes nothing when any name is wrong, or when a composite
+	// alarm that stays would lose a child.
 	for _, n := range in.AlarmNames {
 		if _, ok := s.alarms[alarmKey{region, n}]; !ok {
 			return struct{}{}, notFound(n)
+		}
+		for _, p := range s.parentsOf(region, n) {
+			if !slices.Contains(in.AlarmNames, p.AlarmName) {
+				return struct{}{}, ruleInvalid("Alarm %s is referenced by the alarm rule of composite alarm %s; change that rule or delete it too.", n, p.AlarmName)
+			}
 		}
 	}
 	for _, n := range in.AlarmNames {

@@ -1,6 +1,7 @@
 // Package cloudwatch is the local cloud's CloudWatch: metric alarms whose
 // state is driven by SetAlarmState and by scenarios on the virtual clock (no
-// metrics are evaluated), tags, alarm history, and the "CloudWatch Alarm
+// metrics are evaluated), composite alarms whose state follows their
+// AlarmRule whenever a child alarm changes, tags, alarm history, and the "CloudWatch Alarm
 // State Change" events AWS sends to EventBridge.
 //
 // It is an RPCService: the server serves it over Smithy RPC v2 CBOR (what
@@ -49,10 +50,14 @@ type Service struct {
 
 type alarmKey struct{ region, name string }
 
+// alarm is a metric or a composite alarm: MetricAlarm holds what both
+// kinds share (name, ARN, description, actions, state), composite the rule
+// of a composite alarm (nil for a metric alarm).
 type alarm struct {
 	MetricAlarm
-	region string
-	tags   map[string]string
+	region    string
+	tags      map[string]string
+	composite *composite
 }
 
 var (
@@ -107,6 +112,8 @@ func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (a
 	switch op {
 	case "PutMetricAlarm":
 		return awsproto.Call(ctx, input, s.putMetricAlarm)
+	case "PutCompositeAlarm":
+		return awsproto.Call(ctx, input, s.putCompositeAlarm)
 	case "DescribeAlarms":
 		return awsproto.Call(ctx, input, s.describeAlarms)
 	case "SetAlarmState":

@@ -35,9 +35,11 @@ type EventState struct {
 }
 
 // EventConfiguration is the alarm's configuration in the event.
+// A composite alarm's names its rule instead of metrics.
 type EventConfiguration struct {
 	Description string        `json:"description,omitempty"`
-	Metrics     []EventMetric `json:"metrics"`
+	AlarmRule   string        `json:"alarmRule,omitempty"`
+	Metrics     []EventMetric `json:"metrics,omitempty"`
 }
 
 // EventMetric is one metric (or expression) of the alarm in the event.
@@ -80,7 +82,11 @@ func eventMetricStat(namespace, name string, dims []Dimension, period int32, sta
 	return ms
 }
 
-func eventConfiguration(a *MetricAlarm) EventConfiguration {
+func (al *alarm) eventConfiguration() EventConfiguration {
+	a := &al.MetricAlarm
+	if al.composite != nil {
+		return EventConfiguration{Description: a.AlarmDescription, AlarmRule: al.composite.rule}
+	}
 	c := EventConfiguration{Description: a.AlarmDescription, Metrics: []EventMetric{}}
 	if len(a.Metrics) == 0 {
 		stat := a.Statistic
@@ -121,7 +127,7 @@ func (s *Service) stateChangeEvent(a *alarm, prev EventState) bus.Event {
 		AlarmName:     a.AlarmName,
 		State:         eventStateOf(&a.MetricAlarm),
 		PreviousState: prev,
-		Configuration: eventConfiguration(&a.MetricAlarm),
+		Configuration: a.eventConfiguration(),
 	})
 	if err != nil {
 		panic(fmt.Sprintf("cloudwatch: marshal event detail: %v", err)) // plain structs always marshal

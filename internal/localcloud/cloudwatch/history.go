@@ -31,7 +31,7 @@ const maxHistory = 10000
 func (s *Service) record(a *alarm, typ, summary string, data any) {
 	p, _ := json.Marshal(data) // maps of plain values always marshal
 	s.history = append(s.history, historyItem{region: a.region, item: AlarmHistoryItem{
-		AlarmName: a.AlarmName, AlarmType: "MetricAlarm", Timestamp: awsproto.Time(now(s.clk)),
+		AlarmName: a.AlarmName, AlarmType: a.kind(), Timestamp: awsproto.Time(now(s.clk)),
 		HistoryItemType: typ, HistorySummary: summary, HistoryData: string(p),
 	}})
 	if len(s.history) > maxHistory {
@@ -68,9 +68,9 @@ func (s *Service) describeAlarmHistory(ctx context.Context, in *describeAlarmHis
 	if in.MaxRecords < 0 || in.MaxRecords > 100 {
 		return nil, invalid("The parameter MaxRecords must be between 1 and 100.")
 	}
-	metric := len(in.AlarmTypes) == 0
-	for _, t := range in.AlarmTypes {
-		metric = metric || t == "MetricAlarm"
+	types, err := alarmTypes(in.AlarmTypes)
+	if err != nil {
+		return nil, err
 	}
 	limit := in.MaxRecords
 	if limit == 0 {
@@ -91,7 +91,7 @@ func (s *Service) describeAlarmHistory(ctx context.Context, in *describeAlarmHis
 	for _, h := range s.history {
 		it := h.item
 		switch {
-		case !metric, h.region != region,
+		case !types[it.AlarmType], h.region != region,
 			in.AlarmName != "" && it.AlarmName != in.AlarmName,
 			in.HistoryItemType != "" && it.HistoryItemType != in.HistoryItemType,
 			in.StartDate != nil && time.Time(it.Timestamp).Before(time.Time(*in.StartDate)),

@@ -91,9 +91,9 @@ func (s *Service) scenarioSet(region, name, state, reason string) {
 		s.mu.Unlock()
 		return
 	}
-	ev, changed := s.changeState(a, state, reason, "")
+	evs := s.moveState(a, state, reason, "")
 	s.mu.Unlock()
-	if changed {
+	for _, ev := range evs {
 		s.pub.Publish(context.Background(), ev)
 	}
 }

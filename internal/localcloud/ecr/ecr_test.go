@@ -477,3 +477,31 @@ func TestRepositoryTags(t *testing.T) {
 		t.Errorf("empty tag key: %v", err)
 	}
 }
+
+// TestImagePushedAt: DescribeImages reports the first push of an image with
+// its milliseconds, through the SDK; a retag keeps it. The ECR event's time
+// is whole seconds.
+func TestImagePushedAt(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.createRepo(t, "web", "")
+	e.clk.Advance(1234 * time.Millisecond)
+	first := e.clk.Now()
+	out, err := e.put(t, "web", "v1", ecr.Manifest("pushed-at"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := aws.ToString(out.Image.ImageId.ImageDigest)
+	e.clk.Advance(time.Hour + 500*time.Millisecond)
+	if _, err := e.put(t, "web", "latest", ecr.Manifest("pushed-at")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.client.DescribeImages(ctx, &sdkecr.DescribeImagesInput{RepositoryName: aws.String("web"),
+		ImageIds: []types.ImageIdentifier{{ImageDigest: aws.String(d)}}})
+	if err != nil || len(got.ImageDetails) != 1 {
+		t.Fatalf("describe: %v %+v", err, got)
+	}
+	if at := aws.ToTime(got.ImageDetails[0].ImagePushedAt); !at.Equal(first.Truncate(time.Millisecond)) {
+		t.Errorf("imagePushedAt %s, want the first push %s", at.Format(time.RFC3339Nano), first.Format(time.RFC3339Nano))
+	}
+}

@@ -197,10 +197,12 @@ func (s *Service) putImage(ctx context.Context, in *putImageInput) (*putImageOut
 	now := s.clk.Now().UTC()
 	if !exists {
 		s.seq++
-		img = &image{digest: digest, manifest: in.ImageManifest, mediaType: mediaType, size: size, seq: s.seq, tags: map[string]bool{}}
+		// imagePushedAt is the image's first push, to the millisecond (the
+		// virtual clock's instant): tagging it again later keeps it.
+		img = &image{digest: digest, manifest: in.ImageManifest, mediaType: mediaType, size: size, seq: s.seq, tags: map[string]bool{},
+			pushedAt: awsproto.Time(now)}
 		r.images[digest] = img
 	}
-	img.pushedAt = awsproto.Time(now)
 	if in.ImageTag != "" {
 		if tagged && old != digest {
 			delete(r.images[old].tags, in.ImageTag) // the tag moves; the old image stays, maybe untagged
