@@ -1021,7 +1021,7 @@ func (s *soak) check(exps []expect) []string {
 			if err != nil {
 				badf("%s: describe %s: %v", sv.label(), nameOf(rev), err)
 			} else if out.TaskDefinition.Status != ecstypes.TaskDefinitionStatusActive {
-				badf("%s: revision %s (current or good) is %s", sv.label(), nameOf(rev), out.TaskDefinition.Status)
+				badf("%s: revision %s (%s) is %s", sv.label(), nameOf(rev), s.standing(ms, l, rev, td), out.TaskDefinition.Status)
 			}
 		}
 	}
@@ -1038,6 +1038,24 @@ func (s *soak) check(exps []expect) []string {
 		}
 	}
 	return bad
+}
+
+// standing says why a revision must be ACTIVE: current, the next rollback
+// target, or the ledger's n-th newest good revision.
+func (s *soak) standing(ms *mService, l soakLedger, rev, current string) string {
+	var why []string
+	if rev == current {
+		why = append(why, "current")
+	}
+	if next := ms.target(ms.cur); next != nil && next.arn == rev {
+		why = append(why, "the next rollback target")
+	}
+	for i, g := range l.GoodNewest(len(l.Revisions)) {
+		if g == rev {
+			why = append(why, fmt.Sprintf("the ledger's newest good #%d", i+1))
+		}
+	}
+	return strings.Join(why, ", ")
 }
 
 func (s *soak) badRevs(ms *mService) []*mRev {
