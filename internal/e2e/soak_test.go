@@ -10,6 +10,35 @@ package e2e
 //	go test -count=1 -run '^TestSoak$' ./internal/e2e/ -soak.seed=7 -soak.events=300
 //
 // Without -soak.seed, it runs a few fixed seeds, small enough for CI.
+// -soak.keepgoing reports every failing phase (what is new in each) instead
+// of stopping at the first; -soak.skip=kind,... leaves event kinds out.
+//
+// The world: prod/web and staging/web follow web (staging also stage-*)
+// and share the task definition family "web"; prod/api follows api. Each
+// has its own alarm, a short rollout, a 5m bake, a 30m rollback window;
+// KeepRevisions is 3. The events (weights in eventWeights): pushes of good
+// images, of crashing ones, of ones whose alarm fires in the bake or right
+// after it, an alarm outside the window, a duplicated delivery of the last
+// push event, a burst of 2-4 pushes within one second, a retag to an earlier
+// digest, manual deploys by digest (with and without force), rollbacks,
+// redeploys, quarantine releases, forged push triggers, throttling of ECS,
+// DynamoDB and Step Functions.
+//
+// After each phase, for every service: no execution runs; every execution
+// has exactly one terminal record; no lease is held; the phase's executions
+// end as the model says (soak_model_test.go); the service runs the digest
+// and the revision the model says; it does not run a quarantined digest;
+// the product's quarantine is the model's; no rollback of the phase went to
+// a revision the ledger marks bad; the ledger's last good is the model's and
+// the revisions the model holds bad are bad in it; the current revision,
+// every good revision of the ledger and the next rollback target are ACTIVE.
+//
+// Where the brief leaves a choice, the model decides so: the initial
+// revision becomes good (the oldest) at pushdeploy's first completed
+// change of the service, as the ledger records it; a rollback target passes
+// over good revisions that carry a quarantined digest; a redeploy ends the
+// rollback window of the deploy that put the revision there; a second alarm
+// on the same revision starts nothing, or an execution that is SKIPPED.
 
 import (
 	"context"
