@@ -259,6 +259,28 @@ func TestCLIManualActions(t *testing.T) {
 		t.Errorf("the forced rollback is not recorded as forced: %+v", e.history())
 	}
 
+	// The forced rollback to td3 lifted d2's quarantine and quarantined d1
+	// (td2's image, rolled back from); release lifts that one.
+	code, out, errs = e.cli(runQuarantine, "list", "--cluster", "prod", "--service", "web")
+	if code != exitOK || !strings.Contains(out, d1) || strings.Contains(out, d2) || !strings.Contains(out, shortRevision(td2)) {
+		t.Fatalf("quarantine list: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = e.cli(runQuarantine, "release", "--cluster", "prod", "--service", "web", "--digest", d1, "--reason", "fixed", "--interval", "5ms")
+	if code != exitOK || !strings.Contains(out, "== SUCCEEDED") {
+		t.Fatalf("quarantine release: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = e.cli(runQuarantine, "list", "--cluster", "prod", "--service", "web", "--output", "json")
+	if code != exitOK || strings.TrimSpace(out) != "[]" {
+		t.Fatalf("quarantine list after the release: exit %d %q", code, out)
+	}
+	code, _, errs = e.cli(runQuarantine, "release", "--cluster", "prod", "--service", "web", "--digest", "sha256:nope")
+	if code != exitBadInput {
+		t.Fatalf("release of a malformed digest: exit %d %s", code, errs)
+	}
+	if td, _ := e.running(); td != td3 {
+		t.Fatalf("the release changed the service to %s", td)
+	}
+
 	// Newest first; the two rollbacks start at the same virtual instant, so
 	// only the set is compared, and the order by start time.
 	recs = e.history()
@@ -270,13 +292,13 @@ func TestCLIManualActions(t *testing.T) {
 		}
 	}
 	sort.Strings(got)
-	if want := "deploy SUCCEEDED,deploy SUCCEEDED,redeploy SUCCEEDED,rollback FAILED,rollback ROLLED_BACK,rollback ROLLED_BACK"; strings.Join(got, ",") != want {
+	if want := "deploy SUCCEEDED,deploy SUCCEEDED,redeploy SUCCEEDED,release SUCCEEDED,rollback FAILED,rollback ROLLED_BACK,rollback ROLLED_BACK"; strings.Join(got, ",") != want {
 		t.Fatalf("history %v, want %s", got, want)
 	}
 
 	st := e.status()
 	if st.TaskDefinition != td3 || st.Images[0].Image != e.repo+"@"+d2 || st.LastGood == nil ||
-		(st.Lease != nil && st.Lease.Held) || len(st.InFlight) != 0 || st.LastRecord == nil || st.LastRecord.Action != "rollback" {
+		(st.Lease != nil && st.Lease.Held) || len(st.InFlight) != 0 || st.LastRecord == nil || st.LastRecord.Action != "release" {
 		t.Fatalf("status: %+v (last good %+v, lease %+v)", st, st.LastGood, st.Lease)
 	}
 

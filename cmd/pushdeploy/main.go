@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"status":     runStatus,
 	"history":    runHistory,
 	"watch":      runWatch,
+	"quarantine": runQuarantine,
 	"diff":       runDiff,
 	"graph":      runGraph,
 }

@@ -39,12 +39,15 @@
 //
 //	{"action": "deploy",   "cluster": "prod", "service": "web", "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v42"}
 //	{"action": "deploy",   "cluster": "prod", "service": "web", "digest": "sha256:<64 hex>"}
-//	{"action": "rollback", "cluster": "prod", "service": "web"}                        // to the last good revision
+//	{"action": "rollback", "cluster": "prod", "service": "web"}                        // to the newest good revision but the current
 //	{"action": "rollback", "cluster": "prod", "service": "web", "revision": "web:41"}  // to a given revision of the family
 //	{"action": "redeploy", "cluster": "prod", "service": "web"}                        // the current revision, new tasks
+//	{"action": "release",  "cluster": "prod", "service": "web", "digest": "sha256:<64 hex>"} // lift a quarantine
 //
 // Optional fields: "containers" (deploy: which containers get the image,
-// default the service's pushdeploy:containers tag), "reason", "requestedBy".
+// default the service's pushdeploy:containers tag), "force" (deploy a
+// quarantined digest, roll back to a revision rolled back from), "reason",
+// "requestedBy".
 // Unknown fields, a missing field, an unknown action, an image from a registry
 // that is not allowed or a revision of another family end in BadInput (or
 // RegistryNotAllowed / WrongFamily) before anything on the service changes.

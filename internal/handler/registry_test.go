@@ -9,12 +9,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/pushdeploy/pushdeploy/internal/contract"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/samlocal"
 )
 
@@ -131,6 +133,8 @@ func TestSampleEvents(t *testing.T) {
 			w := newWorld(t)
 			w.ecr.images["web"]["v42"] = "sha256:9b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff001"
 			w.history.good(webArn, td(40))
+			// The digest manual-release.json lifts.
+			w.history.ledgers[webArn] = quarantinedOf(w.history.ledgers[webArn], "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")
 			name := filepath.Base(f)
 			switch {
 			case strings.HasPrefix(name, "manual-"):
@@ -215,4 +219,10 @@ func TestEnvironment(t *testing.T) {
 			t.Errorf("Makefile has no build-%s target building ./functions/%s", id, name)
 		}
 	}
+}
+
+// quarantinedOf returns l with digest quarantined.
+func quarantinedOf(l ledger.Ledger, digest string) ledger.Ledger {
+	l.Apply(ledger.Change{Execution: "incident", At: t0.Add(-time.Minute), Quarantine: []ledger.Quarantine{{Digest: digest, Revision: td(39)}}})
+	return l
 }

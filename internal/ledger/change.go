@@ -95,8 +95,9 @@ func (l Ledger) ChangeOf(f Finished) Change {
 // spareRunning drops the quarantine of the digest of the revision a
 // rollback returned to: a rollback to another revision of the same image
 // leaves that image running as a good one, and a quarantine of it would say
-// the opposite. (A failed rollback leaves the bad image running, and
-// quarantined: it needs an operator.)
+// the opposite; a forced rollback to a revision of a quarantined image
+// lifts its quarantine. (A failed rollback leaves the bad image running,
+// and quarantined: it needs an operator.)
 func (l Ledger) spareRunning(c Change, running string) Change {
 	digest, target := "", false
 	for _, m := range c.Marks {
@@ -117,5 +118,8 @@ func (l Ledger) spareRunning(c Change, running string) Change {
 		}
 	}
 	c.Quarantine = kept
+	if _, ok := l.Quarantine(digest); ok {
+		c.Release = append(c.Release, digest) // rolled back to it on purpose (force)
+	}
 	return c
 }

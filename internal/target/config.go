@@ -111,6 +111,10 @@ func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
 	if len(repo) < 2 || len(repo) > 256 || !repoName.MatchString(repo) {
 		return Config{}, &ConfigError{Key: TagRepository, Value: repo, Reason: "not a valid ECR repository name"}
 	}
+	if strings.Contains(repo, ".amazonaws.com/") {
+		// A valid name in form, but a push's event names the repository.
+		return Config{}, &ConfigError{Key: TagRepository, Value: repo, Reason: "give the repository's name, not its URI"}
+	}
 	c := Config{Repository: repo, Bake: d.Bake, Timeout: d.Timeout, RollbackWindow: d.RollbackWindow}
 
 	var err error

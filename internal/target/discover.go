@@ -90,11 +90,29 @@ func (r *Resolver) Discover(ctx context.Context, repo, tag string) (Discovery, e
 	if repo == "" {
 		return Discovery{}, errors.New("discover: empty repository")
 	}
+	// Every opted-in service, not only those tagged exactly repo: a
+	// service whose tag means repo but is not a valid name ("Web", the
+	// repository URI, "web:latest") is reported as skipped with the reason,
+	// not silently left out.
 	return r.find(ctx, query{
-		filter:  tagtypes.TagFilter{Key: aws.String(TagRepository), Values: []string{repo}},
+		filter:  tagtypes.TagFilter{Key: aws.String(TagRepository)},
 		want:    func(c Config) bool { return c.Repository == repo && c.MatchesTag(tag) },
-		related: func(map[string]string, []string) bool { return true },
+		related: func(tags map[string]string, _ []string) bool { return resembles(tags[TagRepository], repo) },
 	})
+}
+
+// resembles reports whether a pushdeploy:repository value looks meant for
+// repo: the name itself, in another case, as an image URI, or with a tag or
+// digest.
+func resembles(value, repo string) bool {
+	v := strings.ToLower(strings.TrimSpace(value))
+	if i := strings.Index(v, ".amazonaws.com/"); i >= 0 {
+		v = v[i+len(".amazonaws.com/"):]
+	}
+	if i := strings.IndexAny(v, ":@"); i >= 0 {
+		v = v[:i]
+	}
+	return v == repo
 }
 
 // query says which services find looks at and keeps.

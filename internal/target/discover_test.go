@@ -191,6 +191,21 @@ func TestDiscover(t *testing.T) {
 			batches:  []int{3},
 		},
 		{
+			name: "a repository tag that means the repository but is not its name is skipped with the reason",
+			svcs: []svc{
+				active("prod", "uri", map[string]string{TagRepository: "123456789012.dkr.ecr.us-east-1.amazonaws.com/web"}),
+				active("prod", "upper", map[string]string{TagRepository: "Web"}),
+				active("prod", "tagged", map[string]string{TagRepository: "web:latest"}),
+				active("prod", "other", map[string]string{TagRepository: "Api"}),
+				active("prod", "ok", web),
+			},
+			repo: "web", tag: "latest",
+			want:     []string{"prod/ok"},
+			skipped:  []string{acct + "service/prod/tagged", acct + "service/prod/upper", acct + "service/prod/uri"},
+			skipErrs: []any{new(*ConfigError), new(*ConfigError), new(*ConfigError)},
+			batches:  []int{4},
+		},
+		{
 			name:  "old-format ARN and missing cluster",
 			svcs:  []svc{active("gone", "web", web)},
 			extra: []string{"arn:aws:ecs:us-east-1:123456789012:service/legacy"}, repo: "web", tag: "latest",
