@@ -62,6 +62,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/localcloud"
 	lcecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
 	"github.com/pushdeploy/pushdeploy/internal/localrun"
@@ -1054,15 +1055,16 @@ func (s *soak) check(exps []expect) []string {
 			}
 		}
 	}
-	// Revisions the model holds bad must be bad in the ledger.
+	// Revisions the model holds bad must be bad in the ledger (or gone
+	// from it: it keeps its newest ledger.MaxRevisions entries).
 	for _, sv := range s.svcs {
 		l, err := w.ledger(sv.arn)
 		if err != nil {
 			continue
 		}
 		for _, r := range s.badRevs(s.mod[sv]) {
-			if !l.IsBad(r.arn) {
-				badf("%s: ledger does not mark %s bad", sv.label(), r)
+			if g, listed := l.Get(r.arn); listed && g.Status != ledger.StatusBad {
+				badf("%s: the ledger holds %s %s, the model bad", sv.label(), r, g.Status)
 			}
 		}
 	}
