@@ -3,7 +3,9 @@ package contract
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -94,18 +96,100 @@ func DecodeExecutionInput(raw []byte) (ExecutionInput, error) {
 	return in, nil
 }
 
-// DecodeStrict unmarshals one JSON value into v, rejecting unknown fields and
-// trailing data.
+// DecodeStrict unmarshals one JSON value into v, rejecting unknown fields,
+// duplicate object keys at any depth (encoding/json would keep the last one
+// silently) and trailing data. Its messages never quote more than
+// maxQuoted bytes of the input.
 func DecodeStrict(raw []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if len(err.Error()) > maxMessage {
+			// An unknown field's name is quoted whole: it may be most of the input.
+			return errors.New(clip(err.Error(), maxMessage))
+		}
 		return err
 	}
 	if dec.More() {
 		return fmt.Errorf("unexpected data after the JSON value")
 	}
-	return nil
+	return duplicateKeys(raw)
+}
+
+// DuplicateKeyError is a JSON object that has the same key twice.
+type DuplicateKeyError struct {
+	Key  string
+	Path string // the enclosing object's keys from the top, dotted; "" at the top
+}
+
+func (e *DuplicateKeyError) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("duplicate key %q", clip(e.Key, maxQuoted))
+	}
+	return fmt.Sprintf("duplicate key %q in %q", clip(e.Key, maxQuoted), clip(e.Path, maxQuoted))
+}
+
+// duplicateKeys walks the first JSON value of raw, already decoded once so
+// known to be valid, and reports the first key that appears twice in one
+// object.
+func duplicateKeys(raw []byte) error {
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		path    string
+		lastKey string
+		wantKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		if top != nil && top.keys != nil && top.wantKey {
+			if k, ok := tok.(string); ok {
+				if top.keys[k] {
+					return &DuplicateKeyError{Key: k, Path: top.path}
+				}
+				top.keys[k], top.lastKey, top.wantKey = true, k, false
+				continue
+			}
+		}
+		if top != nil && top.keys != nil {
+			top.wantKey = true // a value was read: a key or '}' follows
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			path := ""
+			switch {
+			case top == nil:
+			case top.keys != nil:
+				path = strings.TrimPrefix(top.path+"."+top.lastKey, ".")
+			default:
+				path = top.path + "[]"
+			}
+			f := &frame{path: path}
+			if tok == json.Delim('{') {
+				f.keys, f.wantKey = map[string]bool{}, true
+			}
+			stack = append(stack, f)
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return nil
+			}
+			if p := stack[len(stack)-1]; p.keys != nil {
+				p.wantKey = true
+			}
+		}
+		if len(stack) == 0 {
+			return nil // a scalar
+		}
+	}
 }
 
 // Execution identifies the running execution (from the context object).
@@ -132,8 +216,11 @@ type TaskError struct {
 // PlanInput is the plan function's payload.
 type PlanInput struct {
 	Execution Execution `json:"execution"`
-	// Input is the raw execution input; plan validates it strictly.
-	Input json.RawMessage `json:"input"`
+	// Input is the raw execution input; plan validates it strictly. The
+	// state machine leaves it out (it may be 256 KiB, more than fits in a
+	// payload beside anything else): plan then reads it with
+	// DescribeExecution.
+	Input json.RawMessage `json:"input,omitempty"`
 }
 
 // Image is a container image pinned by digest.
@@ -346,8 +433,11 @@ func (o Outcome) Decided() bool { return o.Status != StatusInProgress }
 
 // FinishInput is the whole state document (see the package doc).
 type FinishInput struct {
-	Execution       Execution               `json:"execution"`
-	Input           json.RawMessage         `json:"input"`
+	Execution Execution `json:"execution"`
+	// Input is the raw execution input in documents of executions started
+	// before the state machine stopped carrying it; otherwise finish reads
+	// it with DescribeExecution, and bounds what it keeps.
+	Input           json.RawMessage         `json:"input,omitempty"`
 	Plan            *Result[Plan]           `json:"plan,omitempty"`
 	Register        *Result[RegisterResult] `json:"register,omitempty"`
 	Update          *Result[UpdateResult]   `json:"update,omitempty"`

@@ -6,13 +6,16 @@
 // # State document
 //
 // The state machine keeps one JSON document per execution. The Init state
-// builds it from the execution input; each Lambda task reads its payload from
+// builds it from the execution's identity, not its input: the input may be
+// as big as a state's whole payload (256 KiB), so plan and finish read it
+// with DescribeExecution and no state carries it. Every field of the
+// document is bounded (the input's limits, limits.go, bound the plan), so no
+// input can push a state over the limit. Each Lambda task reads its payload from
 // it through Parameters and stores its result under one key, wrapped as the
 // lambda:invoke integration returns it ({"Payload": ...}, see Result):
 //
 //	{
 //	  "execution":       Execution,               // from the context object
-//	  "input":           <raw execution input>,    // validated by plan
 //	  "plan":            Result[Plan],
 //	  "register":        Result[RegisterResult],  // also set by UseTarget for redeploy/rollback
 //	  "update":          Result[UpdateResult],
@@ -30,7 +33,7 @@
 // TimeoutSecondsPath reads it, and check updates it after a wake-up, so an
 // event that wakes a wait early never restarts the window.
 //
-// FinishInput is that document; every key but execution and input may be
+// FinishInput is that document; every key but execution may be
 // missing, depending on where the execution left the happy path.
 //
 // # Manual input
@@ -48,7 +51,8 @@
 // default the service's pushdeploy:containers tag), "force" (deploy a
 // quarantined digest, roll back to a revision rolled back from), "reason",
 // "requestedBy".
-// Unknown fields, a missing field, an unknown action, an image from a registry
+// Unknown fields, duplicate keys, a field over its size limit (limits.go), a
+// missing field, an unknown action, an image from a registry
 // that is not allowed or a revision of another family end in BadInput (or
 // RegistryNotAllowed / WrongFamily) before anything on the service changes.
 //

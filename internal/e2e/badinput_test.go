@@ -3,9 +3,11 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/history"
@@ -150,4 +152,121 @@ func TestDeletedServiceFailsUntouched(t *testing.T) {
 		t.Fatalf("the push of a deleted service started %s", aws.ToString(execs[0].Name))
 	}
 	w.failedWith(svc, "ServiceNotFound")
+}
+
+// startRaw starts a manual execution with input exactly as given.
+func (w *world) startRaw(name, input string) string {
+	w.t.Helper()
+	out, err := sfn.NewFromConfig(w.Config).StartExecution(w.ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(w.StateMachineARN), Name: aws.String(name), Input: aws.String(input),
+	})
+	if err != nil {
+		w.t.Fatalf("start execution: %v", err)
+	}
+	return aws.ToString(out.ExecutionArn)
+}
+
+// padded returns a redeploy input of exactly size bytes, its reason filled.
+func padded(size int) string {
+	head, tail := `{"action":"redeploy","cluster":"prod","service":"web","reason":"`, `"}`
+	return head + strings.Repeat("x", size-len(head)-len(tail)) + tail
+}
+
+// TestOversizedInputFailsUntouched: inputs up to StartExecution's own limit
+// (262,144 bytes) end in one FAILED record naming the field, with no value
+// echoed, the lease free (an alarm rollback right after is not skipped as
+// deploy-in-flight) and the service unchanged.
+func TestOversizedInputFailsUntouched(t *testing.T) {
+	cases := []struct {
+		name, input, field string
+	}{
+		{"reason-200KB", padded(200 * 1024), "reason"},
+		{"reason-at-the-limit", padded(262144), "reason"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			svc, _ := w.alarmedService()
+			w.push("latest", "web v1")
+			w.wait(1)
+			deployed, _ := w.running("prod", "web")
+			arn := w.startRaw("manual-"+tc.name, tc.input)
+			w.wait(2)
+			_, desc, err := w.Output(w.ctx, arn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if desc.Status != sfntypes.ExecutionStatusFailed || aws.ToString(desc.Error) != "DeploymentFailed" {
+				t.Fatalf("status %s, error %s (%.300s): want FAILED by DeploymentFailed", desc.Status, aws.ToString(desc.Error), aws.ToString(desc.Cause))
+			}
+			rec := w.outcome(svc, arn)
+			if rec.Outcome != history.Failed || !strings.Contains(rec.Reason, "BadInput") || !strings.Contains(rec.Reason, tc.field) {
+				t.Fatalf("record %s %q: want FAILED, BadInput naming %s", rec.Outcome, rec.Reason, tc.field)
+			}
+			if len(rec.Reason) > 1024 || len(rec.StartedBy) > 1024 {
+				t.Fatalf("record echoes the input: reason %d bytes, startedBy %d bytes", len(rec.Reason), len(rec.StartedBy))
+			}
+			w.expectNoLease(svc)
+			w.untouched("prod", "web", deployed)
+			// The lease is free: an alarm now rolls the deploy back.
+			w.alarmAt("ALARM", w.clock.Now().Add(time.Minute))
+			w.wait(3)
+			w.expectOutcomes(svc, history.Succeeded, history.Failed, history.RolledBack)
+		})
+	}
+}
+
+// TestUnreadableInputFailsWithRecord: inputs that name no service (or none
+// that fits a service's name) still end in exactly one FAILED record, under
+// "unknown", however big they are.
+func TestUnreadableInputFailsWithRecord(t *testing.T) {
+	key := strings.Repeat("k", 262144-len(`{"action":"redeploy","cluster":"prod","service":"web","":1}`))
+	cases := []struct {
+		name, input, field, record string
+	}{
+		{"string-at-the-limit", `"` + strings.Repeat("s", 262142) + `"`, "input", "unknown/unknown"},
+		{"array", `[1,2,3]`, "input", "unknown/unknown"},
+		{"unknown-key-at-the-limit", `{"action":"redeploy","cluster":"prod","service":"web","` + key + `":1}`, "input", "prod/web"},
+		{"service-name-too-long", `{"action":"redeploy","cluster":"prod","service":"` + strings.Repeat("w", 300) + `"}`, "service", "prod/unknown"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			svc := w.service("prod", "web", nil)
+			before, _ := w.running("prod", "web")
+			arn := w.startRaw("manual-"+tc.name, tc.input)
+			w.wait(1)
+			_, desc, err := w.Output(w.ctx, arn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if desc.Status != sfntypes.ExecutionStatusFailed || aws.ToString(desc.Error) != "DeploymentFailed" {
+				t.Fatalf("status %s, error %s (%.300s): want FAILED by DeploymentFailed", desc.Status, aws.ToString(desc.Error), aws.ToString(desc.Cause))
+			}
+			rec := w.outcome("arn:aws:ecs:us-east-1:123456789012:service/"+tc.record, arn)
+			if !strings.Contains(rec.Reason, "BadInput") || !strings.Contains(rec.Reason, "bad input: "+tc.field) || len(rec.Reason) > 1024 {
+				t.Fatalf("record reason %.300q (%d bytes): want BadInput naming %s, short", rec.Reason, len(rec.Reason), tc.field)
+			}
+			if tc.record != "prod/web" {
+				w.expectOutcomes(svc)
+			}
+			w.untouched("prod", "web", before)
+		})
+	}
+}
+
+// TestDuplicateKeysRefused: Go's json keeps the last of duplicate keys; an
+// input that says two things is refused, not guessed at.
+func TestDuplicateKeysRefused(t *testing.T) {
+	w := newWorld(t)
+	svc := w.service("prod", "web", nil)
+	before, _ := w.running("prod", "web")
+	arn := w.startRaw("manual-duplicate", `{"action":"redeploy","cluster":"prod","service":"web","action":"rollback"}`)
+	w.wait(1)
+	rec := w.outcome(svc, arn)
+	if rec.Outcome != history.Failed || !strings.Contains(rec.Reason, "BadInput") || !strings.Contains(rec.Reason, `duplicate key "action"`) {
+		t.Fatalf("record %s %q: want FAILED, BadInput naming the duplicate key action", rec.Outcome, rec.Reason)
+	}
+	w.expectOutcomes(svc, history.Failed)
+	w.untouched("prod", "web", before)
 }

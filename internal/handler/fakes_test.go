@@ -314,6 +314,10 @@ type fakeSFN struct {
 	sendErr error
 	// onSend, when set, delivers task results (to the engine).
 	onSend func(token, output string) error
+	// inputs are the executions DescribeExecution knows: ARN -> input.
+	inputs      map[string]string
+	describeErr error
+	described   int
 }
 
 func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
@@ -346,8 +350,18 @@ func (f *fakeSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInpu
 func (f *fakeSFN) SendTaskFailure(context.Context, *sfn.SendTaskFailureInput, ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {
 	return nil, fmt.Errorf("not used")
 }
-func (f *fakeSFN) DescribeExecution(context.Context, *sfn.DescribeExecutionInput, ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
-	return nil, fmt.Errorf("not used")
+func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.described++
+	if f.describeErr != nil {
+		return nil, f.describeErr
+	}
+	input, ok := f.inputs[aws.ToString(in.ExecutionArn)]
+	if !ok {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("Execution Does Not Exist: " + aws.ToString(in.ExecutionArn))}
+	}
+	return &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Input: aws.String(input)}, nil
 }
 
 // fakeTriggers keeps trigger tickets in memory with package trigger's rules

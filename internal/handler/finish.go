@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/pushdeploy/pushdeploy/internal/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/clock"
 	"github.com/pushdeploy/pushdeploy/internal/contract"
 	"github.com/pushdeploy/pushdeploy/internal/history"
@@ -19,6 +20,7 @@ import (
 type FinishDeps struct {
 	History       History
 	Leases        Leases
+	SFN           awsapi.SFN // reads the execution's input (DescribeExecution)
 	Notifier      Notifier
 	Cleaner       Cleaner
 	Clock         clock.Clock
@@ -35,7 +37,7 @@ type FinishHandler struct{ d FinishDeps }
 
 // NewFinish returns the finish handler.
 func NewFinish(d FinishDeps) (*FinishHandler, error) {
-	if d.History == nil || d.Leases == nil || d.Notifier == nil || d.Cleaner == nil || d.Clock == nil || d.Log == nil {
+	if d.History == nil || d.Leases == nil || d.SFN == nil || d.Notifier == nil || d.Cleaner == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("finish: %w", errMissing)
 	}
 	return &FinishHandler{d: d}, nil
@@ -46,8 +48,12 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	if in.Execution.ID == "" || in.Execution.StartTime.IsZero() {
 		return contract.FinishResult{}, &contract.BadInput{Field: "execution", Reason: "id and startTime are required"}
 	}
+	raw, err := h.input(ctx, in)
+	if err != nil {
+		return contract.FinishResult{}, err
+	}
 	status, reason := Verdict(in)
-	rec := record(in, status, reason)
+	rec := record(in, raw, status, reason)
 	rec.FinishedAt = h.d.Clock.Now().UTC()
 	if in.Clock != nil && !in.Clock.FinishedAt.IsZero() {
 		rec.FinishedAt = in.Clock.FinishedAt.UTC()
@@ -97,6 +103,26 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	}
 	log.InfoContext(ctx, "finished", "status", status, "reason", reason, "from", rec.FromRevision, "to", rec.ToRevision, "deregistered", len(res.Deregistered))
 	return res, nil
+}
+
+// input returns the execution's raw input, which names the service and who
+// started the execution (the state document does not carry it). A
+// throttled or transient failure is retried by the state machine; any
+// other leaves the record to what the plan knows, rather than no record.
+func (h *FinishHandler) input(ctx context.Context, in contract.FinishInput) (json.RawMessage, error) {
+	if len(in.Input) > 0 {
+		return in.Input, nil
+	}
+	raw, err := executionInput(ctx, h.d.SFN, in.Execution.ID)
+	var throttled *contract.Throttled
+	var retryable *contract.Retryable
+	if errors.As(err, &throttled) || errors.As(err, &retryable) {
+		return nil, err
+	}
+	if err != nil {
+		h.d.Log.WarnContext(ctx, "execution input not read: the record names what the plan knows", "execution", in.Execution.ID, "error", err)
+	}
+	return raw, nil
 }
 
 // minGoodKept is the fewest good revisions cleanup keeps per service: the
@@ -312,35 +338,45 @@ func errorReason(e *contract.TaskError, fallback string) string {
 	return e.Error + ": " + msg
 }
 
-// record builds the terminal history record from the state document.
-func record(in contract.FinishInput, status contract.Terminal, reason string) history.Record {
+// record builds the terminal history record from the state document and
+// the execution's raw input.
+func record(in contract.FinishInput, raw json.RawMessage, status contract.Terminal, reason string) history.Record {
 	r := history.Record{
 		ExecutionARN: in.Execution.ID,
 		Outcome:      history.Outcome(status),
 		Reason:       reason,
 		StartedAt:    in.Execution.StartTime.UTC(),
 	}
-	// The raw input, leniently: even a bad input names its service.
-	var raw struct {
+	// The raw input, leniently: even a bad input names its service. It may
+	// be anything up to 256 KiB: only what is within the input's limits is
+	// kept, and a name over its limit is no service's name.
+	var lenient struct {
 		Action, Cluster, Service, RequestedBy, Trigger string
 		Alarm                                          *struct{ AlarmName string }
 		Push                                           *struct{ EventID string }
 	}
-	_ = json.Unmarshal(in.Input, &raw)
-	r.Action, r.Cluster, r.ServiceName, r.Trigger = raw.Action, raw.Cluster, raw.Service, raw.Trigger
+	_ = json.Unmarshal(raw, &lenient)
+	name := func(s string) string {
+		if len(s) > contract.MaxNameBytes {
+			return ""
+		}
+		return s
+	}
+	r.Action, r.Trigger = contract.Clip(lenient.Action, 64), contract.Clip(lenient.Trigger, 64)
+	r.Cluster, r.ServiceName = name(lenient.Cluster), name(lenient.Service)
 	switch {
-	case raw.RequestedBy != "":
-		r.StartedBy = raw.RequestedBy
-	case raw.Alarm != nil:
-		r.StartedBy = "alarm " + raw.Alarm.AlarmName
-	case raw.Push != nil:
-		r.StartedBy = "ecr event " + raw.Push.EventID
+	case lenient.RequestedBy != "":
+		r.StartedBy = contract.Clip(lenient.RequestedBy, contract.MaxRequestedByBytes)
+	case lenient.Alarm != nil:
+		r.StartedBy = "alarm " + contract.Clip(lenient.Alarm.AlarmName, contract.MaxNameBytes)
+	case lenient.Push != nil:
+		r.StartedBy = "ecr event " + contract.Clip(lenient.Push.EventID, 64)
 	}
 	if r.Trigger == "" {
 		r.Trigger = string(contract.TriggerManual)
 	}
 	if in.Plan == nil {
-		r.Service = serviceARN(in.Execution.ID, raw.Cluster, raw.Service)
+		r.Service = serviceARN(in.Execution.ID, r.Cluster, r.ServiceName)
 		return r
 	}
 	p := in.Plan.Payload

@@ -140,7 +140,7 @@ func TestVerdict(t *testing.T) {
 }
 
 func (w *world) finish(t *testing.T) *FinishHandler {
-	h, err := NewFinish(FinishDeps{History: w.history, Leases: w.leases, Notifier: w.notifier, Cleaner: w.cleaner, Clock: w.clk, Log: w.log, KeepRevisions: 5})
+	h, err := NewFinish(FinishDeps{History: w.history, Leases: w.leases, SFN: w.sfn, Notifier: w.notifier, Cleaner: w.cleaner, Clock: w.clk, Log: w.log, KeepRevisions: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,10 @@ func newFlow(t *testing.T, w *world, hooks ...flowHooks) *flow {
 			hk.watchLeases = h.watchLeases
 		}
 	}
-	plan := w.plan(t)
+	plan, err := withExecutionInput(w.sfn, w.plan(t).Handle)
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg, _ := NewRegister(RegisterDeps{ECS: w.ecs, Leases: w.leases, Policy: w.settings.Policy, Log: w.log})
 	upd, err := NewUpdate(UpdateDeps{ECS: hk.updateECS, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
 	if err != nil {
@@ -73,7 +76,7 @@ func newFlow(t *testing.T, w *world, hooks ...flowHooks) *flow {
 	check, _ := NewCheck(CheckDeps{Evaluator: ev, Leases: w.leases, Log: w.log})
 	fin := w.finish(t)
 	f.events, _ = NewEvents(EventsDeps{Resolver: w.resolver, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
-	for name, fn := range map[string]any{"Plan": plan.Handle, "Register": reg.Handle, "Update": upd.Handle,
+	for name, fn := range map[string]any{"Plan": plan, "Register": reg.Handle, "Update": upd.Handle,
 		"Watch": watch.Handle, "Check": check.Handle, "Finish": fin.Handle} {
 		f.fns["arn:aws:lambda:us-east-1:123456789012:function:pushdeploy-"+name+"Function"] = lambda.NewHandlerWithOptions(fn, strict)
 	}
@@ -137,6 +140,12 @@ func (f *flow) startAs(id, input string) *states.Execution {
 	if strings.Contains(input, `"trigger":"push"`) || strings.Contains(input, `"trigger":"alarm"`) {
 		f.vouch(f.t, id[strings.LastIndex(id, ":")+1:], input)
 	}
+	f.sfn.mu.Lock()
+	if f.sfn.inputs == nil {
+		f.sfn.inputs = map[string]string{}
+	}
+	f.sfn.inputs[id] = input // what DescribeExecution answers
+	f.sfn.mu.Unlock()
 	return f.engine.Start(context.Background(), f.machine, states.ExecutionInfo{
 		ID: id, Name: id[strings.LastIndex(id, ":")+1:], StateMachineID: smArn, StartTime: f.clk.Now(),
 	}, json.RawMessage(input))

@@ -262,7 +262,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		if err != nil {
 			return nil, err
 		}
-		return h.Handle, nil
+		return withExecutionInput(c.SFN, h.Handle)
 	case "register":
 		h, err := NewRegister(RegisterDeps{ECS: c.ECS, Leases: d.leases, Policy: s.Policy, Log: log})
 		if err != nil {
@@ -307,7 +307,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		if err != nil {
 			return nil, err
 		}
-		h, err := NewFinish(FinishDeps{History: d.history, Leases: d.leases, Notifier: pub, Cleaner: cl, Clock: clk, Log: log, KeepRevisions: s.KeepRevisions})
+		h, err := NewFinish(FinishDeps{History: d.history, Leases: d.leases, SFN: c.SFN, Notifier: pub, Cleaner: cl, Clock: clk, Log: log, KeepRevisions: s.KeepRevisions})
 		if err != nil {
 			return nil, err
 		}

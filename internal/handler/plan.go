@@ -438,8 +438,11 @@ func quarantined(q ledger.Quarantine) string {
 }
 
 // validate checks the execution input's shape; plan checks it against the
-// service afterwards.
+// service afterwards. Sizes first: the messages below quote values.
 func validate(in contract.ExecutionInput) error {
+	if err := in.CheckLimits(); err != nil {
+		return err
+	}
 	bad := func(field, reason string) error { return &contract.BadInput{Field: field, Reason: reason} }
 	switch in.Action {
 	case contract.ActionDeploy, contract.ActionRollback, contract.ActionRedeploy, contract.ActionRelease:

@@ -1,6 +1,9 @@
 package ledger
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Finished is what the ledger needs to know of a finished execution.
 type Finished struct {
@@ -118,7 +121,7 @@ func (l Ledger) spareRunning(c Change, running string) Change {
 		}
 	}
 	c.Quarantine = kept
-	if _, ok := l.Quarantine(digest); ok {
+	if _, ok := l.Quarantine(digest); ok && !slices.Contains(c.Release, digest) {
 		c.Release = append(c.Release, digest) // rolled back to it on purpose (force)
 	}
 	return c
