@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: test tools demo bench lint
+.PHONY: test tools demo bench lint soak
 ## test: every test tier: unit, SDK (real clients against the local cloud),
 ## end to end (real definition, real handlers, virtual clock) and the outside
 ## checks (asl-validator, aws-local-stepfunctions, cfn-lint) where installed.
@@ -59,3 +59,13 @@ build:
 .PHONY: tools-asl
 tools-asl:
 	cd tools/asl && npm ci --no-audit --no-fund
+
+## soak: one seeded, randomized, model-based soak of the whole product
+## (internal/e2e/soak_test.go); `make soak SEED=7 EVENTS=300`. A failure
+## prints the trace and the command that reproduces it. KEEPGOING=1 reports
+## every failing phase instead of stopping at the first.
+SEED ?= 1
+EVENTS ?= 100
+.PHONY: soak
+soak:
+	$(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./internal/e2e/ -soak.seed=$(SEED) -soak.events=$(EVENTS) $(if $(KEEPGOING),-soak.keepgoing)
