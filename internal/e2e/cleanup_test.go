@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,15 +27,19 @@ func TestOldRevisionsDeregistered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Five revisions were registered (the first by hand, four deploys); two are kept.
-	if len(out.TaskDefinitionArns) != 2 {
-		t.Fatalf("active revisions %v, want the newest 2", out.TaskDefinitionArns)
-	}
-	kept := false
+	// Five revisions were registered: the first by hand (not pushdeploy's
+	// to deregister), four by deploys. Kept of those: the current one and
+	// the KeepRevisions good ones a rollback may go back to; web:2 goes, and
+	// leaves the ledger.
+	var names []string
 	for _, arn := range out.TaskDefinitionArns {
-		kept = kept || arn == current
+		names = append(names, arn[strings.LastIndex(arn, "/")+1:])
 	}
-	if !kept {
-		t.Fatalf("the current revision %s was deregistered; active: %v", current, out.TaskDefinitionArns)
+	sort.Strings(names)
+	if strings.Join(names, " ") != "web:1 web:3 web:4 web:5" || !strings.HasSuffix(current, "/web:5") {
+		t.Fatalf("active revisions %v (current %s), want web:1 web:3 web:4 web:5", names, current)
+	}
+	if _, ok := w.ledgerOf(svc).Get(strings.Replace(current, "web:5", "web:2", 1)); ok {
+		t.Error("the deregistered web:2 is still in the ledger")
 	}
 }

@@ -1,6 +1,6 @@
 package e2e
 
-import "github.com/pushdeploy/pushdeploy/internal/ledger"
+import "github.com/pushdeploy/pushdeploy/internal/app/ledger"
 
 // The soak reads the product's view of each service (good and bad
 // revisions, quarantined digests) through the ledger.

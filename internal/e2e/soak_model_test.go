@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pushdeploy/pushdeploy/internal/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
 // mRev is one revision of a service as the model knows it. Its ARN is

@@ -60,12 +60,12 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/pushdeploy/pushdeploy/internal/clock"
-	"github.com/pushdeploy/pushdeploy/internal/history"
-	"github.com/pushdeploy/pushdeploy/internal/ledger"
-	"github.com/pushdeploy/pushdeploy/internal/localcloud"
-	lcecs "github.com/pushdeploy/pushdeploy/internal/localcloud/ecs"
-	"github.com/pushdeploy/pushdeploy/internal/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
+	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
+	lcecs "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecs"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 var (
@@ -86,6 +86,7 @@ const (
 	soakWindow   = 30 * time.Minute
 	soakTimeout  = 10 * time.Minute
 	soakKeepRevs = "3"
+	soakKeep     = 3 // soakKeepRevs as a number
 )
 
 func TestSoak(t *testing.T) {
@@ -370,6 +371,9 @@ func (s *soak) phase(i, events int) {
 	s.alarmed = nil
 	if err := s.settle(); err != nil {
 		bad = append(bad, err.Error())
+	}
+	if len(bad) == 0 {
+		bad = s.forgetCleaned()
 	}
 	if len(bad) == 0 {
 		bad = s.check(exps)
@@ -906,6 +910,37 @@ func (s *soak) digestOf(r history.Record) string {
 }
 
 func (s *soak) isManual(arn string) bool { return strings.Contains(arn, ":soak-") }
+
+// forgetCleaned applies cleanup's rule to the model: the newest
+// max(KeepRevisions, 2) good revisions of a service stay; an older good one
+// may be deregistered, and the ledger then forgets it, so the model does
+// too. One of the kept ones missing from the ledger is a violation.
+func (s *soak) forgetCleaned() []string {
+	var bad []string
+	keep := max(soakKeep, 2)
+	for _, sv := range s.svcs {
+		ms := s.mod[sv]
+		l, err := s.w.ledger(sv.arn)
+		if err != nil {
+			return []string{err.Error()}
+		}
+		for i := len(ms.good) - 1; i >= 0; i-- {
+			g := ms.good[i]
+			if g.arn == "" || !ms.recorded && g == ms.initial {
+				continue
+			}
+			if _, listed := l.Get(g.arn); listed {
+				continue
+			}
+			if len(ms.good)-i <= keep {
+				bad = append(bad, fmt.Sprintf("%s: the ledger lost %s, one of the newest %d good revisions cleanup keeps", sv.label(), g, keep))
+				continue
+			}
+			ms.dropGood(g)
+		}
+	}
+	return bad
+}
 
 // check checks every invariant after a phase.
 func (s *soak) check(exps []expect) []string {

@@ -621,6 +621,17 @@ func (f *fakeHistory) JoinFamily(_ context.Context, family, service string) ([]s
 	return slices.Clone(f.families[family]), nil
 }
 
+func (f *fakeHistory) Forget(_ context.Context, service string, revisions []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := f.ledgers[service]
+	for _, r := range revisions {
+		l = l.Without(r)
+	}
+	f.ledgers[service] = l
+	return nil
+}
+
 // lastGoodOf is the service's last good revision ("" if none).
 func (f *fakeHistory) lastGoodOf(service string) string {
 	f.mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
@@ -125,17 +126,16 @@ func (h *FinishHandler) input(ctx context.Context, in contract.FinishInput) (jso
 	return raw, nil
 }
 
-// minGoodKept is the fewest good revisions cleanup keeps per service: the
-// current one and the one a rollback goes back to.
-const minGoodKept = 2
-
-// cleanup deregisters old revisions of the family; a failure is logged, not
-// fatal: the deploy's outcome does not depend on it and the next deploy
-// tries again. Protected, for every service whose revisions are of the
-// family: what it runs or deploys, its KeepRevisions newest good revisions
-// (at least minGoodKept; a rollback goes to the newest good revision that
-// is still ACTIVE), and the revisions its lease holder announced. When the
-// protection cannot be read in full, nothing is deregistered.
+// cleanup deregisters old revisions of the family that this service's
+// deploys registered; a failure is logged, not fatal: the deploy's outcome
+// does not depend on it and the next deploy tries again. Protected, for
+// every service whose revisions are of the family: what it runs or
+// deploys, its KeepRevisions+1 newest good revisions (the one it runs, the
+// KeepRevisions a rollback goes back to; one more, so a rollback right
+// after the deploy still finds KeepRevisions of them),
+// and the revisions its lease holder announced. When the protection cannot
+// be read in full, nothing is deregistered. What is deregistered leaves the
+// ledger, so rollbacks go to the newest good revision that still exists.
 func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record) []string {
 	rev, err := taskdef.ParseRevision(rec.ToRevision)
 	if err != nil {
@@ -149,6 +149,20 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 		}
 		return nil
 	}
+	// Only what this service's deploys registered: never a revision a
+	// person, another tool or another service registered.
+	own, err := h.d.History.Ledger(ctx, rec.Service)
+	if err != nil {
+		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	ours := own.Registered()
+	candidates = slices.DeleteFunc(candidates, func(c string) bool {
+		return !slices.ContainsFunc(ours, func(o string) bool { return ledger.Same(o, c) })
+	})
+	if len(candidates) == 0 {
+		return nil
+	}
 	protect, err := h.protected(ctx, rev.Family, rec)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup skipped", "error", err)
@@ -157,6 +171,10 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 	done, err := h.d.Cleaner.Deregister(ctx, candidates, protect)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup incomplete", "error", err, "deregistered", len(done))
+	}
+	// The ledger forgets them: it never holds as good what ECS cannot run.
+	if err := h.d.History.Forget(ctx, rec.Service, done); err != nil {
+		log.WarnContext(ctx, "deregistered revisions left in the ledger", "error", err, "revisions", done)
 	}
 	return done
 }
@@ -180,7 +198,7 @@ func (h *FinishHandler) protected(ctx context.Context, family string, rec histor
 		if err != nil {
 			return nil, err
 		}
-		protect = append(append(append(protect, l.GoodNewest(max(h.d.KeepRevisions, minGoodKept))...), st.Pending...), st.LateUpdates...)
+		protect = append(append(append(protect, l.GoodNewest(max(h.d.KeepRevisions, 1)+1)...), st.Pending...), st.LateUpdates...)
 	}
 	return protect, nil
 }

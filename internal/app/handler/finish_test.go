@@ -11,6 +11,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 )
 
 func outcomeOf(status contract.Status, cause, rev string) *contract.Result[contract.Outcome] {
@@ -149,7 +150,11 @@ func (w *world) finish(t *testing.T) *FinishHandler {
 
 func TestFinishSucceeded(t *testing.T) {
 	w := newWorld(t)
-	w.cleaner.drop = []string{td(30)}
+	// td(30) was registered by an earlier deploy of web; td(31) by someone else.
+	w.cleaner.drop = []string{td(30), td(31)}
+	l := w.history.ledgers[webArn]
+	l.Apply(ledger.Change{Execution: "old", At: t0.Add(-2 * time.Hour), Marks: []ledger.Mark{{Revision: td(30), Status: ledger.StatusBad, Registered: true}}})
+	w.history.ledgers[webArn] = l
 	w.clk.Advance(20 * time.Minute)
 	in := doc(w, func(in *contract.FinishInput) {
 		in.Outcome = outcomeOf(contract.StatusCompleted, "completed", td(42))
@@ -183,6 +188,12 @@ func TestFinishSucceeded(t *testing.T) {
 	}
 	if got := w.cleaner.calls[0]; strings.Join(got[:2], " ") != "web 5" || !slices.Contains(got[2:], td(42)) {
 		t.Errorf("cleanup %v", got)
+	}
+	if !slices.Equal(res.Deregistered, []string{td(30)}) {
+		t.Errorf("deregistered %v, want only the revision web's deploys registered", res.Deregistered)
+	}
+	if _, ok := w.history.ledgers[webArn].Get(td(30)); ok {
+		t.Error("the deregistered revision is still in the ledger")
 	}
 	// Retried (e.g. the response was lost): still one record.
 	if _, err := h.Handle(context.Background(), in); err != nil {

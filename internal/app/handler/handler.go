@@ -371,6 +371,7 @@ type History interface {
 	Ledger(ctx context.Context, service string) (ledger.Ledger, error)
 	Finish(ctx context.Context, r history.Record, change func(ledger.Ledger) ledger.Change) (ledger.Change, error)
 	JoinFamily(ctx context.Context, family, service string) ([]string, error)
+	Forget(ctx context.Context, service string, revisions []string) error
 }
 
 // Resolver is what the handlers use of package target (*target.Resolver).

@@ -167,3 +167,38 @@ func (s *Store) JoinFamily(ctx context.Context, family, service string) ([]strin
 	}
 	return set.Value, nil
 }
+
+// Forget drops revisions from the service's ledger (cleanup deregistered
+// them), so that the ledger never holds as good a revision ECS cannot run.
+func (s *Store) Forget(ctx context.Context, service string, revisions []string) error {
+	if len(revisions) == 0 {
+		return nil
+	}
+	for range ledgerAttempts {
+		l, version, err := s.readLedger(ctx, service)
+		if err != nil {
+			return err
+		}
+		for _, r := range revisions {
+			l = l.Without(r)
+		}
+		put, err := s.ledgerPut(service, l, version)
+		if err != nil {
+			return err
+		}
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+			ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
+		})
+		var ccf *ddbtypes.ConditionalCheckFailedException
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &ccf):
+			continue // another finish wrote the ledger: read it again
+		default:
+			return fmt.Errorf("forget revisions of %s: %w", service, err)
+		}
+	}
+	return &ConflictError{Service: service}
+}

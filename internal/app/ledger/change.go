@@ -42,6 +42,8 @@ func (l Ledger) ChangeOf(f Finished) Change {
 	if len(reason) > maxReason {
 		reason = reason[:maxReason] + "…"
 	}
+	// A deploy registers the revision it deploys; nothing else registers.
+	registered := func(rev string) bool { return f.Action == "deploy" && Same(rev, f.Deployed) }
 	bad := func(rev, digest string) {
 		if rev == "" {
 			return
@@ -51,14 +53,14 @@ func (l Ledger) ChangeOf(f Finished) Change {
 				digest = r.Digest
 			}
 		}
-		c.Marks = append(c.Marks, Mark{Revision: rev, Digest: digest, Status: StatusBad, Reason: reason})
+		c.Marks = append(c.Marks, Mark{Revision: rev, Digest: digest, Status: StatusBad, Reason: reason, Registered: registered(rev)})
 		if digest != "" {
 			c.Quarantine = append(c.Quarantine, Quarantine{Digest: digest, Revision: rev, Reason: reason})
 		}
 	}
 	good := func(rev, digest, via string) {
 		if rev != "" {
-			c.Marks = append(c.Marks, Mark{Revision: rev, Digest: digest, Status: StatusGood, Via: via, Reason: reason})
+			c.Marks = append(c.Marks, Mark{Revision: rev, Digest: digest, Status: StatusGood, Via: via, Reason: reason, Registered: registered(rev)})
 		}
 	}
 	switch f.Action {

@@ -61,6 +61,10 @@ type Revision struct {
 	// Execution changed its Status, for Reason.
 	Execution string `json:"execution" dynamodbav:"execution"`
 	Reason    string `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	// Registered: one of this service's deploys registered it, so this
+	// service's cleanup may deregister it (never a revision someone else
+	// registered).
+	Registered bool `json:"registered,omitempty" dynamodbav:"registered,omitempty"`
 }
 
 // Quarantine is an image digest the service was rolled back from.
@@ -81,12 +85,16 @@ type Ledger struct {
 }
 
 // LastGood returns the newest good revision, not counting exclude (ARNs or
-// family:N), or ok false.
+// family:N) nor a revision whose image is quarantined (deployed again later
+// and rolled back from: a rollback must not bring it back), or ok false.
 func (l Ledger) LastGood(exclude ...string) (Revision, bool) {
 	var best Revision
 	found := false
 	for _, r := range l.Revisions {
 		if r.Status != StatusGood || slices.ContainsFunc(exclude, func(x string) bool { return Same(x, r.Revision) }) {
+			continue
+		}
+		if _, q := l.Quarantine(r.Digest); q && r.Digest != "" {
 			continue
 		}
 		if !found || r.Since.After(best.Since) {
@@ -137,6 +145,18 @@ func (l Ledger) GoodNewest(n int) []string {
 	return out
 }
 
+// Registered returns the revisions this service's deploys registered:
+// the only ones its cleanup may deregister.
+func (l Ledger) Registered() []string {
+	var out []string
+	for _, r := range l.Revisions {
+		if r.Registered {
+			out = append(out, r.Revision)
+		}
+	}
+	return out
+}
+
 // Without returns a copy of the ledger without revision: a choice that
 // must pass over one (deregistered since) asks the copy again.
 func (l Ledger) Without(revision string) Ledger {
@@ -157,6 +177,8 @@ type Mark struct {
 	Reason   string
 	// At overrides the change's time (a revision that was good before).
 	At time.Time
+	// Registered: the execution registered the revision.
+	Registered bool
 }
 
 // Change is what one finished execution does to the ledger.
@@ -183,7 +205,7 @@ func (l *Ledger) Apply(c Change) {
 		if m.Revision == "" {
 			continue
 		}
-		e := Revision{Revision: m.Revision, Digest: m.Digest, Status: m.Status, Since: c.At, Via: m.Via, Execution: c.Execution, Reason: m.Reason}
+		e := Revision{Revision: m.Revision, Digest: m.Digest, Status: m.Status, Since: c.At, Via: m.Via, Execution: c.Execution, Reason: m.Reason, Registered: m.Registered}
 		if !m.At.IsZero() {
 			e.Since = m.At
 		}
@@ -191,6 +213,7 @@ func (l *Ledger) Apply(c Change) {
 			if e.Digest == "" {
 				e.Digest = l.Revisions[i].Digest
 			}
+			e.Registered = e.Registered || l.Revisions[i].Registered
 			l.Revisions[i] = e
 		} else {
 			l.Revisions = append(l.Revisions, e)
