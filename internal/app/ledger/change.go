@@ -65,8 +65,10 @@ func (l Ledger) ChangeOf(f Finished) Change {
 	}
 	switch f.Action {
 	case "deploy", "redeploy":
-		if _, known := l.Get(f.From); f.From != "" && !known && !Same(f.From, f.Deployed) && (f.Outcome == "SUCCEEDED" || f.Undone) {
-			// The service ran it before pushdeploy changed anything.
+		if len(l.Revisions) == 0 && f.From != "" && !Same(f.From, f.Deployed) && (f.Outcome == "SUCCEEDED" || f.Undone) {
+			// pushdeploy's first change: the service ran From before it.
+			// (Later, an unknown From is no evidence of anything: a
+			// superseded deploy's revision, an operator's change.)
 			c.Marks = append(c.Marks, Mark{Revision: f.From, Status: StatusGood, Via: ViaBefore, At: f.Started,
 				Reason: "ran before pushdeploy's first change"})
 		}
