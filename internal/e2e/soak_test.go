@@ -49,6 +49,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,11 +62,13 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
 	lcecs "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecs"
 	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
+	"github.com/pushdeploy/pushdeploy/internal/local/states"
 )
 
 var (
@@ -147,8 +150,8 @@ type soak struct {
 	images   int
 	throttl  int // phases of throttling left; 0: none
 	alarmed  []*soakService
-	horizon  time.Time // the last scheduled alarm of the phase
-	calls    int       // the call log's length when the phase began
+	unwatch  []func() // the phase's execution watchers (alarmInBake)
+	calls    int      // the call log's length when the phase began
 	trace    []string
 	failed   []string // with -soak.keepgoing: the failing phases so far
 	reported map[string]bool
@@ -363,6 +366,10 @@ func (s *soak) phase(i, events int) {
 	if err := s.settle(); err != nil {
 		bad = append(bad, err.Error())
 	}
+	for _, stop := range s.unwatch {
+		stop()
+	}
+	s.unwatch = nil
 	for _, sv := range s.alarmed {
 		if err := s.w.SetAlarm(s.w.ctx, sv.alarm, "OK"); err != nil {
 			bad = append(bad, err.Error())
@@ -556,15 +563,8 @@ func (s *soak) apply(kind eventKind) (string, []expect) {
 			}
 			for _, f := range fs {
 				if alarmed[f] {
-					at := w.clock.Now().Add(f.rollout + time.Minute)
-					if at.After(s.horizon) {
-						s.horizon = at
-					}
-					if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, f.alarm, "ALARM", at); err != nil {
-						s.t.Fatal(err)
-					}
-					s.alarmed = append(s.alarmed, f)
-					what += " alarm " + f.label() + "@+" + (f.rollout + time.Minute).String()
+					s.alarmInBake(f, digest)
+					what += " alarm " + f.label() + "@bake+" + bakeAlarmAfter.String()
 				}
 			}
 		}
@@ -732,6 +732,40 @@ func (s *soak) apply(kind eventKind) (string, []expect) {
 	return "?", nil
 }
 
+// bakeAlarmAfter is how far into its bake a push-alarm-in-bake deploy sees
+// its alarm fire.
+const bakeAlarmAfter = time.Minute
+
+// alarmInBake fires f's alarm bakeAlarmAfter after f's deploy of digest
+// enters its Bake state, however long the deploy took to get there: a
+// throttled Step Functions retry backs off on virtual time, and the clock
+// jumps to the next timer whenever nothing is busy, so an alarm scheduled
+// at a fixed time after the push may fire before the deploy has even
+// started (and then roll back the revision before it, or be SKIPPED). The
+// watcher runs on the execution's goroutine as it enters Bake, before the
+// clock can move on. A deploy that never bakes (SKIPPED, SUPERSEDED) sees
+// no alarm, as the model has it. The watcher goes at the end of the phase.
+func (s *soak) alarmInBake(f *soakService, digest string) {
+	w := s.w
+	var once sync.Once
+	stop := w.Cloud.StepFunctions().Engine().Watch(func(x *states.Execution, ev states.HistoryEvent) {
+		if ev.StateEnteredEventDetails == nil || ev.StateEnteredEventDetails.Name != "Bake" {
+			return
+		}
+		var in contract.ExecutionInput
+		if json.Unmarshal(x.Input(), &in) != nil || in.Cluster != f.cluster || in.Service != f.name || in.Push == nil || in.Push.Digest != digest {
+			return
+		}
+		once.Do(func() {
+			if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, f.alarm, "ALARM", w.clock.Now().Add(bakeAlarmAfter)); err != nil {
+				s.t.Errorf("schedule the alarm of %s: %v", f.label(), err)
+			}
+		})
+	})
+	s.unwatch = append(s.unwatch, stop)
+	s.alarmed = append(s.alarmed, f)
+}
+
 // fire sets a service's alarm to ALARM now (no deploy in flight).
 func (s *soak) fire(f *soakService) expect {
 	if err := s.w.SetAlarm(s.w.ctx, f.alarm, "ALARM"); err != nil {
@@ -789,13 +823,6 @@ func (s *soak) executions() int {
 // left in flight: a virtual second passes (which it does only when nothing
 // is busy) with the same executions, none running.
 func (s *soak) settle() error {
-	// Scheduled alarms fire in the phase that scheduled them, even when
-	// what they were meant for ended before.
-	if d := s.horizon.Sub(s.w.clock.Now()); d > 0 {
-		if err := s.w.clock.Sleep(s.w.ctx, d+time.Second); err != nil {
-			return fmt.Errorf("settle: %w", err)
-		}
-	}
 	prev := -1
 	for {
 		if _, err := s.w.WaitIdle(s.w.ctx, 0); err != nil {

@@ -102,6 +102,43 @@ type Engine struct {
 	finished map[string]bool // tokens whose task is over
 	order    []string        // finished tokens, oldest first, to bound the map
 	seq      uint64
+	watchers map[uint64]Watcher
+	watchSeq uint64
+}
+
+// Watcher sees every history event an execution records while it runs, on
+// the execution's own goroutine, before the execution goes on: what it does
+// happens before the state's next step (and, on a virtual clock, before the
+// clock can move on from it). It must not block on the execution.
+type Watcher func(x *Execution, ev HistoryEvent)
+
+// Watch adds a watcher; the returned func removes it.
+func (e *Engine) Watch(w Watcher) (stop func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.watchSeq++
+	id := e.watchSeq
+	if e.watchers == nil {
+		e.watchers = map[uint64]Watcher{}
+	}
+	e.watchers[id] = w
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.watchers, id)
+	}
+}
+
+func (e *Engine) notify(x *Execution, ev HistoryEvent) {
+	e.mu.Lock()
+	ws := make([]Watcher, 0, len(e.watchers))
+	for _, w := range e.watchers {
+		ws = append(ws, w)
+	}
+	e.mu.Unlock()
+	for _, w := range ws {
+		w(x, ev)
+	}
 }
 
 // NewEngine returns an engine; zero options give the real clock and no tasks.
@@ -244,12 +281,14 @@ func (x *Execution) record(th *thread, ev HistoryEvent) int64 {
 		return 0
 	}
 	id := x.appendLocked(th, ev)
+	ev = x.events[len(x.events)-1]
 	ended := false
 	if len(x.events) >= maxHistoryEvents-1 {
 		ended = x.endLocked(th, Result{Status: StatusFailed, Error: ErrRuntime,
 			Cause: fmt.Sprintf("The execution reached the maximum number of history events (%d).", maxHistoryEvents)})
 	}
 	x.mu.Unlock()
+	x.engine.notify(x, ev)
 	if ended {
 		x.engine.closeTokensOf(x)
 	}
