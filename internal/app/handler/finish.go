@@ -208,7 +208,8 @@ func finished(in contract.FinishInput, status contract.Terminal, rec history.Rec
 	f := ledger.Finished{
 		Execution: in.Execution.ID, Started: rec.StartedAt, At: rec.FinishedAt, Action: rec.Action, Outcome: string(status), Reason: rec.Reason,
 		From: rec.FromRevision, Deployed: rec.DeployedRevision, To: rec.ToRevision,
-		Undone: in.Update != nil && (in.Rollback != nil || in.RollbackError != nil),
+		Undone:  in.Update != nil && (in.Rollback != nil || in.RollbackError != nil),
+		Changed: in.Update != nil,
 	}
 	if in.Plan == nil {
 		return f

@@ -28,6 +28,10 @@ type Finished struct {
 	// Forced: an operator deployed a quarantined digest on purpose; its
 	// success lifts the quarantine.
 	Forced bool
+	// Changed: the execution's update of the service landed (whatever
+	// became of it after: a deploy superseded in its rollout changed the
+	// service all the same).
+	Changed bool
 }
 
 // maxReason caps the reasons kept in the ledger item.
@@ -65,10 +69,13 @@ func (l Ledger) ChangeOf(f Finished) Change {
 	}
 	switch f.Action {
 	case "deploy", "redeploy":
-		if len(l.Revisions) == 0 && f.From != "" && !Same(f.From, f.Deployed) && (f.Outcome == "SUCCEEDED" || f.Undone) {
+		if len(l.Revisions) == 0 && f.From != "" && !Same(f.From, f.Deployed) && (f.Outcome == "SUCCEEDED" || f.Undone || f.Outcome == "SUPERSEDED" && f.Changed) {
 			// pushdeploy's first change: the service ran From before it.
 			// (Later, an unknown From is no evidence of anything: a
-			// superseded deploy's revision, an operator's change.)
+			// superseded deploy's revision, an operator's change.) A deploy
+			// superseded after its update landed was that first change, so
+			// it records From; else the deploy that overtook it would
+			// record its own From, the superseded one's unbaked revision.
 			c.Marks = append(c.Marks, Mark{Revision: f.From, Status: StatusGood, Via: ViaBefore, At: f.Started,
 				Reason: "ran before pushdeploy's first change"})
 		}

@@ -169,3 +169,23 @@ func TestFirstDeployRecordsTheRevisionBefore(t *testing.T) {
 		t.Fatalf("%s became %+v", r2, r)
 	}
 }
+
+// A burst: the first deploy's update lands, a newer push supersedes it and
+// succeeds. The newer deploy's From is the superseded one's revision, which
+// never baked: the revision before pushdeploy's first change is the one the
+// superseded deploy found, and only that one is good.
+func TestSupersededFirstChangeRecordsTheRevisionBefore(t *testing.T) {
+	l := Ledger{}
+	l.Apply(l.ChangeOf(Finished{Action: "deploy", Outcome: "SUPERSEDED", Execution: "e1", Started: t0, At: t0.Add(time.Second), From: r1, Deployed: r2, To: r2, Digest: dB, Changed: true}))
+	l.Apply(l.ChangeOf(Finished{Action: "deploy", Outcome: "SUCCEEDED", Execution: "e2", Started: t0, At: t0.Add(9 * time.Minute), From: r2, Deployed: r3, To: r3, Digest: dC}))
+	want := []string{"1  good before", "3 sha256:cccc good deploy"}
+	if diff := cmp.Diff(want, summary(l)); diff != "" {
+		t.Fatalf("ledger (-want +got):\n%s", diff)
+	}
+	// Superseded before its update landed, it changed nothing.
+	l = Ledger{}
+	l.Apply(l.ChangeOf(Finished{Action: "deploy", Outcome: "SUPERSEDED", Execution: "e1", Started: t0, At: t0.Add(time.Second), From: r1, Deployed: r2, To: r1, Digest: dB}))
+	if len(l.Revisions) != 0 {
+		t.Fatalf("a deploy superseded before its update recorded %v", summary(l))
+	}
+}
