@@ -76,6 +76,7 @@ var (
 	soakEvents = flag.Int("soak.events", 100, "soak: events of a -soak.seed run")
 	soakGoOn   = flag.Bool("soak.keepgoing", false, "soak: report a failing phase and go on (later phases may fail because of it)")
 	soakSkip   = flag.String("soak.skip", "", "soak: comma-separated event kinds left out of the mix (e.g. forged-push,release), to look past a known failure")
+	soakTrace  = flag.Bool("soak.trace", false, "soak: log the trace (one line per event) also when the soak passes")
 )
 
 // The CI seeds and their length.
@@ -204,6 +205,9 @@ func runSoak(t *testing.T, seed int64, events int) {
 		spent += time.Since(start)
 	}
 	defer s.finish()
+	if *soakTrace {
+		t.Logf("soak seed=%d trace:\n  %s", seed, strings.Join(s.trace, "\n  "))
+	}
 	throttled := 0
 	for _, c := range w.Cloud.Log().Calls() {
 		if strings.Contains(c.Error, "Throttling") {
@@ -979,6 +983,24 @@ func raceLost(r history.Record) bool {
 		r.Outcome == history.Skipped && strings.Contains(r.Reason, "deploy-in-flight"))
 }
 
+// burnIncident marks the culprit of an alarm execution's input as alarmed
+// in the model.
+func (s *soak) burnIncident(ms *mService, r history.Record) {
+	_, out, err := s.w.Output(s.w.ctx, r.ExecutionARN)
+	if err != nil {
+		return
+	}
+	var in contract.ExecutionInput
+	if json.Unmarshal([]byte(aws.ToString(out.Input)), &in) != nil || in.Alarm == nil {
+		return
+	}
+	for _, rev := range ms.revs {
+		if rev.arn != "" && rev.arn == in.Alarm.TaskDefinitionArn {
+			rev.incident = true
+		}
+	}
+}
+
 // check checks every invariant after a phase.
 func (s *soak) check(exps []expect) []string {
 	w := s.w
@@ -1047,6 +1069,9 @@ func (s *soak) check(exps []expect) []string {
 	for _, sv := range s.svcs {
 		for _, r := range recs[sv] {
 			if !used[r.ExecutionARN] && raceLost(r) {
+				// Its name, the incident of (service, culprit), is taken:
+				// a later alarm on that revision starts nothing.
+				s.burnIncident(s.mod[sv], r)
 				continue
 			}
 			if !used[r.ExecutionARN] {
