@@ -19,11 +19,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
 // Environment variables the operator commands read as flag defaults.
@@ -311,4 +313,47 @@ func required(pairs ...string) error {
 		return errors.New("missing " + strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// serviceFlags are the flags of the commands that read one service's state
+// (status, history, quarantine list): AWS, output, cluster, service, table.
+type serviceFlags struct {
+	aws     awsFlags
+	out     outputFlag
+	cluster *string
+	service *string
+	table   *string
+}
+
+func newServiceFlags(c *cliCommand) *serviceFlags {
+	f := &serviceFlags{}
+	f.aws.register(c.fs)
+	f.out.register(c.fs)
+	f.cluster = c.fs.String("cluster", "", "ECS cluster name or ARN")
+	f.service = c.fs.String("service", "", "ECS service name or ARN")
+	f.table = stringFlagEnv(c.fs, "table", envTable, "pushdeploy's DynamoDB table")
+	return f
+}
+
+// check reports a missing required flag as a usage error (code, false).
+func (f *serviceFlags) check(c *cliCommand) (int, bool) {
+	if err := required("cluster", *f.cluster, "service", *f.service, "table", *f.table); err != nil {
+		return c.usageError("%v", err), false
+	}
+	return 0, true
+}
+
+// open loads the AWS config, describes the service and opens the history
+// table: what every reading command starts with.
+func (f *serviceFlags) open(ctx context.Context) (aws.Config, ecstypes.Service, *history.Store, error) {
+	cfg, err := f.aws.config(ctx)
+	if err != nil {
+		return aws.Config{}, ecstypes.Service{}, nil, err
+	}
+	svc, err := describeService(ctx, ecs.NewFromConfig(cfg), *f.cluster, *f.service)
+	if err != nil {
+		return aws.Config{}, ecstypes.Service{}, nil, err
+	}
+	store, err := history.New(dynamodb.NewFromConfig(cfg), *f.table, 0)
+	return cfg, svc, store, err
 }

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
@@ -21,32 +19,18 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		"Lists a service's deployment records, newest first: one per execution (deploys,\n"+
 			"rollbacks, redeploys, skips), with outcome, revisions, image, trigger and reason.",
 		stdout, stderr)
-	var af awsFlags
-	af.register(c.fs)
-	var out outputFlag
-	out.register(c.fs)
-	cluster := c.fs.String("cluster", "", "ECS cluster name or ARN")
-	service := c.fs.String("service", "", "ECS service name or ARN")
-	table := stringFlagEnv(c.fs, "table", envTable, "pushdeploy's DynamoDB table")
+	f := newServiceFlags(c)
 	limit := c.fs.Int("limit", 20, "at most this many records")
 	if _, code, done := c.parse(args, 0); done {
 		return code
 	}
-	if err := required("cluster", *cluster, "service", *service, "table", *table); err != nil {
-		return c.usageError("%v", err)
+	if code, ok := f.check(c); !ok {
+		return code
 	}
 	if *limit < 1 {
 		return c.usageError("--limit must be at least 1")
 	}
-	cfg, err := af.config(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	svc, err := describeService(ctx, ecs.NewFromConfig(cfg), *cluster, *service)
-	if err != nil {
-		return c.fail(err)
-	}
-	store, err := history.New(dynamodb.NewFromConfig(cfg), *table, 0)
+	_, svc, store, err := f.open(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -54,7 +38,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return c.fail(err)
 	}
-	if out.json() {
+	if f.out.json() {
 		if recs == nil {
 			recs = []history.Record{}
 		}

@@ -8,11 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
@@ -47,28 +44,14 @@ func runQuarantineList(ctx context.Context, args []string, stdout, stderr io.Wri
 		"Lists the image digests pushes do not deploy to the service because it was rolled\n"+
 			"back from them (alarm, circuit breaker, timeout, an operator's rollback), oldest first.",
 		stdout, stderr)
-	var af awsFlags
-	af.register(c.fs)
-	var out outputFlag
-	out.register(c.fs)
-	cluster := c.fs.String("cluster", "", "ECS cluster name or ARN")
-	service := c.fs.String("service", "", "ECS service name or ARN")
-	table := stringFlagEnv(c.fs, "table", envTable, "pushdeploy's DynamoDB table")
+	f := newServiceFlags(c)
 	if _, code, done := c.parse(args, 0); done {
 		return code
 	}
-	if err := required("cluster", *cluster, "service", *service, "table", *table); err != nil {
-		return c.usageError("%v", err)
+	if code, ok := f.check(c); !ok {
+		return code
 	}
-	cfg, err := af.config(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	svc, err := describeService(ctx, ecs.NewFromConfig(cfg), *cluster, *service)
-	if err != nil {
-		return c.fail(err)
-	}
-	store, err := history.New(dynamodb.NewFromConfig(cfg), *table, 0)
+	_, svc, store, err := f.open(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
@@ -77,7 +60,7 @@ func runQuarantineList(ctx context.Context, args []string, stdout, stderr io.Wri
 		return c.fail(err)
 	}
 	qs := append([]ledger.Quarantine{}, l.Quarantined...)
-	if out.json() {
+	if f.out.json() {
 		if err := writeJSON(stdout, qs); err != nil {
 			return c.fail(err)
 		}

@@ -85,29 +85,23 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"revision and last record, who holds its lease (and until when), and the executions\n"+
 			"in flight for it (when the state machine is known).",
 		stdout, stderr)
-	var af awsFlags
-	af.register(c.fs)
-	var out outputFlag
-	out.register(c.fs)
-	cluster := c.fs.String("cluster", "", "ECS cluster name or ARN")
-	service := c.fs.String("service", "", "ECS service name or ARN")
-	table := stringFlagEnv(c.fs, "table", envTable, "pushdeploy's DynamoDB table")
+	f := newServiceFlags(c)
 	stateMachine := stringFlagEnv(c.fs, "state-machine", envStateMachine, "ARN of the deploy state machine, for the executions in flight (optional)")
 	if _, code, done := c.parse(args, 0); done {
 		return code
 	}
-	if err := required("cluster", *cluster, "service", *service, "table", *table); err != nil {
-		return c.usageError("%v", err)
+	if code, ok := f.check(c); !ok {
+		return code
 	}
-	cfg, err := af.config(ctx)
+	cfg, err := f.aws.config(ctx)
 	if err != nil {
 		return c.fail(err)
 	}
-	st, err := collectStatus(ctx, cfg, *cluster, *service, *table, *stateMachine)
+	st, err := collectStatus(ctx, cfg, *f.cluster, *f.service, *f.table, *stateMachine)
 	if err != nil {
 		return c.fail(err)
 	}
-	if out.json() {
+	if f.out.json() {
 		if err := writeJSON(stdout, st); err != nil {
 			return c.fail(err)
 		}
