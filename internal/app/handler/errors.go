@@ -9,6 +9,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 	"github.com/pushdeploy/pushdeploy/internal/app/trigger"
@@ -41,8 +42,14 @@ func boundary(op string, err error) error {
 		imgErr  *taskdef.ImageError
 		revErr  *taskdef.RevisionError
 		forged  *trigger.UntrustedError
+		cancel  *history.CancelledError
+		clash   *history.ConflictError
 	)
 	switch {
+	case errors.As(err, &cancel) && cancel.Throttled:
+		return &contract.Throttled{Op: op, Err: err}
+	case errors.As(err, &cancel), errors.As(err, &clash):
+		return &contract.Retryable{Op: op, Err: err}
 	case errors.As(err, &snf):
 		return &contract.ServiceNotFound{Cluster: snf.Cluster, Service: snf.Service, Err: err}
 	case errors.As(err, &notIn):

@@ -31,6 +31,23 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("ledger of %s changed concurrently %d times", e.Service, ledgerAttempts)
 }
 
+// CancelledError: DynamoDB cancelled the record-and-ledger transaction for
+// a reason that passes (another request was writing one of its items, or
+// an item's partition was throttled); nothing was written and the caller
+// retries, with backoff. Throttled says which.
+type CancelledError struct {
+	Service   string
+	Reason    string
+	Throttled bool
+	Err       error
+}
+
+func (e *CancelledError) Error() string {
+	return fmt.Sprintf("record and ledger of %s: transaction cancelled (%s): %v", e.Service, e.Reason, e.Err)
+}
+
+func (e *CancelledError) Unwrap() error { return e.Err }
+
 type ledgerItem struct {
 	PK      string `dynamodbav:"pk"`
 	SK      string `dynamodbav:"sk"`
@@ -112,11 +129,27 @@ func (s *Store) Finish(ctx context.Context, r Record, change func(ledger.Ledger)
 			return ledger.Change{}, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
 		case errors.As(err, &tce) && failedAt(tce, 1):
 			continue // another finish wrote the ledger: derive again
+		case errors.As(err, &tce):
+			// No condition failed: a conflict or throttling, which
+			// the SDK does not retry. Said so, or it would read as an
+			// internal error, which finish retries only a few times.
+			reason := cancelReason(tce)
+			return ledger.Change{}, &CancelledError{Service: r.Service, Reason: reason, Throttled: reason == "ThrottlingError", Err: err}
 		default:
 			return ledger.Change{}, fmt.Errorf("write record and ledger: %w", err)
 		}
 	}
 	return ledger.Change{}, &ConflictError{Service: r.Service}
+}
+
+// cancelReason is the first cancellation reason other than None.
+func cancelReason(tce *ddbtypes.TransactionCanceledException) string {
+	for _, r := range tce.CancellationReasons {
+		if c := aws.ToString(r.Code); c != "" && c != "None" {
+			return c
+		}
+	}
+	return "unknown"
 }
 
 // failedAt reports whether the transaction's item i failed its condition.

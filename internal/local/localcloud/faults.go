@@ -12,6 +12,7 @@ type Faults struct {
 	mu        sync.Mutex
 	throttles []*throttle
 	latencies []Latency
+	cancels   []*cancel
 }
 
 // Throttle makes a share of the calls to service:operation fail with
@@ -32,6 +33,46 @@ type Latency struct {
 	Service   string
 	Operation string
 	Delay     time.Duration
+}
+
+// Cancel makes calls to DynamoDB's TransactWriteItems fail as a
+// transaction that DynamoDB cancelled for a reason other than a condition:
+// TransactionCanceledException whose every cancellation reason is Code
+// ("TransactionConflict": another request was writing one of its items;
+// "ThrottlingError": an item's partition was throttled). Nothing is
+// written. Limit stops it after that many cancelled calls; 0 is no limit.
+type Cancel struct {
+	Code  string
+	Limit int
+}
+
+type cancel struct {
+	Cancel
+	thrown int
+}
+
+// AddCancel injects cancelled transactions.
+func (f *Faults) AddCancel(c Cancel) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cancels = append(f.cancels, &cancel{Cancel: c})
+}
+
+// cancelled returns the reason code this transaction is cancelled with, or "".
+func (f *Faults) cancelled(service, op string) string {
+	if service != "dynamodb" || op != "TransactWriteItems" {
+		return ""
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.cancels {
+		if c.Limit > 0 && c.thrown >= c.Limit {
+			continue
+		}
+		c.thrown++
+		return c.Code
+	}
+	return ""
 }
 
 type throttle struct {
@@ -57,7 +98,7 @@ func (f *Faults) AddLatency(l Latency) {
 func (f *Faults) Clear() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.throttles, f.latencies = nil, nil
+	f.throttles, f.latencies, f.cancels = nil, nil, nil
 }
 
 func matches(service, operation, s, op string) bool {

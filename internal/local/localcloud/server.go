@@ -127,6 +127,14 @@ func (s *Server) begin(r *http.Request, service, op string, hold *awsproto.Hold)
 		log(e)
 		return nil, nil, e
 	}
+	if code := s.Faults.cancelled(service, op); code != "" {
+		e := awsproto.Errorf("TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons [%s]", code)
+		// One reason per item would be exact; the client reads them by
+		// index, and two cover a record and its ledger.
+		e.Fields = map[string]any{"CancellationReasons": []map[string]any{{"Code": code}, {"Code": code}}}
+		log(e)
+		return nil, nil, e
+	}
 	return ctx, log, nil
 }
 
