@@ -28,7 +28,8 @@ tidy:
 
 ## lint: no unformatted file (gofmt), go vet, and staticcheck (pinned in
 ## tools/lint/go.mod) with zero findings. A deliberate exception carries
-## //lint:ignore CHECK reason on the line before it.
+## //lint:ignore CHECK reason on the line before it (//lint:file-ignore for
+## a whole file).
 GOFILES = find . -name '*.go' -not -path './.*' -not -path '*/node_modules/*' -not -path './build/*'
 lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$($(GOFILES))); if [ -n "$$unformatted" ]; then echo "gofmt: unformatted (run gofmt -w):"; echo "$$unformatted"; exit 1; fi
