@@ -1,16 +1,47 @@
 GO ?= go
 
-.PHONY: test tools demo bench lint soak
-## test: every test tier: unit, SDK (real clients against the local cloud),
-## end to end (real definition, real handlers, virtual clock) and the outside
-## checks (asl-validator, aws-local-stepfunctions, cfn-lint) where installed.
-test:
-	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+# staticcheck, built from tools/lint's pinned go.mod into .tools/ once per
+# staticcheck and Go version: offline once the module cache holds it.
+STATICCHECK_VERSION := $(shell sed -n 's/^[[:space:]]*honnef.co\/go\/tools \(v[^ ]*\).*/\1/p' tools/lint/go.mod)
+STATICCHECK := .tools/staticcheck-$(STATICCHECK_VERSION)-$(shell $(GO) env GOVERSION)
+
+.PHONY: test check tidy lint tools demo bench soak
+## test: the hygiene gates (make check), the functions built once (make
+## build), then every test tier: unit, SDK (real clients against the local
+## cloud), end to end (real definition, real handlers, virtual clock; the
+## built bootstraps under the local Lambda Runtime API) and the outside checks
+## (asl-validator, aws-local-stepfunctions, cfn-lint) where installed.
+## PUSHDEPLOY_REQUIRE_BUILD makes a missing build/ a failure, not a skip.
+TEST_TIMEOUT ?= 15m
+test: check build
+	PUSHDEPLOY_REQUIRE_BUILD=1 $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@if command -v cfn-lint >/dev/null 2>&1 && [ -f template.yaml ]; then echo "cfn-lint template.yaml"; cfn-lint template.yaml; else echo "cfn-lint not installed: template not linted"; fi
 
-## tools: the pinned outside checkers (npm: asl-validator, aws-local-stepfunctions, node@22).
-tools: tools-asl
+## check: every gate that is not a test: go.mod tidy, then lint.
+check: tidy lint
+
+## tidy: go.mod and go.sum (the product's and tools/lint's) are what
+## `go mod tidy` makes them; fails with the diff otherwise.
+tidy:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum not tidy: run go mod tidy"; exit 1; }
+	@cd tools/lint && $(GO) mod tidy -diff || { echo "tools/lint/go.mod not tidy: run go mod tidy in tools/lint"; exit 1; }
+
+## lint: no unformatted file (gofmt), go vet, and staticcheck (pinned in
+## tools/lint/go.mod) with zero findings. A deliberate exception carries
+## //lint:ignore CHECK reason on the line before it (//lint:file-ignore for
+## a whole file).
+GOFILES = find . -name '*.go' -not -path './.*' -not -path '*/node_modules/*' -not -path './build/*'
+lint: $(STATICCHECK)
+	@unformatted=$$(gofmt -l $$($(GOFILES))); if [ -n "$$unformatted" ]; then echo "gofmt: unformatted (run gofmt -w):"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## tools: the pinned outside checkers (npm: asl-validator,
+## aws-local-stepfunctions, node@22) and staticcheck.
+tools: tools-asl $(STATICCHECK)
+
+$(STATICCHECK): tools/lint/go.mod tools/lint/go.sum
+	cd tools/lint && $(GO) build -o $(CURDIR)/$(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
 
 ## demo: a push that deploys, a crash that rolls back, an alarm that rolls back.
 demo: build

@@ -271,7 +271,9 @@ func describeService(ctx context.Context, client *ecs.Client, cluster, service s
 	if err != nil {
 		return ecstypes.Service{}, fmt.Errorf("describe service %s: %w", service, err)
 	}
-	for _, s := range out.Services {
+	// One service asked for: at most one described.
+	if len(out.Services) > 0 {
+		s := out.Services[0]
 		if aws.ToString(s.Status) == "ACTIVE" {
 			return s, nil
 		}

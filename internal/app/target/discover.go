@@ -201,9 +201,7 @@ func (r *Resolver) find(ctx context.Context, q query) (Discovery, error) {
 			if err != nil {
 				return Discovery{}, err
 			}
-			for _, f := range failures {
-				out.Skipped = append(out.Skipped, f)
-			}
+			out.Skipped = append(out.Skipped, failures...)
 			for _, s := range svcs {
 				t, err := r.target(s, linked)
 				if err != nil {

@@ -3,6 +3,8 @@
 // accepts, with the images of the named containers pinned to a digest.
 package taskdef
 
+//lint:file-ignore SA1019 InferenceAccelerators is deprecated, but this is an exact copy of every field RegisterTaskDefinition accepts, deprecated ones included
+
 import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"

@@ -79,7 +79,7 @@ func (r *Resolver) call(fn string, arg any) (any, error) {
 	case "Ref":
 		name, ok := arg.(string)
 		if !ok {
-			return nil, fmt.Errorf("Ref takes a name")
+			return nil, fmt.Errorf("intrinsic Ref takes a name")
 		}
 		return r.ref(name)
 	case "Fn::GetAtt":
@@ -234,7 +234,7 @@ func (r *Resolver) ref(name string) (any, error) {
 	if v, ok := r.Refs[name]; ok {
 		return v, nil
 	}
-	return nil, fmt.Errorf("Ref to unknown %q", name)
+	return nil, fmt.Errorf("intrinsic Ref to unknown %q", name)
 }
 
 func (r *Resolver) getAtt(resource, attr string) (any, error) {

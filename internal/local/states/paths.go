@@ -103,7 +103,7 @@ func parseSegments(s string, inFilter bool) ([]segment, string, error) {
 			}
 			name, rest := readName(s, inFilter)
 			if name == "" {
-				return nil, s, fmt.Errorf("empty name after ..")
+				return nil, s, fmt.Errorf("empty name after %q", "..")
 			}
 			segs = append(segs, segment{kind: segDeep, name: name})
 			s = rest
@@ -116,7 +116,7 @@ func parseSegments(s string, inFilter bool) ([]segment, string, error) {
 			}
 			name, rest := readName(s, inFilter)
 			if name == "" {
-				return nil, s, fmt.Errorf("empty name after .")
+				return nil, s, fmt.Errorf("empty name after %q", ".")
 			}
 			segs = append(segs, segment{kind: segName, name: name})
 			s = rest

@@ -40,7 +40,7 @@ type sample struct {
 	Raw      json.RawMessage  `json:"raw"`
 	AsString int              `json:"asString,string"`
 	Skipped  string           `json:"-"`
-	untagged string           //nolint:unused // unexported: never encoded
+	untagged string           // unexported: never encoded
 	NoTag    string
 	Any      any               `json:"any"`
 	Labels   map[string]string `json:"labels,omitempty"`

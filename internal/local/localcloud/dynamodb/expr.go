@@ -44,6 +44,7 @@ func lex(src string) ([]token, error) {
 				j++
 			}
 			if j == i+1 {
+				//lint:ignore ST1005 DynamoDB's wording, which clients may match
 				return nil, fmt.Errorf("Syntax error; token: %q, near: %q", string(c), near(src, i))
 			}
 			k := tNameRef
@@ -78,6 +79,7 @@ func lex(src string) ([]token, error) {
 			toks = append(toks, token{tPunct, string(c), i})
 			i++
 		default:
+			//lint:ignore ST1005 DynamoDB's wording, which clients may match
 			return nil, fmt.Errorf("Invalid character encountered; character: %q, near: %q", string(c), near(src, i))
 		}
 	}

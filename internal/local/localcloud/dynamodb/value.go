@@ -467,19 +467,6 @@ func itemSize(it Item) int {
 	return n
 }
 
-// setMembers returns a set's members as Values, for contains() and IN.
-func setMember(kind Kind, s string) Value {
-	switch kind {
-	case KindSS:
-		return str(s)
-	case KindNS:
-		return Value{Kind: KindN, S: s}
-	default:
-		b, _ := base64.StdEncoding.DecodeString(s)
-		return Value{Kind: KindB, B: b}
-	}
-}
-
 // memberKey renders a scalar as a set member string.
 func memberKey(v Value) string {
 	if v.Kind == KindB {

@@ -34,19 +34,18 @@ type service struct {
 }
 
 type deployment struct {
-	id, status         string // PRIMARY, ACTIVE
-	td                 *revision
-	desired            int
-	pending, running   int
-	failed             int
-	created, updated   time.Time
-	rollout, reason    string // rolloutState: IN_PROGRESS, COMPLETED, FAILED
-	duration           time.Duration
-	cfg                map[string]json.RawMessage // launchType, networkConfiguration... at creation
-	impaired           bool                       // SERVICE_TASK_START_IMPAIRED sent
-	rollback           bool                       // started by a rollback: never rolled back itself
-	bakeUntil          time.Time                  // end of the alarm bake, once the tasks all run
-	healthCheckRunning int                        // tasks started that will fail health checks
+	id, status       string // PRIMARY, ACTIVE
+	td               *revision
+	desired          int
+	pending, running int
+	failed           int
+	created, updated time.Time
+	rollout, reason  string // rolloutState: IN_PROGRESS, COMPLETED, FAILED
+	duration         time.Duration
+	cfg              map[string]json.RawMessage // launchType, networkConfiguration... at creation
+	impaired         bool                       // SERVICE_TASK_START_IMPAIRED sent
+	rollback         bool                       // started by a rollback: never rolled back itself
+	bakeUntil        time.Time                  // end of the alarm bake, once the tasks all run
 }
 
 type serviceEvent struct {

@@ -49,17 +49,14 @@ type eventBus struct {
 }
 
 type rule struct {
-	name, arn, bus  string
-	patternSrc      string
-	pattern         *pattern.Pattern
-	schedule        string
-	state           string
-	description     string
-	roleArn         string
-	targets         []*target // in PutTargets order
-	createdBy       string
-	managedBy       string
-	lastModifiedFor time.Time
+	name, arn, bus string
+	patternSrc     string
+	pattern        *pattern.Pattern
+	state          string
+	description    string
+	roleArn        string
+	targets        []*target // in PutTargets order
+	createdBy      string
 }
 
 var (

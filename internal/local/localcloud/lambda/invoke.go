@@ -302,7 +302,8 @@ func (s *Service) runInProcess(h awslambda.Handler, c *call) outcome {
 		}
 	}
 	ctx = lambdacontext.NewContext(ctx, lc)
-	ctx = context.WithValue(ctx, "x-amzn-trace-id", c.traceID) //nolint:staticcheck // the key aws-lambda-go uses
+	//lint:ignore SA1029 the string key aws-lambda-go itself uses, so handlers find the trace id where it puts it
+	ctx = context.WithValue(ctx, "x-amzn-trace-id", c.traceID)
 	ch := make(chan outcome, 1)
 	go func() {
 		defer func() {

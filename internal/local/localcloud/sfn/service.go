@@ -57,18 +57,17 @@ type Service struct {
 }
 
 type stateMachine struct {
-	arn, name   string
-	typ         string
-	definition  string
-	machine     *states.Machine
-	roleArn     string
-	created     time.Time
-	updated     time.Time
-	revisionID  string
-	description string
-	logging     json.RawMessage
-	tracing     json.RawMessage
-	tags        map[string]string
+	arn, name  string
+	typ        string
+	definition string
+	machine    *states.Machine
+	roleArn    string
+	created    time.Time
+	updated    time.Time
+	revisionID string
+	logging    json.RawMessage
+	tracing    json.RawMessage
+	tags       map[string]string
 }
 
 type execution struct {
