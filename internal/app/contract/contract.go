@@ -395,7 +395,7 @@ const (
 
 // CauseReplaced is the Cause of a FAILED outcome seen by the lease holder
 // when the service runs a revision that a superseded execution's update
-// put there late: one it announced before its attempt (lease.Store.Intend,
+// put there late: one it announced before its attempt (coord.Store.Intend,
 // inherited by Acquire) or marked after landing (MarkLateUpdate).
 // The state machine routes it back to Update, which re-applies the
 // execution's revision after checking the lease.

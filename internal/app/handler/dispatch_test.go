@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/rollback"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/app/trigger"
@@ -177,7 +177,7 @@ func TestDispatchAlarm(t *testing.T) {
 
 	t.Run("deploy in flight", func(t *testing.T) {
 		w := newWorld(t)
-		w.leases.state[webArn] = lease.State{Holder: "deploy", Seq: 1, Until: t0.Add(time.Hour)}
+		w.leases.state[webArn] = coord.State{Holder: "deploy", Seq: 1, Until: t0.Add(time.Hour)}
 		res, err := w.dispatch(t).Handle(context.Background(), alarmEventFor("web-5xx", "ALARM"))
 		if err != nil || len(res.Started) != 0 || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Reason, "deploy-in-flight") {
 			t.Errorf("res %+v (%v)", res, err)

@@ -3,15 +3,13 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-
-	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 )
 
@@ -27,14 +25,21 @@ type EventsDeps struct {
 // EventsHandler wakes the executions waiting on a service when an ECS
 // Deployment State Change or a CloudWatch Alarm State Change (to ALARM)
 // concerns it. It decides nothing: the woken execution checks once.
-type EventsHandler struct{ d EventsDeps }
+type EventsHandler struct {
+	d EventsDeps
+	c *coord.Coordinator
+}
 
 // NewEvents returns the events handler.
 func NewEvents(d EventsDeps) (*EventsHandler, error) {
 	if d.Resolver == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("events: %w", errMissing)
 	}
-	return &EventsHandler{d: d}, nil
+	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Clock)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return &EventsHandler{d: d, c: c}, nil
 }
 
 // Handle wakes waits for one event.
@@ -80,37 +85,24 @@ func (h *EventsHandler) Handle(ctx context.Context, ev contract.Event) (contract
 	return res, nil
 }
 
-// wake claims the service's stored task token (so one wait is woken once)
-// and sends the wake-up.
+// wake wakes the wait the service's lease holder parked, if any
+// (coord.WakeHolder: claim the token, then send).
 func (h *EventsHandler) wake(ctx context.Context, service, reason string, res *contract.EventsResult) error {
 	log := h.d.Log.With("service", service)
-	st, err := h.d.Leases.Get(ctx, service)
+	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "event", Reason: reason, CheckedAt: h.d.Clock.Now().UTC()}
+	w, err := h.c.WakeHolder(ctx, service, o)
 	if err != nil {
-		return boundary("read lease", err)
+		return boundary("wake the waiting execution", err)
 	}
-	now := h.d.Clock.Now()
-	if st.Token == "" || !st.Held(now) {
-		return nil
-	}
-	claimed, err := h.d.Leases.ClearToken(ctx, service, st.Token)
-	if err != nil {
-		return boundary("claim task token", err)
-	}
-	if !claimed {
+	switch w.Wake {
+	case coord.WakeClaimedElsewhere:
 		res.Waiting++
-		return nil
+	case coord.WakeStale:
+		// The wait ended on its own (timeout, stop); nothing to wake.
+		log.InfoContext(ctx, "stale task token", "execution", w.Holder)
+	case coord.WakeSent:
+		log.InfoContext(ctx, "woke execution", "execution", w.Holder, "reason", reason)
+		res.Woken = append(res.Woken, w.Holder)
 	}
-	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "event", Reason: reason, CheckedAt: now.UTC()}
-	if err := sendOutcome(ctx, h.d.SFN, st.Token, o); err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && (api.ErrorCode() == "TaskDoesNotExist" || api.ErrorCode() == "TaskTimedOut" || api.ErrorCode() == "InvalidToken") {
-			// The wait ended on its own (timeout, stop); nothing to wake.
-			log.InfoContext(ctx, "stale task token", "execution", st.Holder, "error", api.ErrorCode())
-			return nil
-		}
-		return boundary("send task success", err)
-	}
-	log.InfoContext(ctx, "woke execution", "execution", st.Holder, "reason", reason)
-	res.Woken = append(res.Woken, st.Holder)
 	return nil
 }

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 )
 
@@ -244,7 +244,7 @@ func TestFinishBadInputRecordsTheService(t *testing.T) {
 		t.Errorf("record %+v", r)
 	}
 	// The lease of another execution is untouched.
-	w.leases.state[webArn] = lease.State{Holder: "other", Seq: 1, Until: t0.Add(time.Hour)}
+	w.leases.state[webArn] = coord.State{Holder: "other", Seq: 1, Until: t0.Add(time.Hour)}
 	if _, err := w.finish(t).Handle(context.Background(), contract.FinishInput{Execution: contract.Execution{ID: execArn + "-2", StartTime: t0}, Input: in.Input, Error: in.Error}); err != nil {
 		t.Fatal(err)
 	}

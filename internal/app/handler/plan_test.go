@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
@@ -308,7 +308,7 @@ func TestPlanLease(t *testing.T) {
 	in := `{"action":"redeploy","cluster":"prod","service":"web"}`
 	t.Run("takeover wakes the previous holder", func(t *testing.T) {
 		w := newWorld(t)
-		w.leases.state[webArn] = lease.State{Holder: "older", Seq: t0.Add(-time.Minute).UnixMilli(), Until: t0.Add(time.Hour), Token: "tok-older"}
+		w.leases.state[webArn] = coord.State{Holder: "older", Seq: t0.Add(-time.Minute).UnixMilli(), Until: t0.Add(time.Hour), Token: "tok-older"}
 		got, err := w.plan(t).Handle(context.Background(), planInput(in))
 		if err != nil {
 			t.Fatal(err)
@@ -326,7 +326,7 @@ func TestPlanLease(t *testing.T) {
 	})
 	t.Run("a newer execution holds it", func(t *testing.T) {
 		w := newWorld(t)
-		w.leases.state[webArn] = lease.State{Holder: "newer", Seq: t0.Add(time.Minute).UnixMilli(), Until: t0.Add(time.Hour)}
+		w.leases.state[webArn] = coord.State{Holder: "newer", Seq: t0.Add(time.Minute).UnixMilli(), Until: t0.Add(time.Hour)}
 		_, err := w.plan(t).Handle(context.Background(), planInput(in))
 		if errName(err) != "Superseded" {
 			t.Fatalf("err %v, want Superseded", err)
@@ -355,7 +355,7 @@ func TestPlanAlarm(t *testing.T) {
 	tests := []struct {
 		name    string
 		ledger  ledger.Ledger
-		lease   lease.State
+		lease   coord.State
 		culprit string
 		advance time.Duration
 		action  contract.Action
@@ -364,7 +364,7 @@ func TestPlanAlarm(t *testing.T) {
 	}{
 		{name: "within the window", ledger: deployed, culprit: td(41), action: contract.ActionRollback, target: td(40)},
 		{name: "outside the window", ledger: deployed, culprit: td(41), advance: time.Hour, action: contract.ActionSkip, skipWhy: "outside-rollback-window"},
-		{name: "deploy in flight", ledger: deployed, culprit: td(41), lease: lease.State{Holder: "deploy-42", Seq: 1, Until: t0.Add(time.Hour)},
+		{name: "deploy in flight", ledger: deployed, culprit: td(41), lease: coord.State{Holder: "deploy-42", Seq: 1, Until: t0.Add(time.Hour)},
 			action: contract.ActionSkip, skipWhy: "deploy-in-flight"},
 		{name: "revision changed since the alarm", ledger: deployed, culprit: td(40), action: contract.ActionSkip, skipWhy: "revision-changed"},
 		{name: "not deployed by pushdeploy", culprit: td(41), action: contract.ActionSkip, skipWhy: "not-deployed-by-pushdeploy"},

@@ -13,12 +13,12 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 )
 
 // deployPlan is a plan for deploying digestNew to web, holding the lease.
 func (w *world) deployPlan() contract.Plan {
-	w.leases.state[webArn] = lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}
+	w.leases.state[webArn] = coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}
 	return contract.Plan{
 		ExecutionArn: execArn, Action: contract.ActionDeploy, Trigger: contract.TriggerPush,
 		Cluster: "prod", Service: "web", ServiceArn: webArn,
@@ -29,7 +29,7 @@ func (w *world) deployPlan() contract.Plan {
 }
 
 func (w *world) supersede() {
-	w.leases.state[webArn] = lease.State{Holder: "newer", Seq: 2, Until: t0.Add(time.Hour)}
+	w.leases.state[webArn] = coord.State{Holder: "newer", Seq: 2, Until: t0.Add(time.Hour)}
 }
 
 func TestRegister(t *testing.T) {
@@ -388,11 +388,11 @@ func TestEvents(t *testing.T) {
 		Detail: []byte(`{"alarmName":"web-5xx","state":{"value":"ALARM","reason":"high","timestamp":"x"},"previousState":{"value":"OK"}}`)}
 	okEvent := alarmEvent
 	okEvent.Detail = []byte(`{"alarmName":"web-5xx","state":{"value":"OK"}}`)
-	waiting := lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}
+	waiting := coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}
 	tests := []struct {
 		name    string
 		ev      contract.Event
-		lease   lease.State
+		lease   coord.State
 		sendErr error
 		woken   int
 		err     string
@@ -400,8 +400,8 @@ func TestEvents(t *testing.T) {
 		{"ECS event wakes the wait", ecsEvent, waiting, nil, 1, ""},
 		{"alarm wakes the wait", alarmEvent, waiting, nil, 1, ""},
 		{"alarm back to OK wakes nothing", okEvent, waiting, nil, 0, ""},
-		{"nobody waiting", ecsEvent, lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}, nil, 0, ""},
-		{"expired lease", ecsEvent, lease.State{Holder: execArn, Seq: 1, Until: t0.Add(-time.Second), Token: "tok1"}, nil, 0, ""},
+		{"nobody waiting", ecsEvent, coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}, nil, 0, ""},
+		{"expired lease", ecsEvent, coord.State{Holder: execArn, Seq: 1, Until: t0.Add(-time.Second), Token: "tok1"}, nil, 0, ""},
 		{"stale token", ecsEvent, waiting, &apiErr{code: "TaskTimedOut"}, 0, ""},
 		{"throttled", ecsEvent, waiting, throttleErr{}, 0, "Throttled"},
 		{"unexpected event", contract.Event{Source: "aws.ecr", DetailType: "ECR Image Action", Detail: []byte(`{}`)}, waiting, nil, 0, "BadInput"},

@@ -20,7 +20,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 )
 
 // updateECS counts UpdateService calls, applies each call's options to
@@ -35,11 +35,14 @@ type updateECS struct {
 
 func (u *updateECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
 	u.calls++
-	o := ecs.Options{Retryer: awsconfig.NewRetryer(awsconfig.DefaultRetry)}
+	plain := awsconfig.NewRetryer(awsconfig.DefaultRetry)
+	o := ecs.Options{Retryer: plain}
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	g, ok := o.Retryer.(*guardedRetryer)
+	// The guard (coord's) wraps the client's retryer.
+	g, ok := o.Retryer.(aws.RetryerV2)
+	ok = ok && o.Retryer != plain
 	u.guarded = append(u.guarded, ok)
 	if ok {
 		// The attempt the SDK would make: its guard runs first.
@@ -75,7 +78,7 @@ const newerArn = "arn:aws:states:us-east-1:123456789012:execution:pushdeploy-dep
 func (w *world) takeOver(token string) {
 	w.leases.mu.Lock()
 	defer w.leases.mu.Unlock()
-	w.leases.state[webArn] = lease.State{Holder: newerArn, Seq: 2, Until: t0.Add(time.Hour), Token: token}
+	w.leases.state[webArn] = coord.State{Holder: newerArn, Seq: 2, Until: t0.Add(time.Hour), Token: token}
 }
 
 func TestUpdateUnderLease(t *testing.T) {
@@ -109,7 +112,7 @@ func TestUpdateUnderLease(t *testing.T) {
 			u.before = func() { w.takeOver("") }
 		}, want: "Superseded", calls: 1, marked: true, runs: td(42)},
 		{name: "lease lost in flight, newer holder finished", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
-			u.before = func() { w.leases.state[webArn] = lease.State{Seq: 2, LastHolder: newerArn} }
+			u.before = func() { w.leases.state[webArn] = coord.State{Seq: 2, LastHolder: newerArn} }
 		}, want: "Superseded", calls: 1, runs: td(42)},
 		{name: "superseded before, an earlier attempt landed: wakes the holder", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateInProgress, "")
