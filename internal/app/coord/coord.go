@@ -138,30 +138,25 @@ func (c *Coordinator) WakeToken(ctx context.Context, service, token string, o co
 // Waiter is the lease as WakeHolder saw it.
 type Waiter struct {
 	Holder string
-	Wake   Wake
+	// Live: Holder held the lease (a deploy in flight), in the same read
+	// that found its token.
+	Live bool
+	Wake Wake
 }
 
-// WakeHolder wakes the live holder's parked wait, if any, with o.
+// WakeHolder wakes the live holder's parked wait, if any, with o: one
+// read of the lease says whether an execution is in flight and wakes it.
 func (c *Coordinator) WakeHolder(ctx context.Context, service string, o contract.Outcome) (Waiter, error) {
 	st, err := c.Get(ctx, service)
 	if err != nil {
 		return Waiter{}, err
 	}
-	w := Waiter{Holder: st.Holder}
-	if st.Token == "" || !st.Held(c.clk.Now()) {
+	w := Waiter{Holder: st.Holder, Live: st.Held(c.clk.Now())}
+	if st.Token == "" || !w.Live {
 		return w, nil
 	}
 	w.Wake, err = c.WakeToken(ctx, service, st.Token, o)
 	return w, err
-}
-
-// InFlight reports the live holder of the service's lease ("" if none).
-func (c *Coordinator) InFlight(ctx context.Context, service string) (State, bool, error) {
-	st, err := c.Get(ctx, service)
-	if err != nil {
-		return State{}, false, err
-	}
-	return st, st.Held(c.clk.Now()), nil
 }
 
 // SameRevision compares revisions given as ARNs or family:N.

@@ -15,16 +15,16 @@ import (
 
 // EventsDeps are the events function's dependencies.
 type EventsDeps struct {
-	Resolver Resolver
-	Leases   Leases
-	SFN      awsapi.SFN
-	Clock    clock.Clock
-	Log      *slog.Logger
+	Leases Leases
+	SFN    awsapi.SFN
+	Clock  clock.Clock
+	Log    *slog.Logger
 }
 
-// EventsHandler wakes the executions waiting on a service when an ECS
-// Deployment State Change or a CloudWatch Alarm State Change (to ALARM)
-// concerns it. It decides nothing: the woken execution checks once.
+// EventsHandler wakes the execution waiting on a service when an ECS
+// Deployment State Change concerns it. It decides nothing: the woken
+// execution checks once. (Alarms take one path, through dispatch, which
+// wakes a deploy in flight or starts the alarm rollback.)
 type EventsHandler struct {
 	d EventsDeps
 	c *coord.Coordinator
@@ -32,7 +32,7 @@ type EventsHandler struct {
 
 // NewEvents returns the events handler.
 func NewEvents(d EventsDeps) (*EventsHandler, error) {
-	if d.Resolver == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
+	if d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("events: %w", errMissing)
 	}
 	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Clock)
@@ -61,23 +61,6 @@ func (h *EventsHandler) Handle(ctx context.Context, ev contract.Event) (contract
 		reason := fmt.Sprintf("ECS %s for deployment %s", d.EventName, d.DeploymentID)
 		if err := h.wake(ctx, svc, reason, &res); err != nil {
 			return res, err
-		}
-	case ev.Source == contract.SourceCloudWatch && ev.DetailType == contract.DetailTypeAlarmState:
-		var d contract.AlarmStateChangeDetail
-		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.AlarmName == "" {
-			return res, &contract.BadInput{Field: "detail", Reason: fmt.Sprintf("not an alarm state change: %v", err)}
-		}
-		if d.State.Value != "ALARM" {
-			return res, nil
-		}
-		disc, err := h.d.Resolver.ForAlarm(ctx, d.AlarmName)
-		if err != nil {
-			return res, boundary("find services of alarm "+d.AlarmName, err)
-		}
-		for _, t := range disc.Targets {
-			if err := h.wake(ctx, t.ServiceARN, "alarm "+d.AlarmName+" is in ALARM", &res); err != nil {
-				return res, err
-			}
 		}
 	default:
 		return res, &contract.BadInput{Field: "detail-type", Reason: fmt.Sprintf("unexpected event %s / %s", ev.Source, ev.DetailType)}

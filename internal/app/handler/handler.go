@@ -293,7 +293,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		}
 		return h.Handle, nil
 	case "events":
-		h, err := NewEvents(EventsDeps{Resolver: d.resolver, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
+		h, err := NewEvents(EventsDeps{Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
 		if err != nil {
 			return nil, err
 		}

@@ -398,8 +398,9 @@ func TestEvents(t *testing.T) {
 		err     string
 	}{
 		{"ECS event wakes the wait", ecsEvent, waiting, nil, 1, ""},
-		{"alarm wakes the wait", alarmEvent, waiting, nil, 1, ""},
-		{"alarm back to OK wakes nothing", okEvent, waiting, nil, 0, ""},
+		// Alarms take one path, through dispatch (TestDispatchAlarmWakesTheDeployInFlight).
+		{"an alarm is not the events function's", alarmEvent, waiting, nil, 0, "BadInput"},
+		{"nor an alarm back to OK", okEvent, waiting, nil, 0, "BadInput"},
 		{"nobody waiting", ecsEvent, coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}, nil, 0, ""},
 		{"expired lease", ecsEvent, coord.State{Holder: execArn, Seq: 1, Until: t0.Add(-time.Second), Token: "tok1"}, nil, 0, ""},
 		{"stale token", ecsEvent, waiting, &apiErr{code: "TaskTimedOut"}, 0, ""},
@@ -412,7 +413,7 @@ func TestEvents(t *testing.T) {
 			w := newWorld(t)
 			w.leases.state[webArn] = tt.lease
 			w.sfn.sendErr = tt.sendErr
-			h, err := NewEvents(EventsDeps{Resolver: w.resolver, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+			h, err := NewEvents(EventsDeps{Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
 			if err != nil {
 				t.Fatal(err)
 			}
