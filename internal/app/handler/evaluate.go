@@ -69,9 +69,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 	if timedOut {
 		in.Deadline, in.BakeUntil = now, now
 	}
-	// A rollback (undoing a failed deploy, or a rollback execution) goes
+	// An undo (of a failed deploy) or a rollback execution goes
 	// back whatever the alarms say: judge only its rollout.
-	if phase != contract.PhaseRollback && p.Action != contract.ActionRollback && len(p.Alarms) > 0 {
+	if phase != contract.PhaseUndo && p.Action != contract.ActionRollback && len(p.Alarms) > 0 {
 		alarms, err := describeAlarms(ctx, e.cw, p.Alarms)
 		if err != nil {
 			return contract.Outcome{}, boundary("describe alarms", err)
@@ -115,7 +115,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 // execution must leave alone.
 func (e *Evaluator) foreign(ctx context.Context, p contract.Plan, u contract.UpdateResult, r outcome.Result, o contract.Outcome) (contract.Outcome, error) {
 	o.Status = contract.StatusFailed
-	kind, err := coord.ClassifyForeign(ctx, e.leases, p.ServiceArn, r.TaskDefinition, p.CurrentTaskDefinitionArn, p.RollbackTaskDefinitionArn)
+	kind, err := coord.ClassifyForeign(ctx, e.leases, p.ServiceArn, r.TaskDefinition, p.CurrentTaskDefinitionArn, p.UndoTaskDefinitionArn)
 	if err != nil {
 		return contract.Outcome{}, boundary("read lease", err)
 	}

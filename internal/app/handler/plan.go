@@ -116,9 +116,9 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		}
 	case contract.ActionRedeploy:
 		p.TargetTaskDefinitionArn = t.TaskDefinition
-		p.RollbackTaskDefinitionArn = t.TaskDefinition
+		p.UndoTaskDefinitionArn = t.TaskDefinition
 		if d := rollback.AfterFailure(led, t.TaskDefinition, ""); !d.Skipped() {
-			p.RollbackTaskDefinitionArn = d.Target
+			p.UndoTaskDefinitionArn = d.Target
 		}
 	case contract.ActionRelease:
 		return h.planRelease(ctx, in, led, p)
@@ -133,8 +133,8 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 			return contract.Plan{}, err
 		}
 		// A rollback is never undone: if its wait fails, the state
-		// machine's Rollback step stays on the target.
-		p.RollbackTaskDefinitionArn = p.TargetTaskDefinitionArn
+		// machine's Undo step stays on the target.
+		p.UndoTaskDefinitionArn = p.TargetTaskDefinitionArn
 	}
 	if p.Action == contract.ActionSkip {
 		log.InfoContext(ctx, "skip", "reason", p.Reason)
@@ -174,14 +174,14 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		h.wakeSuperseded(ctx, log, got)
 	}
 	planLog(h.d.Log, p).InfoContext(ctx, "planned", "action", p.Action, "target", p.TargetTaskDefinitionArn,
-		"rollbackTo", p.RollbackTaskDefinitionArn, "bakeSeconds", p.BakeSeconds, "timeoutSeconds", p.TimeoutSeconds, "superseded", p.Superseded)
+		"undoTo", p.UndoTaskDefinitionArn, "bakeSeconds", p.BakeSeconds, "timeoutSeconds", p.TimeoutSeconds, "superseded", p.Superseded)
 	return p, nil
 }
 
 // skipped clears what a skip does not use, so the record shows nothing
 // was going to change.
 func skipped(p contract.Plan) contract.Plan {
-	p.TargetTaskDefinitionArn, p.RollbackTaskDefinitionArn = "", ""
+	p.TargetTaskDefinitionArn, p.UndoTaskDefinitionArn = "", ""
 	p.BakeSeconds, p.TimeoutSeconds = 0, 0
 	return p
 }
@@ -238,9 +238,9 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 		p.Containers = append(p.Containers, c.Container)
 		same = same && c.From == c.To
 	}
-	p.RollbackTaskDefinitionArn = t.TaskDefinition
+	p.UndoTaskDefinitionArn = t.TaskDefinition
 	if d := rollback.AfterFailure(led, "", t.TaskDefinition); !d.Skipped() {
-		p.RollbackTaskDefinitionArn = d.Target
+		p.UndoTaskDefinitionArn = d.Target
 	}
 	if same {
 		p.Action, p.Reason = contract.ActionSkip, "service already runs "+img.Pinned()

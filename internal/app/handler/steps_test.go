@@ -23,7 +23,7 @@ func (w *world) deployPlan() contract.Plan {
 		ExecutionArn: execArn, Action: contract.ActionDeploy, Trigger: contract.TriggerPush,
 		Cluster: "prod", Service: "web", ServiceArn: webArn,
 		Image:      &contract.Image{Repository: registry + "/web", Tag: "v42", Digest: digestNew},
-		Containers: []string{"app"}, CurrentTaskDefinitionArn: td(41), RollbackTaskDefinitionArn: td(40),
+		Containers: []string{"app"}, CurrentTaskDefinitionArn: td(41), UndoTaskDefinitionArn: td(40),
 		Alarms: []string{"web-5xx"}, BakeSeconds: 600, TimeoutSeconds: 1200, LeaseOwner: execArn,
 	}
 }
@@ -126,7 +126,7 @@ func TestUpdate(t *testing.T) {
 	})
 	t.Run("rollback when ECS already rolled back", func(t *testing.T) {
 		w := newWorld(t)
-		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), TaskDefinitionArn: "web:41", Purpose: contract.PurposeRollback})
+		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), TaskDefinitionArn: "web:41", Purpose: contract.PurposeUndo})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func TestUpdate(t *testing.T) {
 	})
 	t.Run("rollback with no target leaves the service", func(t *testing.T) {
 		w := newWorld(t)
-		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), Purpose: contract.PurposeRollback})
+		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), Purpose: contract.PurposeUndo})
 		if err != nil || !res.Unchanged || w.ecs.mutations() != 0 {
 			t.Errorf("got %+v, %v", res, err)
 		}
@@ -144,7 +144,7 @@ func TestUpdate(t *testing.T) {
 	t.Run("rollback", func(t *testing.T) {
 		w := newWorld(t)
 		w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateInProgress, "")
-		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), TaskDefinitionArn: td(40), Purpose: contract.PurposeRollback})
+		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), TaskDefinitionArn: td(40), Purpose: contract.PurposeUndo})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +302,7 @@ func TestCheck(t *testing.T) {
 		{"changed outside pushdeploy during the bake", contract.PhaseBake, false, 5 * time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateCompleted, "")
 		}, contract.StatusFailed, contract.CauseChangedOutside},
-		{"changed outside pushdeploy during a rollback", contract.PhaseRollback, false, time.Minute, func(w *world) {
+		{"changed outside pushdeploy during a rollback", contract.PhaseUndo, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateCompleted, "")
 		}, contract.StatusFailed, contract.CauseChangedOutside},
 		{"back on the plan's revision, even if marked", contract.PhaseRollout, false, time.Minute, func(w *world) {
@@ -341,7 +341,7 @@ func TestCheck(t *testing.T) {
 			alarmed(w)
 			w.planEdit = func(p *contract.Plan) { p.Action = contract.ActionRollback }
 		}, contract.StatusCompleted, "completed"},
-		{"rollback ignores alarms", contract.PhaseRollback, false, time.Minute, func(w *world) {
+		{"rollback ignores alarms", contract.PhaseUndo, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
 			alarmed(w)
 		}, contract.StatusCompleted, "completed"},

@@ -57,7 +57,7 @@ func NewUpdate(d UpdateDeps) (*UpdateHandler, error) {
 // Handle updates the service.
 func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (contract.UpdateResult, error) {
 	p := in.Plan
-	if in.Purpose != contract.PurposeDeploy && in.Purpose != contract.PurposeRollback {
+	if in.Purpose != contract.PurposeDeploy && in.Purpose != contract.PurposeUndo {
 		return contract.UpdateResult{}, &contract.BadInput{Field: "purpose", Reason: fmt.Sprintf("unknown purpose %q", in.Purpose)}
 	}
 	if p.Action == contract.ActionSkip || p.Cluster == "" || p.Service == "" {
@@ -85,22 +85,22 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	current := aws.ToString(svc.TaskDefinition)
 	res := contract.UpdateResult{PreviousTaskDefinitionArn: current, TaskDefinitionArn: in.TaskDefinitionArn, StartedAt: h.d.Clock.Now().UTC()}
 	if in.TaskDefinitionArn == "" {
-		if in.Purpose != contract.PurposeRollback {
+		if in.Purpose != contract.PurposeUndo {
 			return contract.UpdateResult{}, &contract.BadInput{Field: "taskDefinitionArn", Reason: "required"}
 		}
 		// Nowhere to go back to: leave the service as it is.
 		res.TaskDefinitionArn, res.Unchanged = current, true
-		log.WarnContext(ctx, "no rollback revision; service left on its current revision", "current", current)
+		log.WarnContext(ctx, "no revision to undo to; service left on its current revision", "current", current)
 		return res, nil
 	}
-	if in.Purpose == contract.PurposeRollback && sameRevision(current, in.TaskDefinitionArn) {
+	if in.Purpose == contract.PurposeUndo && sameRevision(current, in.TaskDefinitionArn) {
 		// ECS already put it back (circuit breaker rollback): wait for it
 		// to be stable, but start nothing new.
 		res.TaskDefinitionArn, res.Unchanged = current, true
 		if d := primary(svc); d != nil {
 			res.DeploymentID = aws.ToString(d.Id)
 		}
-		log.InfoContext(ctx, "service already on the rollback revision")
+		log.InfoContext(ctx, "service already on the undo revision")
 		return res, nil
 	}
 	if in.Purpose == contract.PurposeDeploy && p.Action == contract.ActionRedeploy {

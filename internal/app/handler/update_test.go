@@ -97,14 +97,14 @@ func TestUpdateUnderLease(t *testing.T) {
 	}{
 		{name: "deploy", purpose: contract.PurposeDeploy, calls: 1, runs: td(42)},
 		{name: "throttled deploy", purpose: contract.PurposeDeploy, setup: throttled, want: "Throttled", calls: 1, runs: td(41)},
-		{name: "throttled rollback", purpose: contract.PurposeRollback, setup: throttled, want: "Throttled", calls: 1, runs: td(41)},
+		{name: "throttled rollback", purpose: contract.PurposeUndo, setup: throttled, want: "Throttled", calls: 1, runs: td(41)},
 		{name: "conflicting update is retryable", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			w.ecs.updateErr = &ecstypes.UpdateInProgressException{Message: aws.String("busy")}
 		}, want: "Retryable", calls: 1, runs: td(41)},
 		{name: "lease lost while the update was in flight wakes the newer holder", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			u.before = func() { w.takeOver("tok-newer") }
 		}, want: "Superseded", calls: 1, woken: true, marked: true, runs: td(42)},
-		{name: "lease lost in flight, rollback", purpose: contract.PurposeRollback, setup: func(w *world, u *updateECS) {
+		{name: "lease lost in flight, rollback", purpose: contract.PurposeUndo, setup: func(w *world, u *updateECS) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateInProgress, "")
 			u.before = func() { w.takeOver("tok-newer") }
 		}, want: "Superseded", calls: 1, woken: true, marked: true, runs: td(40)},
@@ -140,7 +140,7 @@ func TestUpdateUnderLease(t *testing.T) {
 				t.Fatal(err)
 			}
 			rev := td(42)
-			if tt.purpose == contract.PurposeRollback {
+			if tt.purpose == contract.PurposeUndo {
 				rev = td(40)
 			}
 			res, err := h.Handle(context.Background(), contract.UpdateInput{Plan: p, TaskDefinitionArn: rev, Purpose: tt.purpose})

@@ -81,7 +81,7 @@ func (h *WatchHandler) Handle(ctx context.Context, in contract.WatchInput) (cont
 
 func validPhase(ph contract.Phase) error {
 	switch ph {
-	case contract.PhaseRollout, contract.PhaseBake, contract.PhaseRollback:
+	case contract.PhaseRollout, contract.PhaseBake, contract.PhaseUndo:
 		return nil
 	}
 	return &contract.BadInput{Field: "phase", Reason: fmt.Sprintf("unknown phase %q", ph)}
