@@ -340,8 +340,9 @@ const (
 // WatchInput is the watch function's payload (lambda:invoke.waitForTaskToken).
 // Watch stores the token in the service's lease and checks once: when the
 // outcome is already decided it sends it (Result[Outcome]) with
-// SendTaskSuccess. Otherwise the events function, on an ECS deployment or
-// alarm event for the service, sends a wake-up (Status IN_PROGRESS, Cause
+// SendTaskSuccess. Otherwise the events function, on an ECS deployment
+// event for the service, or dispatch, on an alarm of the service (the one
+// alarm path), sends a wake-up (Status IN_PROGRESS, Cause
 // "event") and the state machine runs check (timedOut false) and waits again
 // if still undecided; plan sends SUPERSEDED to the wait of an execution it
 // takes the lease from. The wait's TimeoutSeconds is the safety net: check
@@ -411,8 +412,8 @@ const CauseChangedOutside = "changed-outside"
 type Outcome struct {
 	Status Status `json:"status"`
 	// Cause is a short machine-readable word (package outcome's causes, plus
-	// "event" for a wake-up sent by the events function and "armed" for the
-	// state machine's placeholder before a wait).
+	// "event" for a wake-up sent by the events function or dispatch, and
+	// "armed" for the state machine's placeholder before a wait).
 	Cause  string `json:"cause"`
 	Reason string `json:"reason"`
 	// TaskDefinitionArn is the service's primary revision when decided.

@@ -19,8 +19,9 @@ type WatchDeps struct {
 }
 
 // WatchHandler starts a wait (lambda:invoke.waitForTaskToken): it stores
-// the task token in the service's lease, where the events function finds
-// it, then looks once and ends the wait at once when already decided.
+// the task token in the service's lease (coord.Coordinator.Park), where the
+// events function and dispatch (alarms) find it, then looks once and ends
+// the wait at once when already decided.
 type WatchHandler struct {
 	d WatchDeps
 	c *coord.Coordinator
