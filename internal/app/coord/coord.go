@@ -213,16 +213,23 @@ type Update struct {
 	ServiceARN string
 	Holder     string
 	Input      *ecs.UpdateServiceInput // its TaskDefinition is the revision
-	Log        *slog.Logger
+	Log        *slog.Logger // nil: discard
 }
 
 func (u Update) revision() string { return aws.ToString(u.Input.TaskDefinition) }
+
+func (u *Update) defaults() {
+	if u.Log == nil {
+		u.Log = slog.New(slog.DiscardHandler)
+	}
+}
 
 // CheckBefore checks that u.Holder holds the lease before the update. When
 // it lost it, an earlier attempt of the same update (a timeout, a 5xx) may
 // still have landed: if the service runs u's revision it is handed over to
 // the new holder (marked late, holder woken). Returns *SupersededError.
 func (c *Coordinator) CheckBefore(ctx context.Context, ecsAPI ECS, u Update) error {
+	u.defaults()
 	err := c.Check(ctx, u.ServiceARN, u.Holder)
 	if errors.Is(err, ErrSuperseded) && u.revision() != "" {
 		c.handOverIfOurs(ctx, ecsAPI, u)
@@ -238,6 +245,7 @@ func (c *Coordinator) CheckBefore(ctx context.Context, ecsAPI ECS, u Update) err
 // checking the lease after a landed update is only logged: the service
 // changed, and the next lease check (Park) finds a lost lease.
 func (c *Coordinator) UpdateService(ctx context.Context, ecsAPI ECS, u Update) (*ecs.UpdateServiceOutput, error) {
+	u.defaults()
 	rev := u.revision()
 	out, err := ecsAPI.UpdateService(ctx, u.Input, guardAttempts(func(ctx context.Context) error {
 		return c.Intend(ctx, u.ServiceARN, u.Holder, rev)
