@@ -213,7 +213,7 @@ type Update struct {
 	ServiceARN string
 	Holder     string
 	Input      *ecs.UpdateServiceInput // its TaskDefinition is the revision
-	Log        *slog.Logger // nil: discard
+	Log        *slog.Logger            // nil: discard
 }
 
 func (u Update) revision() string { return aws.ToString(u.Input.TaskDefinition) }
