@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
 	lcecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
@@ -263,9 +263,9 @@ func TestStatusCommand(t *testing.T) {
 	recs := c.records(t)
 	db := dynamodb.NewFromConfig(c.cfg)
 	lg := ledger.Revision{Revision: recs[1].ToRevision, Execution: recs[1].ExecutionARN, Since: recs[1].FinishedAt}
-	ls, _ := lease.New(db, testTable, clock.Real{})
+	ls, _ := coord.New(db, testTable, clock.Real{})
 	holder := "arn:aws:states:us-east-1:123456789012:execution:pushdeploy:deploy-now"
-	if _, err := ls.Acquire(ctx, lease.Request{Service: c.serviceARN, Holder: holder, Seq: 1, TTL: time.Hour, Mode: lease.Preempt}); err != nil {
+	if _, err := ls.Acquire(ctx, coord.Request{Service: c.serviceARN, Holder: holder, Seq: 1, TTL: time.Hour, Mode: coord.Preempt}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errs = c.run(t, runStatus, base...)
