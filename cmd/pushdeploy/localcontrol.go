@@ -133,7 +133,9 @@ func runFault(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		c.fs.StringVar(&in.Mode, "mode", "", "fail-to-start or fail-health-check")
 		c.fs.StringVar(&in.Reason, "reason", "", "the tasks' stoppedReason (default: ECS's)")
 		path, body = "/faults/image", in
-		done = func() string { return fmt.Sprintf("tasks of %s will %s", in.Image, strings.ReplaceAll(in.Mode, "-", " ")) }
+		done = func() string {
+			return fmt.Sprintf("tasks of %s will %s", in.Image, strings.ReplaceAll(in.Mode, "-", " "))
+		}
 		if _, code, stop := c.parse(args, 0); stop {
 			return code
 		}
