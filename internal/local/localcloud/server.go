@@ -77,6 +77,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveJSON(w, r, target)
 		return
 	}
+	if isQuery(r) {
+		s.serveQuery(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/service/") && strings.Contains(r.URL.Path, "/operation/") {
 		s.serveCBOR(w, r)
 		return
