@@ -23,7 +23,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
-	lcecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 const testTable = "pushdeploy-test"
@@ -121,13 +121,11 @@ func (c *testCloud) run(t *testing.T, cmd command, args ...string) (int, string,
 
 func (c *testCloud) push(t *testing.T, tag, seed string) string {
 	t.Helper()
-	out, err := ecr.NewFromConfig(c.cfg).PutImage(context.Background(), &ecr.PutImageInput{
-		RepositoryName: aws.String("web"), ImageTag: aws.String(tag), ImageManifest: aws.String(string(lcecr.Manifest(seed))),
-	})
+	digest, err := localrun.PushImage(context.Background(), ecr.NewFromConfig(c.cfg), "web", tag, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(out.Image.ImageId.ImageDigest)
+	return digest
 }
 
 func (c *testCloud) records(t *testing.T) []history.Record {
