@@ -31,7 +31,9 @@ func TestAWSCLI(t *testing.T) {
 		if err := os.WriteFile(file, b, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		var up struct{ UploadID string `json:"uploadId"` }
+		var up struct {
+			UploadID string `json:"uploadId"`
+		}
 		if err := json.Unmarshal(run("initiate-layer-upload", "--repository-name", "cli/web"), &up); err != nil {
 			t.Fatal(err)
 		}

@@ -31,7 +31,7 @@ type Service struct {
 	pub     bus.Publisher
 	regions *awsproto.Regions
 
-	mu    sync.Mutex
+	mu      sync.Mutex
 	repos   map[repoKey]*repository
 	uploads map[string]*upload // layer uploads in progress, by upload ID
 	seq     int64
