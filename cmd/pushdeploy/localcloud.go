@@ -142,7 +142,7 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return 1
 		}
 		closeCloud = cloud.Close
-		env = map[string]string{"AWS_ENDPOINT_URL": url, "AWS_REGION": localrun.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+		env = map[string]string{"AWS_ENDPOINT_URL": url, "AWS_REGION": localrun.Region, "AWS_DEFAULT_REGION": localrun.Region, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 	}
 	fmt.Fprintf(stdout, "local cloud serving on %s (%s); stop with Ctrl-C\n", url, clockText)
 	if *install {
@@ -161,7 +161,7 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 // envKeys orders the environment: endpoint and region, pushdeploy's, credentials.
-var envKeys = []string{"AWS_ENDPOINT_URL", "AWS_REGION", "PUSHDEPLOY_STATE_MACHINE_ARN", "PUSHDEPLOY_TABLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+var envKeys = []string{"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "PUSHDEPLOY_STATE_MACHINE_ARN", "PUSHDEPLOY_TABLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 func envLine(env map[string]string, sep string) string {
 	var parts []string

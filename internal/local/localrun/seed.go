@@ -98,7 +98,12 @@ func (w *World) CreateRepository(ctx context.Context, name string) (string, erro
 
 // Push puts an image into a repository under a tag, as `docker push` does
 // (PushImage), and returns its digest. Different seeds make different images.
+// The clock is held for the whole push, so that on a virtual clock the blob
+// uploads and the manifest land in one instant, as a single PutImage did:
+// scenarios that push in bursts keep their timing.
 func (w *World) Push(ctx context.Context, repo, tag, seed string) (string, error) {
+	done := w.Clock.Busy()
+	defer done()
 	return PushImage(ctx, ecr.NewFromConfig(w.Config), repo, tag, seed)
 }
 

@@ -128,7 +128,7 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		return nil, err
 	}
 	w.Env = map[string]string{
-		"AWS_ENDPOINT_URL": w.URL, "AWS_REGION": Region,
+		"AWS_ENDPOINT_URL": w.URL, "AWS_REGION": Region, "AWS_DEFAULT_REGION": Region, // botocore before 1.31 reads only the latter
 		"PUSHDEPLOY_STATE_MACHINE_ARN": w.StateMachineARN, "PUSHDEPLOY_TABLE": table,
 		// The local cloud checks no signature, but the AWS CLI signs every
 		// request and refuses to run without credentials.
