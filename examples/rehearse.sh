@@ -152,4 +152,11 @@ say "what an operator sees"
 pushdeploy history --cluster demo --service web
 pushdeploy status --cluster demo --service web
 pushdeploy localcloud clock now
+
+say "stop the local cloud (SIGINT: a clean exit 0)"
+trap - EXIT
+kill -INT "$LOCALCLOUD"
+code=0
+wait "$LOCALCLOUD" || code=$?
+[ "$code" = 0 ] || fail "the local cloud exited $code"
 echo "rehearsal passed"
