@@ -38,6 +38,7 @@ type cliCommand struct {
 	name, synopsis, about string
 	fs                    *flag.FlagSet
 	stdout, stderr        io.Writer
+	exits                 string // the exit codes' help; exitCodesHelp when empty
 }
 
 func newCLICommand(name, synopsis, about string, stdout, stderr io.Writer) *cliCommand {
@@ -54,7 +55,11 @@ func (c *cliCommand) usage(w io.Writer) {
 	c.fs.SetOutput(w)
 	c.fs.PrintDefaults()
 	c.fs.SetOutput(out)
-	fmt.Fprint(w, "\n"+exitCodesHelp)
+	exits := c.exits
+	if exits == "" {
+		exits = exitCodesHelp
+	}
+	fmt.Fprint(w, "\n"+exits)
 }
 
 // parse reads flags and up to maxArgs positional arguments, which may come

@@ -38,6 +38,13 @@ letting the work each one wakes finish (a rollout's ticks, a bake's end, the
 functions they invoke), and prints the new time once the world has settled.
 `
 
+// controlExitsHelp is the exit codes' help of the fault and clock commands.
+const controlExitsHelp = `Exit codes:
+  0    done
+  2    usage error, or the local cloud refused the request (the reason is printed)
+  5    the local cloud could not be reached
+`
+
 // controlClient calls the control API of the local cloud at endpoint.
 type controlClient struct {
 	endpoint string
@@ -120,6 +127,7 @@ func runFault(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var c *cliCommand
 	newCmd := func(synopsis, about string) {
 		c = newCLICommand(name, synopsis, about, stdout, stderr)
+		c.exits = controlExitsHelp
 		c.fs.StringVar(&aws.endpoint, "endpoint-url", "", "the local cloud (default: $AWS_ENDPOINT_URL)")
 	}
 	var path string
@@ -230,6 +238,7 @@ func runFault(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // runClock is `pushdeploy localcloud clock advance D | now`.
 func runClock(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLICommand("localcloud clock", "advance DURATION | now", clockUsage[strings.Index(clockUsage, "\n\n")+2:], stdout, stderr)
+	c.exits = controlExitsHelp
 	var aws awsFlags
 	c.fs.StringVar(&aws.endpoint, "endpoint-url", "", "the local cloud (default: $AWS_ENDPOINT_URL)")
 	pos, code, stop := c.parse(args, 2)
