@@ -98,13 +98,12 @@ func (w *World) CreateRepository(ctx context.Context, name string) (string, erro
 
 // Push puts an image into a repository under a tag, as `docker push` does
 // (PushImage), and returns its digest. Different seeds make different images.
-// The clock is held for the whole push, so that on a virtual clock the blob
-// uploads and the manifest land in one instant, as a single PutImage did:
-// scenarios that push in bursts keep their timing.
+// The clock is held while the blobs upload, so that on a virtual clock they
+// take no time and nothing moves between two pushes of a burst, as when a
+// push was a single PutImage; it is let go before PutImage, whose event
+// starts the work.
 func (w *World) Push(ctx context.Context, repo, tag, seed string) (string, error) {
-	done := w.Clock.Busy()
-	defer done()
-	return PushImage(ctx, ecr.NewFromConfig(w.Config), repo, tag, seed)
+	return pushImage(ctx, ecr.NewFromConfig(w.Config), repo, tag, seed, w.Clock.Busy)
 }
 
 // PushImage pushes the image of seed (lcecr.Manifest and lcecr.Blobs) as
@@ -112,6 +111,12 @@ func (w *World) Push(ctx context.Context, repo, tag, seed string) (string, error
 // repository lacks (BatchCheckLayerAvailability, InitiateLayerUpload,
 // UploadLayerPart, CompleteLayerUpload), then puts the manifest under tag.
 func PushImage(ctx context.Context, client *ecr.Client, repo, tag, seed string) (string, error) {
+	return pushImage(ctx, client, repo, tag, seed, func() func() { return func() {} })
+}
+
+func pushImage(ctx context.Context, client *ecr.Client, repo, tag, seed string, hold func() (release func())) (string, error) {
+	release := hold()
+	defer release()
 	blobs := lcecr.Blobs(seed)
 	digests := make([]string, len(blobs))
 	for i, b := range blobs {
@@ -142,6 +147,7 @@ func PushImage(ctx context.Context, client *ecr.Client, repo, tag, seed string) 
 			return "", fmt.Errorf("push %s:%s: complete layer: %w", repo, tag, err)
 		}
 	}
+	release()
 	out, err := client.PutImage(ctx, &ecr.PutImageInput{
 		RepositoryName: aws.String(repo), ImageTag: aws.String(tag), ImageManifest: aws.String(string(lcecr.Manifest(seed))),
 	})
