@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
 
 // Environment variables the operator commands read as flag defaults.
@@ -316,4 +317,22 @@ func required(pairs ...string) error {
 		return errors.New("missing " + strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// qualifyImage puts an image with no registry (web:m1, web@sha256:...) in
+// this account's ECR in the configured region, as the help says: the
+// account is the caller's (STS GetCallerIdentity, which the local cloud
+// answers too). An image that names a registry is returned as is.
+func qualifyImage(ctx context.Context, cfg aws.Config, img taskdef.Image) (taskdef.Image, error) {
+	if img.Registry != "" {
+		return img, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return img, fmt.Errorf("image %s names no registry, and this account's could not be found: %w", img, err)
+	}
+	img.Registry = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com", aws.ToString(out.Account), cfg.Region)
+	return img, nil
 }

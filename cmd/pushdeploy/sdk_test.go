@@ -331,7 +331,16 @@ func TestDiffCommand(t *testing.T) {
 		}, ""},
 		{"unknown tag", []string{"--image", c.repoURI + ":v9"}, exitBadInput, nil, "ImageNotFoundException"},
 		{"unknown container", []string{"--image", c.repoURI + ":v2", "--containers", "db"}, exitBadInput, nil, `"db"`},
-		{"tag outside ECR", []string{"--image", "nginx:1.28"}, exitBadInput, nil, "give the image by digest"},
+		{"repository:tag in this account's ECR", []string{"--image", "web:v2"}, exitOK, &diffResult{
+			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
+			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+		}, ""},
+		{"repository@digest in this account's ECR", []string{"--image", "web@" + d2}, exitOK, &diffResult{
+			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
+			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+		}, ""},
+		{"no such repository in this account's ECR", []string{"--image", "nginx:1.28"}, exitBadInput, nil, "RepositoryNotFoundException"},
+		{"tag outside ECR", []string{"--image", "docker.io/library/nginx:1.28"}, exitBadInput, nil, "give the image by digest"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
