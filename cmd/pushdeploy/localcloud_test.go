@@ -86,6 +86,15 @@ func BenchmarkLocalCloudStart(b *testing.B) {
 	}
 }
 
+// Without built functions, --install says how to get them, before serving.
+func TestLocalCloudInstallWithoutBuild(t *testing.T) {
+	var stderr strings.Builder
+	code := runLocalCloud(context.Background(), []string{"--listen", "127.0.0.1:0", "--install", "--bin", filepath.Join(t.TempDir(), "none")}, io.Discard, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "make build") {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+}
+
 // TestLocalCloudInstall serves pushdeploy installed on a virtual clock and
 // drives it with the fault and clock commands: each one's output and exit code.
 func TestLocalCloudInstall(t *testing.T) {

@@ -86,6 +86,11 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	if opts.BinDir == "" {
 		opts.BinDir = filepath.Join(opts.Root, "build")
 	}
+	if !opts.InProcess {
+		if _, err := os.Stat(opts.BinDir); err != nil {
+			return nil, fmt.Errorf("no built functions in %s: run 'make build', or run the handlers in-process: %w", opts.BinDir, err)
+		}
+	}
 	w := &World{Clock: opts.Clock, functionLogs: opts.FunctionLogs}
 	lambdaOpts := lclambda.Options{InProcess: opts.InProcess, Logs: opts.FunctionLogs, Factory: w.handlerFactory}
 	cloud, err := localcloud.New(localcloud.Options{Clock: opts.Clock, Log: opts.Log, Account: Account, Region: Region, Lambda: lambdaOpts})
