@@ -148,8 +148,8 @@ func TestErrorNames(t *testing.T) {
 		if eq, _ := last["ErrorEquals"].([]any); len(eq) != 1 || eq[0] != "States.ALL" {
 			t.Errorf("%s has no final Catch of States.ALL", name)
 		}
-		if name != "Finish" && last["Next"] != "StampFinish" && last["Next"] != "Rollback" {
-			t.Errorf("%s's catch-all goes to %v, not StampFinish (then Finish) or Rollback", name, last["Next"])
+		if name != "Finish" && last["Next"] != "StampFinish" && last["Next"] != "Undo" {
+			t.Errorf("%s's catch-all goes to %v, not StampFinish (then Finish) or Undo", name, last["Next"])
 		}
 	}
 }
@@ -292,10 +292,10 @@ func TestChoiceValues(t *testing.T) {
 
 // results maps the document keys Pass states write to the type read there.
 var results = map[string]any{
-	"$.register":        contract.RegisterResult{},
-	"$.outcome":         contract.Outcome{},
-	"$.bake":            contract.Outcome{},
-	"$.rollbackOutcome": contract.Outcome{},
+	"$.register":    contract.RegisterResult{},
+	"$.outcome":     contract.Outcome{},
+	"$.bake":        contract.Outcome{},
+	"$.undoOutcome": contract.Outcome{},
 }
 
 // checkPassPayload: a Pass state that writes a step's result writes fields

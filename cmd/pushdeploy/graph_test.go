@@ -37,7 +37,7 @@ func TestGraphDeployDefinition(t *testing.T) {
 		t.Errorf("chart differs from %s (go test -run TestGraph -update rewrites it; then update README.md) (-want +got):\n%s", golden, d)
 	}
 	// Every state and every Catch of the definition is drawn.
-	for _, s := range []string{"Plan", "WaitRollout<br/>waits for a task token", "Bake", "Rollback", "Finish", "RolledBack", "DeployFailed", "FinishFailed"} {
+	for _, s := range []string{"Plan", "WaitRollout<br/>waits for a task token", "Bake", "Undo", "Finish", "RolledBack", "DeployFailed", "FinishFailed"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("chart lacks %q", s)
 		}
@@ -176,5 +176,15 @@ func TestGraphErrors(t *testing.T) {
 				t.Errorf("stdout should be empty, got %q", out.String())
 			}
 		})
+	}
+}
+
+// Without --definition, graph draws the definition built into the binary,
+// wherever it runs.
+func TestGraphEmbeddedDefinition(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var out, errb bytes.Buffer
+	if code := runGraph(context.Background(), nil, &out, &errb); code != exitOK || !strings.HasPrefix(out.String(), "flowchart") {
+		t.Errorf("graph from elsewhere: exit %d, %q %q", code, out.String()[:min(out.Len(), 40)], errb.String())
 	}
 }

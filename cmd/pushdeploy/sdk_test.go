@@ -19,11 +19,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
-	lcecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 const testTable = "pushdeploy-test"
@@ -121,13 +121,11 @@ func (c *testCloud) run(t *testing.T, cmd command, args ...string) (int, string,
 
 func (c *testCloud) push(t *testing.T, tag, seed string) string {
 	t.Helper()
-	out, err := ecr.NewFromConfig(c.cfg).PutImage(context.Background(), &ecr.PutImageInput{
-		RepositoryName: aws.String("web"), ImageTag: aws.String(tag), ImageManifest: aws.String(string(lcecr.Manifest(seed))),
-	})
+	digest, err := localrun.PushImage(context.Background(), ecr.NewFromConfig(c.cfg), "web", tag, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(out.Image.ImageId.ImageDigest)
+	return digest
 }
 
 func (c *testCloud) records(t *testing.T) []history.Record {
@@ -263,9 +261,9 @@ func TestStatusCommand(t *testing.T) {
 	recs := c.records(t)
 	db := dynamodb.NewFromConfig(c.cfg)
 	lg := ledger.Revision{Revision: recs[1].ToRevision, Execution: recs[1].ExecutionARN, Since: recs[1].FinishedAt}
-	ls, _ := lease.New(db, testTable, clock.Real{})
+	ls, _ := coord.New(db, testTable, clock.Real{})
 	holder := "arn:aws:states:us-east-1:123456789012:execution:pushdeploy:deploy-now"
-	if _, err := ls.Acquire(ctx, lease.Request{Service: c.serviceARN, Holder: holder, Seq: 1, TTL: time.Hour, Mode: lease.Preempt}); err != nil {
+	if _, err := ls.Acquire(ctx, coord.Request{Service: c.serviceARN, Holder: holder, Seq: 1, TTL: time.Hour, Mode: coord.Preempt}); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errs = c.run(t, runStatus, base...)
@@ -333,7 +331,16 @@ func TestDiffCommand(t *testing.T) {
 		}, ""},
 		{"unknown tag", []string{"--image", c.repoURI + ":v9"}, exitBadInput, nil, "ImageNotFoundException"},
 		{"unknown container", []string{"--image", c.repoURI + ":v2", "--containers", "db"}, exitBadInput, nil, `"db"`},
-		{"tag outside ECR", []string{"--image", "nginx:1.28"}, exitBadInput, nil, "give the image by digest"},
+		{"repository:tag in this account's ECR", []string{"--image", "web:v2"}, exitOK, &diffResult{
+			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
+			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+		}, ""},
+		{"repository@digest in this account's ECR", []string{"--image", "web@" + d2}, exitOK, &diffResult{
+			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
+			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+		}, ""},
+		{"no such repository in this account's ECR", []string{"--image", "nginx:1.28"}, exitBadInput, nil, "RepositoryNotFoundException"},
+		{"tag outside ECR", []string{"--image", "docker.io/library/nginx:1.28"}, exitBadInput, nil, "give the image by digest"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 )
 
@@ -166,7 +166,7 @@ func collectStatus(ctx context.Context, cfg aws.Config, cluster, service, table,
 	} else if ok {
 		st.LastRecord = &rec
 	}
-	ls, err := lease.New(db, table, clock.Real{})
+	ls, err := coord.New(db, table, clock.Real{})
 	if err != nil {
 		return nil, err
 	}

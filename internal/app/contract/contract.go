@@ -236,7 +236,7 @@ func (i Image) Ref() string { return i.Repository + "@" + i.Digest }
 
 // Plan is the plan function's result: what this execution will do. Fields the
 // state machine reads by path (action, targetTaskDefinitionArn,
-// rollbackTaskDefinitionArn, bakeSeconds, timeoutSeconds) are always present:
+// undoTaskDefinitionArn, bakeSeconds, timeoutSeconds) are always present:
 // a missing path is a States.Runtime error that no Catch handles.
 type Plan struct {
 	// ExecutionArn is the execution this plan belongs to (for logs, records).
@@ -257,9 +257,9 @@ type Plan struct {
 	// TargetTaskDefinitionArn is the revision to update to, known at plan
 	// time for redeploy and rollback; empty for deploy (register makes it).
 	TargetTaskDefinitionArn string `json:"targetTaskDefinitionArn"`
-	// RollbackTaskDefinitionArn is where a failed deploy goes back to: the last
+	// UndoTaskDefinitionArn is where a failed deploy goes back to: the last
 	// good revision, or the revision before this deploy when none is recorded.
-	RollbackTaskDefinitionArn string `json:"rollbackTaskDefinitionArn"`
+	UndoTaskDefinitionArn string `json:"undoTaskDefinitionArn"`
 	// LastGoodTaskDefinitionArn is the service's last good revision at plan
 	// time ("" if none recorded), kept in the history record.
 	LastGoodTaskDefinitionArn string `json:"lastGoodTaskDefinitionArn,omitempty"`
@@ -306,8 +306,8 @@ type ImageChange struct {
 type Purpose string
 
 const (
-	PurposeDeploy   Purpose = "deploy"   // the plan's action (deploy, redeploy, rollback)
-	PurposeRollback Purpose = "rollback" // undoing a failed deploy
+	PurposeDeploy Purpose = "deploy" // the plan's action (deploy, redeploy, rollback)
+	PurposeUndo   Purpose = "undo"   // undoing a failed deploy (not a rollback execution)
 )
 
 // UpdateInput is the update function's payload.
@@ -332,16 +332,17 @@ type UpdateResult struct {
 type Phase string
 
 const (
-	PhaseRollout  Phase = "rollout"  // the deployment's outcome
-	PhaseBake     Phase = "bake"     // alarms during the bake window
-	PhaseRollback Phase = "rollback" // the rollback deployment's outcome
+	PhaseRollout Phase = "rollout" // the deployment's outcome
+	PhaseBake    Phase = "bake"    // alarms during the bake window
+	PhaseUndo    Phase = "undo"    // the undo deployment's outcome (undoing a failed deploy)
 )
 
 // WatchInput is the watch function's payload (lambda:invoke.waitForTaskToken).
 // Watch stores the token in the service's lease and checks once: when the
 // outcome is already decided it sends it (Result[Outcome]) with
-// SendTaskSuccess. Otherwise the events function, on an ECS deployment or
-// alarm event for the service, sends a wake-up (Status IN_PROGRESS, Cause
+// SendTaskSuccess. Otherwise the events function, on an ECS deployment
+// event for the service, or dispatch, on an alarm of the service (the one
+// alarm path), sends a wake-up (Status IN_PROGRESS, Cause
 // "event") and the state machine runs check (timedOut false) and waits again
 // if still undecided; plan sends SUPERSEDED to the wait of an execution it
 // takes the lease from. The wait's TimeoutSeconds is the safety net: check
@@ -395,7 +396,7 @@ const (
 
 // CauseReplaced is the Cause of a FAILED outcome seen by the lease holder
 // when the service runs a revision that a superseded execution's update
-// put there late: one it announced before its attempt (lease.Store.Intend,
+// put there late: one it announced before its attempt (coord.Store.Intend,
 // inherited by Acquire) or marked after landing (MarkLateUpdate).
 // The state machine routes it back to Update, which re-applies the
 // execution's revision after checking the lease.
@@ -411,8 +412,8 @@ const CauseChangedOutside = "changed-outside"
 type Outcome struct {
 	Status Status `json:"status"`
 	// Cause is a short machine-readable word (package outcome's causes, plus
-	// "event" for a wake-up sent by the events function and "armed" for the
-	// state machine's placeholder before a wait).
+	// "event" for a wake-up sent by the events function or dispatch, and
+	// "armed" for the state machine's placeholder before a wait).
 	Cause  string `json:"cause"`
 	Reason string `json:"reason"`
 	// TaskDefinitionArn is the service's primary revision when decided.
@@ -437,18 +438,18 @@ type FinishInput struct {
 	// Input is the raw execution input in documents of executions started
 	// before the state machine stopped carrying it; otherwise finish reads
 	// it with DescribeExecution, and bounds what it keeps.
-	Input           json.RawMessage         `json:"input,omitempty"`
-	Plan            *Result[Plan]           `json:"plan,omitempty"`
-	Register        *Result[RegisterResult] `json:"register,omitempty"`
-	Update          *Result[UpdateResult]   `json:"update,omitempty"`
-	Outcome         *Result[Outcome]        `json:"outcome,omitempty"`
-	Bake            *Result[Outcome]        `json:"bake,omitempty"`
-	Rollback        *Result[UpdateResult]   `json:"rollback,omitempty"`
-	RollbackOutcome *Result[Outcome]        `json:"rollbackOutcome,omitempty"`
-	Error           *TaskError              `json:"error,omitempty"`
+	Input       json.RawMessage         `json:"input,omitempty"`
+	Plan        *Result[Plan]           `json:"plan,omitempty"`
+	Register    *Result[RegisterResult] `json:"register,omitempty"`
+	Update      *Result[UpdateResult]   `json:"update,omitempty"`
+	Outcome     *Result[Outcome]        `json:"outcome,omitempty"`
+	Bake        *Result[Outcome]        `json:"bake,omitempty"`
+	Undo        *Result[UpdateResult]   `json:"undo,omitempty"`
+	UndoOutcome *Result[Outcome]        `json:"undoOutcome,omitempty"`
+	Error       *TaskError              `json:"error,omitempty"`
 	// Timeout is the last wait that timed out (its Catch keeps the document).
-	Timeout       *TaskError `json:"timeout,omitempty"`
-	RollbackError *TaskError `json:"rollbackError,omitempty"`
+	Timeout   *TaskError `json:"timeout,omitempty"`
+	UndoError *TaskError `json:"undoError,omitempty"`
 	// Clock is stamped by the StampFinish state from Step Functions' clock.
 	Clock *FinishClock `json:"clock,omitempty"`
 }

@@ -21,10 +21,10 @@
 //	  "update":          Result[UpdateResult],
 //	  "outcome":         Result[Outcome],         // rollout wait or check
 //	  "bake":            Result[Outcome],         // bake wait or final check
-//	  "rollback":        Result[UpdateResult],    // update back to the rollback revision
-//	  "rollbackOutcome": Result[Outcome],
+//	  "undo":            Result[UpdateResult],    // undoing a failed deploy: update back to the undo revision
+//	  "undoOutcome":     Result[Outcome],         // the undo wait or check
 //	  "error":           TaskError,               // set by Catch (first failure)
-//	  "rollbackError":   TaskError,               // set by Catch on the rollback path
+//	  "undoError":       TaskError,               // set by Catch on the undo path
 //	  "finish":          Result[FinishResult]
 //	}
 //

@@ -56,6 +56,12 @@ type ECSDeploymentDetail struct {
 type DispatchResult struct {
 	Started []StartedExecution `json:"started"`
 	Skipped []SkippedTarget    `json:"skipped"`
+	// Woken are the executions in flight whose wait an alarm woke (they
+	// are also in Skipped, as deploy-in-flight).
+	Woken []string `json:"woken,omitempty"`
+	// Waiting counts executions in flight whose wait was already being
+	// woken.
+	Waiting int `json:"waiting,omitempty"`
 }
 
 // StartedExecution is one StartExecution call made by dispatch.

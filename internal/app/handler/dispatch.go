@@ -19,6 +19,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/rollback"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
@@ -38,9 +39,14 @@ type DispatchDeps struct {
 }
 
 // DispatchHandler turns an ECR push into one execution per following
-// service, and an alarm into one rollback execution per service it watches,
-// with deterministic names, each with a trigger ticket that plan verifies.
-type DispatchHandler struct{ d DispatchDeps }
+// service, with deterministic names, each with a trigger ticket that plan
+// verifies. It is also the one alarm path: an alarm's services are
+// resolved once, and each either has a deploy in flight, whose parked wait
+// it wakes, or gets an alarm rollback execution.
+type DispatchHandler struct {
+	d DispatchDeps
+	c *coord.Coordinator
+}
 
 // NewDispatch returns the dispatch handler.
 func NewDispatch(d DispatchDeps) (*DispatchHandler, error) {
@@ -50,7 +56,11 @@ func NewDispatch(d DispatchDeps) (*DispatchHandler, error) {
 	if d.Settings.StateMachineArn == "" {
 		return nil, fmt.Errorf("dispatch: no state machine ARN")
 	}
-	return &DispatchHandler{d: d}, nil
+	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Clock)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	return &DispatchHandler{d: d, c: c}, nil
 }
 
 // Handle dispatches one event.
@@ -163,14 +173,26 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 		arn = ev.Resources[0]
 	}
 	for _, t := range disc.Targets {
-		// A deploy in flight watches its alarms itself: no second execution.
-		st, err := h.d.Leases.Get(ctx, t.ServiceARN)
+		// A deploy in flight watches its alarms itself: wake its parked
+		// wait so it checks now, and start no second execution. Should the
+		// lease be taken right after this look, plan's IfFree acquire
+		// skips the rollback: the lease, not this look, is the guard.
+		o := contract.Outcome{Status: contract.StatusInProgress, Cause: "event",
+			Reason: "alarm " + d.AlarmName + " is in ALARM", CheckedAt: h.d.Clock.Now().UTC()}
+		w, err := h.c.WakeHolder(ctx, t.ServiceARN, o)
 		if err != nil {
-			return res, boundary("read lease", err)
+			return res, boundary("wake the deploy in flight", err)
 		}
-		if st.Held(h.d.Clock.Now()) {
+		if w.Live {
+			switch w.Wake {
+			case coord.WakeSent:
+				res.Woken = append(res.Woken, w.Holder)
+			case coord.WakeClaimedElsewhere:
+				res.Waiting++
+			}
+			log.InfoContext(ctx, "deploy in flight", "service", t.ServiceARN, "execution", w.Holder, "wake", w.Wake.String())
 			res.Skipped = append(res.Skipped, contract.SkippedTarget{Cluster: t.ClusterName, Service: t.ServiceName,
-				Reason: string(rollback.DeployInFlight) + ": " + st.Holder + " holds the service"})
+				Reason: string(rollback.DeployInFlight) + ": " + w.Holder + " holds the service"})
 			continue
 		}
 		in := contract.ExecutionInput{

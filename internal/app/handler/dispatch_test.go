@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/rollback"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/app/trigger"
@@ -177,10 +177,44 @@ func TestDispatchAlarm(t *testing.T) {
 
 	t.Run("deploy in flight", func(t *testing.T) {
 		w := newWorld(t)
-		w.leases.state[webArn] = lease.State{Holder: "deploy", Seq: 1, Until: t0.Add(time.Hour)}
+		w.leases.state[webArn] = coord.State{Holder: "deploy", Seq: 1, Until: t0.Add(time.Hour)}
 		res, err := w.dispatch(t).Handle(context.Background(), alarmEventFor("web-5xx", "ALARM"))
 		if err != nil || len(res.Started) != 0 || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Reason, "deploy-in-flight") {
 			t.Errorf("res %+v (%v)", res, err)
+		}
+	})
+	t.Run("deploy in flight, waiting: woken, not started", func(t *testing.T) {
+		w := newWorld(t)
+		w.leases.state[webArn] = leaseWaiting()
+		res, err := w.dispatch(t).Handle(context.Background(), alarmEventFor("web-5xx", "ALARM"))
+		if err != nil || len(res.Started) != 0 || len(res.Woken) != 1 || res.Woken[0] != execArn || len(w.sfn.sent) != 1 ||
+			len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Reason, "deploy-in-flight") {
+			t.Fatalf("res %+v (%v), sent %d", res, err, len(w.sfn.sent))
+		}
+		if !strings.Contains(w.sfn.sent[0].output, `"status":"IN_PROGRESS"`) || w.leases.state[webArn].Token != "" {
+			t.Errorf("woke with %s; token %q", w.sfn.sent[0].output, w.leases.state[webArn].Token)
+		}
+		// The same alarm again finds the token claimed: one wake per wait.
+		again, err := w.dispatch(t).Handle(context.Background(), alarmEventFor("web-5xx", "ALARM"))
+		if err != nil || len(again.Woken) != 0 || len(again.Started) != 0 || len(w.sfn.sent) != 1 {
+			t.Errorf("again %+v (%v)", again, err)
+		}
+	})
+	t.Run("deploy in flight, stale token: skipped, no error", func(t *testing.T) {
+		w := newWorld(t)
+		w.leases.state[webArn] = leaseWaiting()
+		w.sfn.sendErr = &apiErr{code: "TaskTimedOut"}
+		res, err := w.dispatch(t).Handle(context.Background(), alarmEventFor("web-5xx", "ALARM"))
+		if err != nil || len(res.Started) != 0 || len(res.Woken) != 0 || len(res.Skipped) != 1 {
+			t.Errorf("res %+v (%v)", res, err)
+		}
+	})
+	t.Run("expired lease: the alarm rollback starts", func(t *testing.T) {
+		w := newWorld(t)
+		w.leases.state[webArn] = coord.State{Holder: "deploy", Seq: 1, Until: t0.Add(-time.Second), Token: "tok1"}
+		res, err := w.dispatch(t).Handle(context.Background(), alarmEventFor("web-5xx", "ALARM"))
+		if err != nil || len(res.Started) != 1 || len(w.sfn.sent) != 0 {
+			t.Errorf("res %+v (%v), sent %d", res, err, len(w.sfn.sent))
 		}
 	})
 	t.Run("back to OK", func(t *testing.T) {

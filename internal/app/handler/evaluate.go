@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/outcome"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
@@ -24,12 +23,10 @@ type Evaluator struct {
 	clk    clock.Clock
 }
 
-// LeaseReader reads a service's lease (*lease.Store): its late-update marks
+// LeaseReader reads a service's lease (*coord.Store): its late-update marks
 // tell a superseded execution's late update from a change made outside
 // pushdeploy.
-type LeaseReader interface {
-	Get(ctx context.Context, service string) (lease.State, error)
-}
+type LeaseReader = coord.Reader
 
 // NewEvaluator returns an Evaluator.
 func NewEvaluator(ecsAPI awsapi.ECS, cw awsapi.CloudWatch, leases LeaseReader, clk clock.Clock) (*Evaluator, error) {
@@ -72,9 +69,9 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 	if timedOut {
 		in.Deadline, in.BakeUntil = now, now
 	}
-	// A rollback (undoing a failed deploy, or a rollback execution) goes
+	// An undo (of a failed deploy) or a rollback execution goes
 	// back whatever the alarms say: judge only its rollout.
-	if phase != contract.PhaseRollback && p.Action != contract.ActionRollback && len(p.Alarms) > 0 {
+	if phase != contract.PhaseUndo && p.Action != contract.ActionRollback && len(p.Alarms) > 0 {
 		alarms, err := describeAlarms(ctx, e.cw, p.Alarms)
 		if err != nil {
 			return contract.Outcome{}, boundary("describe alarms", err)
@@ -112,25 +109,21 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 }
 
 // foreign judges a primary revision that is not the one this execution put
-// on the service: the plan's own revisions mean the deploy was undone, a
-// superseded execution's late update (marked in the lease) is repaired,
-// and anything else is someone's change outside pushdeploy, which this
+// on the service (coord.ClassifyForeign): the plan's own revisions mean the
+// deploy was undone, a superseded execution's late update is repaired, and
+// anything else is someone's change outside pushdeploy, which this
 // execution must leave alone.
 func (e *Evaluator) foreign(ctx context.Context, p contract.Plan, u contract.UpdateResult, r outcome.Result, o contract.Outcome) (contract.Outcome, error) {
 	o.Status = contract.StatusFailed
-	if sameRevision(r.TaskDefinition, p.CurrentTaskDefinitionArn) || sameRevision(r.TaskDefinition, p.RollbackTaskDefinitionArn) {
-		// Back on the revision the plan started from or would roll back
-		// to: ECS (or someone) undid the deploy.
-		o.Cause = string(outcome.CauseECSRollback)
-		o.Reason = "service went back to " + r.TaskDefinition
-		return o, nil
-	}
-	st, err := e.leases.Get(ctx, p.ServiceArn)
+	kind, err := coord.ClassifyForeign(ctx, e.leases, p.ServiceArn, r.TaskDefinition, p.CurrentTaskDefinitionArn, p.UndoTaskDefinitionArn)
 	if err != nil {
 		return contract.Outcome{}, boundary("read lease", err)
 	}
-	switch {
-	case slices.ContainsFunc(st.LateUpdates, func(m string) bool { return sameRevision(m, r.TaskDefinition) }):
+	switch kind {
+	case coord.Undone:
+		o.Cause = string(outcome.CauseECSRollback)
+		o.Reason = "service went back to " + r.TaskDefinition
+	case coord.Replaced:
 		// The state machine re-applies our revision (Update checks the
 		// lease first) instead of finishing SUPERSEDED or rolling back.
 		o.Cause = contract.CauseReplaced

@@ -3,38 +3,43 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-
-	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 )
 
 // EventsDeps are the events function's dependencies.
 type EventsDeps struct {
-	Resolver Resolver
-	Leases   Leases
-	SFN      awsapi.SFN
-	Clock    clock.Clock
-	Log      *slog.Logger
+	Leases Leases
+	SFN    awsapi.SFN
+	Clock  clock.Clock
+	Log    *slog.Logger
 }
 
-// EventsHandler wakes the executions waiting on a service when an ECS
-// Deployment State Change or a CloudWatch Alarm State Change (to ALARM)
-// concerns it. It decides nothing: the woken execution checks once.
-type EventsHandler struct{ d EventsDeps }
+// EventsHandler wakes the execution waiting on a service when an ECS
+// Deployment State Change concerns it. It decides nothing: the woken
+// execution checks once. (Alarms take one path, through dispatch, which
+// wakes a deploy in flight or starts the alarm rollback.)
+type EventsHandler struct {
+	d EventsDeps
+	c *coord.Coordinator
+}
 
 // NewEvents returns the events handler.
 func NewEvents(d EventsDeps) (*EventsHandler, error) {
-	if d.Resolver == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
+	if d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("events: %w", errMissing)
 	}
-	return &EventsHandler{d: d}, nil
+	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Clock)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	return &EventsHandler{d: d, c: c}, nil
 }
 
 // Handle wakes waits for one event.
@@ -57,60 +62,30 @@ func (h *EventsHandler) Handle(ctx context.Context, ev contract.Event) (contract
 		if err := h.wake(ctx, svc, reason, &res); err != nil {
 			return res, err
 		}
-	case ev.Source == contract.SourceCloudWatch && ev.DetailType == contract.DetailTypeAlarmState:
-		var d contract.AlarmStateChangeDetail
-		if err := json.Unmarshal(ev.Detail, &d); err != nil || d.AlarmName == "" {
-			return res, &contract.BadInput{Field: "detail", Reason: fmt.Sprintf("not an alarm state change: %v", err)}
-		}
-		if d.State.Value != "ALARM" {
-			return res, nil
-		}
-		disc, err := h.d.Resolver.ForAlarm(ctx, d.AlarmName)
-		if err != nil {
-			return res, boundary("find services of alarm "+d.AlarmName, err)
-		}
-		for _, t := range disc.Targets {
-			if err := h.wake(ctx, t.ServiceARN, "alarm "+d.AlarmName+" is in ALARM", &res); err != nil {
-				return res, err
-			}
-		}
 	default:
 		return res, &contract.BadInput{Field: "detail-type", Reason: fmt.Sprintf("unexpected event %s / %s", ev.Source, ev.DetailType)}
 	}
 	return res, nil
 }
 
-// wake claims the service's stored task token (so one wait is woken once)
-// and sends the wake-up.
+// wake wakes the wait the service's lease holder parked, if any
+// (coord.WakeHolder: claim the token, then send).
 func (h *EventsHandler) wake(ctx context.Context, service, reason string, res *contract.EventsResult) error {
 	log := h.d.Log.With("service", service)
-	st, err := h.d.Leases.Get(ctx, service)
+	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "event", Reason: reason, CheckedAt: h.d.Clock.Now().UTC()}
+	w, err := h.c.WakeHolder(ctx, service, o)
 	if err != nil {
-		return boundary("read lease", err)
+		return boundary("wake the waiting execution", err)
 	}
-	now := h.d.Clock.Now()
-	if st.Token == "" || !st.Held(now) {
-		return nil
-	}
-	claimed, err := h.d.Leases.ClearToken(ctx, service, st.Token)
-	if err != nil {
-		return boundary("claim task token", err)
-	}
-	if !claimed {
+	switch w.Wake {
+	case coord.WakeClaimedElsewhere:
 		res.Waiting++
-		return nil
+	case coord.WakeStale:
+		// The wait ended on its own (timeout, stop); nothing to wake.
+		log.InfoContext(ctx, "stale task token", "execution", w.Holder)
+	case coord.WakeSent:
+		log.InfoContext(ctx, "woke execution", "execution", w.Holder, "reason", reason)
+		res.Woken = append(res.Woken, w.Holder)
 	}
-	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "event", Reason: reason, CheckedAt: now.UTC()}
-	if err := sendOutcome(ctx, h.d.SFN, st.Token, o); err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && (api.ErrorCode() == "TaskDoesNotExist" || api.ErrorCode() == "TaskTimedOut" || api.ErrorCode() == "InvalidToken") {
-			// The wait ended on its own (timeout, stop); nothing to wake.
-			log.InfoContext(ctx, "stale task token", "execution", st.Holder, "error", api.ErrorCode())
-			return nil
-		}
-		return boundary("send task success", err)
-	}
-	log.InfoContext(ctx, "woke execution", "execution", st.Holder, "reason", reason)
-	res.Woken = append(res.Woken, st.Holder)
 	return nil
 }

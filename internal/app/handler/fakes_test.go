@@ -27,8 +27,8 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
@@ -426,32 +426,32 @@ func (w *world) vouch(t *testing.T, name, input string) {
 type fakeLeases struct {
 	mu       sync.Mutex
 	now      func() time.Time
-	state    map[string]lease.State
+	state    map[string]coord.State
 	acquires int
 	released []string
 	err      error // returned by every call when set
 }
 
-func (f *fakeLeases) Acquire(_ context.Context, r lease.Request) (lease.Acquired, error) {
+func (f *fakeLeases) Acquire(_ context.Context, r coord.Request) (coord.Acquired, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.acquires++
 	if f.err != nil {
-		return lease.Acquired{}, f.err
+		return coord.Acquired{}, f.err
 	}
 	st := f.state[r.Service]
 	now := f.now()
 	if st.Seq > r.Seq {
-		return lease.Acquired{}, &lease.SupersededError{Service: r.Service, By: st.Holder, Seq: st.Seq}
+		return coord.Acquired{}, &coord.SupersededError{Service: r.Service, By: st.Holder, Seq: st.Seq}
 	}
-	if st.Held(now) && st.Holder != r.Holder && (r.Mode == lease.IfFree || st.Seq == r.Seq) {
-		return lease.Acquired{}, &lease.HeldError{Service: r.Service, Holder: st.Holder, Until: st.Until}
+	if st.Held(now) && st.Holder != r.Holder && (r.Mode == coord.IfFree || st.Seq == r.Seq) {
+		return coord.Acquired{}, &coord.HeldError{Service: r.Service, Holder: st.Holder, Until: st.Until}
 	}
-	var a lease.Acquired
-	next := lease.State{Holder: r.Holder, Seq: r.Seq, Until: now.Add(r.TTL)}
+	var a coord.Acquired
+	next := coord.State{Holder: r.Holder, Seq: r.Seq, Until: now.Add(r.TTL)}
 	if st.Holder != "" && st.Holder != r.Holder {
 		if st.Held(now) {
-			a = lease.Acquired{Previous: st.Holder, PreviousToken: st.Token}
+			a = coord.Acquired{Previous: st.Holder, PreviousToken: st.Token}
 		}
 		for _, rev := range append(slices.Clone(st.Pending), st.LateUpdates...) {
 			if !slices.Contains(next.LateUpdates, rev) {
@@ -470,7 +470,7 @@ func (f *fakeLeases) Check(_ context.Context, service, holder string) error {
 		return f.err
 	}
 	if st := f.state[service]; st.Holder != holder {
-		return &lease.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+		return &coord.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
 	}
 	return nil
 }
@@ -480,7 +480,7 @@ func (f *fakeLeases) SetToken(_ context.Context, service, holder, token string) 
 	defer f.mu.Unlock()
 	st := f.state[service]
 	if st.Holder != holder {
-		return &lease.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+		return &coord.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
 	}
 	st.Token = token
 	f.state[service] = st
@@ -504,10 +504,10 @@ func (f *fakeLeases) Release(_ context.Context, service, holder string) error {
 	defer f.mu.Unlock()
 	st := f.state[service]
 	if st.Holder != holder {
-		return &lease.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+		return &coord.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
 	}
 	f.released = append(f.released, holder)
-	f.state[service] = lease.State{Seq: st.Seq, LastHolder: holder}
+	f.state[service] = coord.State{Seq: st.Seq, LastHolder: holder}
 	return nil
 }
 
@@ -519,7 +519,7 @@ func (f *fakeLeases) Intend(_ context.Context, service, holder, rev string) erro
 	}
 	st := f.state[service]
 	if st.Holder != holder {
-		return &lease.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+		return &coord.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
 	}
 	if !slices.Contains(st.Pending, rev) {
 		st.Pending = append(slices.Clone(st.Pending), rev)
@@ -545,7 +545,7 @@ func (f *fakeLeases) MarkLateUpdate(_ context.Context, service, rev string) (boo
 	return true, nil
 }
 
-func (f *fakeLeases) Get(_ context.Context, service string) (lease.State, error) {
+func (f *fakeLeases) Get(_ context.Context, service string) (coord.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.state[service], nil
@@ -727,7 +727,7 @@ func newWorld(t *testing.T) *world {
 	w.cw = &fakeCW{alarms: []cwtypes.MetricAlarm{{AlarmName: aws.String("web-5xx"), StateValue: cwtypes.StateValueOk,
 		StateUpdatedTimestamp: aws.Time(t0.Add(-time.Hour))}}}
 	w.sfn = &fakeSFN{started: map[string]string{}}
-	w.leases = &fakeLeases{now: clk.Now, state: map[string]lease.State{}}
+	w.leases = &fakeLeases{now: clk.Now, state: map[string]coord.State{}}
 	w.history = &fakeHistory{ledgers: map[string]ledger.Ledger{}, families: map[string][]string{}}
 	w.triggers = &fakeTriggers{tickets: map[string]fakeTicket{}}
 	w.notifier = &fakeNotifier{}
@@ -775,6 +775,6 @@ func envOf(over map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
-func leaseWaiting() lease.State {
-	return lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}
+func leaseWaiting() coord.State {
+	return coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}
 }

@@ -208,7 +208,7 @@ func finished(in contract.FinishInput, status contract.Terminal, rec history.Rec
 	f := ledger.Finished{
 		Execution: in.Execution.ID, Started: rec.StartedAt, At: rec.FinishedAt, Action: rec.Action, Outcome: string(status), Reason: rec.Reason,
 		From: rec.FromRevision, Deployed: rec.DeployedRevision, To: rec.ToRevision,
-		Undone:  in.Update != nil && (in.Rollback != nil || in.RollbackError != nil),
+		Undone:  in.Update != nil && (in.Undo != nil || in.UndoError != nil),
 		Changed: in.Update != nil,
 	}
 	if in.Plan == nil {
@@ -252,13 +252,13 @@ func Verdict(in contract.FinishInput) (contract.Terminal, string) {
 		return contract.TerminalFailed, "rollback did not complete: " + outcomeReason(payload(in.Outcome), in.Timeout)
 	}
 	cause := failureCause(in)
-	if in.Update == nil && in.Rollback != nil && in.Rollback.Payload.Unchanged && in.RollbackError == nil {
+	if in.Update == nil && in.Undo != nil && in.Undo.Payload.Unchanged && in.UndoError == nil {
 		// Update failed before changing the service, and the rollback
 		// found it as it was: nothing was deployed, nothing rolled back.
-		return contract.TerminalFailed, cause + "; the service was left unchanged on " + in.Rollback.Payload.TaskDefinitionArn
+		return contract.TerminalFailed, cause + "; the service was left unchanged on " + in.Undo.Payload.TaskDefinitionArn
 	}
-	if in.Rollback != nil || in.RollbackError != nil {
-		if o := payload(in.RollbackOutcome); o != nil && o.Status == contract.StatusCompleted && in.RollbackError == nil {
+	if in.Undo != nil || in.UndoError != nil {
+		if o := payload(in.UndoOutcome); o != nil && o.Status == contract.StatusCompleted && in.UndoError == nil {
 			return contract.TerminalRolledBack, cause + "; rolled back to " + o.TaskDefinitionArn
 		}
 		return contract.TerminalFailed, cause + "; rollback failed: " + rollbackFailure(in)
@@ -281,12 +281,12 @@ func Verdict(in contract.FinishInput) (contract.Terminal, string) {
 }
 
 func superseded(in contract.FinishInput) (string, bool) {
-	for _, e := range []*contract.TaskError{in.Error, in.RollbackError} {
+	for _, e := range []*contract.TaskError{in.Error, in.UndoError} {
 		if e != nil && e.Error == "Superseded" {
 			return errorReason(e, "superseded"), true
 		}
 	}
-	for _, r := range []*contract.Result[contract.Outcome]{in.Outcome, in.Bake, in.RollbackOutcome} {
+	for _, r := range []*contract.Result[contract.Outcome]{in.Outcome, in.Bake, in.UndoOutcome} {
 		if o := payload(r); o != nil && o.Status == contract.StatusSuperseded {
 			return o.Reason, true
 		}
@@ -308,10 +308,10 @@ func failureCause(in contract.FinishInput) string {
 }
 
 func rollbackFailure(in contract.FinishInput) string {
-	if in.RollbackError != nil {
-		return errorReason(in.RollbackError, "error")
+	if in.UndoError != nil {
+		return errorReason(in.UndoError, "error")
 	}
-	return outcomeReason(payload(in.RollbackOutcome), in.Timeout)
+	return outcomeReason(payload(in.UndoOutcome), in.Timeout)
 }
 
 func outcomeReason(o *contract.Outcome, timeout *contract.TaskError) string {
@@ -422,7 +422,7 @@ func record(in contract.FinishInput, raw json.RawMessage, status contract.Termin
 		}
 	}
 	// What runs now: the last revision judged on the service.
-	for _, o := range []*contract.Result[contract.Outcome]{in.RollbackOutcome, in.Bake, in.Outcome} {
+	for _, o := range []*contract.Result[contract.Outcome]{in.UndoOutcome, in.Bake, in.Outcome} {
 		if v := payload(o); v != nil && v.TaskDefinitionArn != "" {
 			r.ToRevision = v.TaskDefinitionArn
 			break

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 )
 
@@ -71,30 +71,30 @@ func TestVerdict(t *testing.T) {
 		}, contract.TerminalSkipped, "service already runs it"},
 		{"circuit breaker, rolled back", func(in *contract.FinishInput) {
 			in.Outcome = outcomeOf(contract.StatusFailed, "circuit-breaker", td(41))
-			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41), Unchanged: true}}
-			in.RollbackOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
+			in.Undo = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41), Unchanged: true}}
+			in.UndoOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
 		}, contract.TerminalRolledBack, "circuit-breaker: circuit-breaker reason; rolled back to " + td(41)},
 		{"alarm during bake, rolled back", func(in *contract.FinishInput) {
 			in.Outcome = completed
 			in.Bake = outcomeOf(contract.StatusFailed, "alarm", td(42))
-			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(40)}}
-			in.RollbackOutcome = outcomeOf(contract.StatusCompleted, "completed", td(40))
+			in.Undo = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(40)}}
+			in.UndoOutcome = outcomeOf(contract.StatusCompleted, "completed", td(40))
 		}, contract.TerminalRolledBack, "alarm: alarm reason"},
 		{"rollback failed", func(in *contract.FinishInput) {
 			in.Outcome = outcomeOf(contract.StatusFailed, "timeout", td(42))
-			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(40)}}
-			in.RollbackError = lambdaError("Internal", "boom")
+			in.Undo = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(40)}}
+			in.UndoError = lambdaError("Internal", "boom")
 		}, contract.TerminalFailed, "rollback failed: Internal: boom"},
 		{"watch crashed, rolled back", func(in *contract.FinishInput) {
 			in.Error = lambdaError("Internal", "describe alarms: boom")
-			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(40)}}
-			in.RollbackOutcome = outcomeOf(contract.StatusCompleted, "completed", td(40))
+			in.Undo = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(40)}}
+			in.UndoOutcome = outcomeOf(contract.StatusCompleted, "completed", td(40))
 		}, contract.TerminalRolledBack, "Internal: describe alarms: boom"},
 		{"update rejected, service unchanged", func(in *contract.FinishInput) {
 			in.Update = nil
 			in.Error = lambdaError("Internal", "update service web: InvalidParameterException")
-			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41), Unchanged: true}}
-			in.RollbackOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
+			in.Undo = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41), Unchanged: true}}
+			in.UndoOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
 		}, contract.TerminalFailed, "left unchanged"},
 		{"superseded at update", func(in *contract.FinishInput) {
 			in.Update = nil
@@ -105,7 +105,7 @@ func TestVerdict(t *testing.T) {
 		}, contract.TerminalSuperseded, "superseded reason"},
 		{"superseded during the rollback", func(in *contract.FinishInput) {
 			in.Outcome = outcomeOf(contract.StatusFailed, "alarm", td(42))
-			in.RollbackError = lambdaError("Superseded", "lease taken over")
+			in.UndoError = lambdaError("Superseded", "lease taken over")
 		}, contract.TerminalSuperseded, "lease taken over"},
 		{"manual rollback", func(in *contract.FinishInput) {
 			in.Plan.Payload.Action = contract.ActionRollback
@@ -117,8 +117,8 @@ func TestVerdict(t *testing.T) {
 		}, contract.TerminalFailed, "rollback did not complete"},
 		{"ecs rolled back on its own", func(in *contract.FinishInput) {
 			in.Outcome = outcomeOf(contract.StatusFailed, "ecs-rollback", td(41))
-			in.Rollback = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41), Unchanged: true}}
-			in.RollbackOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
+			in.Undo = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41), Unchanged: true}}
+			in.UndoOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
 		}, contract.TerminalRolledBack, "ecs-rollback"},
 		// No rollback over an operator's change: the state machine goes
 		// straight to finish.
@@ -244,7 +244,7 @@ func TestFinishBadInputRecordsTheService(t *testing.T) {
 		t.Errorf("record %+v", r)
 	}
 	// The lease of another execution is untouched.
-	w.leases.state[webArn] = lease.State{Holder: "other", Seq: 1, Until: t0.Add(time.Hour)}
+	w.leases.state[webArn] = coord.State{Holder: "other", Seq: 1, Until: t0.Add(time.Hour)}
 	if _, err := w.finish(t).Handle(context.Background(), contract.FinishInput{Execution: contract.Execution{ID: execArn + "-2", StartTime: t0}, Input: in.Input, Error: in.Error}); err != nil {
 		t.Fatal(err)
 	}

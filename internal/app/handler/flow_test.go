@@ -75,7 +75,7 @@ func newFlow(t *testing.T, w *world, hooks ...flowHooks) *flow {
 	watch, _ := NewWatch(WatchDeps{Evaluator: ev, Leases: hk.watchLeases, SFN: w.sfn, Log: w.log})
 	check, _ := NewCheck(CheckDeps{Evaluator: ev, Leases: w.leases, Log: w.log})
 	fin := w.finish(t)
-	f.events, _ = NewEvents(EventsDeps{Resolver: w.resolver, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+	f.events, _ = NewEvents(EventsDeps{Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
 	for name, fn := range map[string]any{"Plan": plan, "Register": reg.Handle, "Update": upd.Handle,
 		"Watch": watch.Handle, "Check": check.Handle, "Finish": fin.Handle} {
 		f.fns["arn:aws:lambda:us-east-1:123456789012:function:pushdeploy-"+name+"Function"] = lambda.NewHandlerWithOptions(fn, strict)
@@ -267,6 +267,7 @@ func TestFlowAlarmDuringBakeRollsBack(t *testing.T) {
 	w.history.good(webArn, td(40))
 	f := newFlow(t, w)
 	f.rollout(2*time.Minute, "", true)
+	disp := w.dispatch(t) // the one alarm path: it wakes the deploy in flight
 	// Five minutes into the bake the alarm fires.
 	w.clk.AfterFunc(7*time.Minute, func() {
 		w.cw.alarms[0].StateValue = cwtypes.StateValueAlarm
@@ -274,8 +275,8 @@ func TestFlowAlarmDuringBakeRollsBack(t *testing.T) {
 		w.cw.alarms[0].StateUpdatedTimestamp = aws.Time(w.clk.Now())
 		ev := contract.Event{Source: contract.SourceCloudWatch, DetailType: contract.DetailTypeAlarmState,
 			Detail: json.RawMessage(`{"alarmName":"web-5xx","state":{"value":"ALARM"}}`)}
-		if _, err := f.events.Handle(context.Background(), ev); err != nil {
-			panic(err)
+		if res, err := disp.Handle(context.Background(), ev); err != nil || len(res.Woken) != 1 || len(res.Started) != 0 {
+			panic(fmt.Sprintf("dispatch %+v: %v", res, err))
 		}
 	})
 	res := f.start(t, pushInput())

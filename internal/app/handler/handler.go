@@ -29,8 +29,8 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/cleanup"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/app/notify"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
@@ -293,7 +293,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		}
 		return h.Handle, nil
 	case "events":
-		h, err := NewEvents(EventsDeps{Resolver: d.resolver, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
+		h, err := NewEvents(EventsDeps{Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
 		if err != nil {
 			return nil, err
 		}
@@ -320,7 +320,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 type domain struct {
 	resolver *target.Resolver
 	history  *history.Store
-	leases   *lease.Store
+	leases   *coord.Store
 	triggers *trigger.Store
 }
 
@@ -333,7 +333,7 @@ func newDomain(c Clients, s Settings, clk clock.Clock) (domain, error) {
 	if err != nil {
 		return domain{}, err
 	}
-	l, err := lease.New(c.DynamoDB, s.Table, clk)
+	l, err := coord.New(c.DynamoDB, s.Table, clk)
 	if err != nil {
 		return domain{}, err
 	}
@@ -346,17 +346,9 @@ func newDomain(c Clients, s Settings, clk clock.Clock) (domain, error) {
 
 var errMissing = errors.New("missing dependency")
 
-// Leases is what the handlers use of package lease (*lease.Store).
-type Leases interface {
-	Acquire(ctx context.Context, r lease.Request) (lease.Acquired, error)
-	Check(ctx context.Context, service, holder string) error
-	SetToken(ctx context.Context, service, holder, token string) error
-	ClearToken(ctx context.Context, service, token string) (bool, error)
-	Release(ctx context.Context, service, holder string) error
-	Get(ctx context.Context, service string) (lease.State, error)
-	MarkLateUpdate(ctx context.Context, service, rev string) (bool, error)
-	Intend(ctx context.Context, service, holder, rev string) error
-}
+// Leases is what the handlers use of the lease (*coord.Store); they reach
+// it through a *coord.Coordinator built on it.
+type Leases = coord.Leases
 
 // Triggers is what dispatch and plan use of package trigger (*trigger.Store).
 type Triggers interface {
@@ -394,7 +386,7 @@ type Cleaner interface {
 }
 
 var (
-	_ Leases   = (*lease.Store)(nil)
+	_ Leases   = (*coord.Store)(nil)
 	_ History  = (*history.Store)(nil)
 	_ Triggers = (*trigger.Store)(nil)
 	_ Resolver = (*target.Resolver)(nil)

@@ -13,13 +13,12 @@ import (
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/app/rollback"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
@@ -45,14 +44,21 @@ type PlanDeps struct {
 // PlanHandler validates the execution input, describes the service, chooses
 // the action and revisions and takes the service's lease. Every bad input
 // ends in a named error before anything is written, the lease included.
-type PlanHandler struct{ d PlanDeps }
+type PlanHandler struct {
+	d PlanDeps
+	c *coord.Coordinator
+}
 
 // NewPlan returns the plan handler.
 func NewPlan(d PlanDeps) (*PlanHandler, error) {
 	if d.Resolver == nil || d.ECS == nil || d.CloudWatch == nil || d.ECR == nil || d.History == nil || d.Leases == nil || d.Triggers == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("plan: %w", errMissing)
 	}
-	return &PlanHandler{d: d}, nil
+	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Clock)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	return &PlanHandler{d: d, c: c}, nil
 }
 
 // leaseMargin is added to a plan's waits for the lease TTL: Lambda run
@@ -102,7 +108,7 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		p.LastGoodTaskDefinitionArn = lg.Revision
 	}
 
-	mode := lease.Preempt
+	mode := coord.Preempt
 	switch in.Action {
 	case contract.ActionDeploy:
 		if err := h.planDeploy(ctx, in, t, led, &p); err != nil {
@@ -110,16 +116,16 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		}
 	case contract.ActionRedeploy:
 		p.TargetTaskDefinitionArn = t.TaskDefinition
-		p.RollbackTaskDefinitionArn = t.TaskDefinition
+		p.UndoTaskDefinitionArn = t.TaskDefinition
 		if d := rollback.AfterFailure(led, t.TaskDefinition, ""); !d.Skipped() {
-			p.RollbackTaskDefinitionArn = d.Target
+			p.UndoTaskDefinitionArn = d.Target
 		}
 	case contract.ActionRelease:
 		return h.planRelease(ctx, in, led, p)
 	case contract.ActionRollback:
 		p.BakeSeconds = 0
 		if in.Trigger == contract.TriggerAlarm {
-			mode = lease.IfFree
+			mode = coord.IfFree
 			if err := h.planAlarm(ctx, in, t, led, &p); err != nil {
 				return contract.Plan{}, err
 			}
@@ -127,8 +133,8 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 			return contract.Plan{}, err
 		}
 		// A rollback is never undone: if its wait fails, the state
-		// machine's Rollback step stays on the target.
-		p.RollbackTaskDefinitionArn = p.TargetTaskDefinitionArn
+		// machine's Undo step stays on the target.
+		p.UndoTaskDefinitionArn = p.TargetTaskDefinitionArn
 	}
 	if p.Action == contract.ActionSkip {
 		log.InfoContext(ctx, "skip", "reason", p.Reason)
@@ -143,15 +149,15 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		seq, tie = ticket.Seq, ticket.Tie
 	}
 	wait := time.Duration(2*p.TimeoutSeconds+p.BakeSeconds)*time.Second + leaseMargin
-	got, err := h.d.Leases.Acquire(ctx, lease.Request{Service: t.ServiceARN, Holder: req.Execution.ID, Seq: seq, Tie: tie, TTL: wait, Mode: mode})
-	var held *lease.HeldError
-	var sup *lease.SupersededError
+	got, err := h.d.Leases.Acquire(ctx, coord.Request{Service: t.ServiceARN, Holder: req.Execution.ID, Seq: seq, Tie: tie, TTL: wait, Mode: mode})
+	var held *coord.HeldError
+	var sup *coord.SupersededError
 	switch {
-	case errors.As(err, &held) && mode == lease.IfFree:
+	case errors.As(err, &held) && mode == coord.IfFree:
 		p.Action, p.Reason = contract.ActionSkip, string(rollback.DeployInFlight)+": "+held.Error()
 		log.InfoContext(ctx, "skip", "reason", p.Reason)
 		return skipped(p), nil
-	case errors.As(err, &sup) && mode == lease.IfFree:
+	case errors.As(err, &sup) && mode == coord.IfFree:
 		p.Action, p.Reason = contract.ActionSkip, string(rollback.DeployInFlight)+": "+sup.Error()
 		log.InfoContext(ctx, "skip", "reason", p.Reason)
 		return skipped(p), nil
@@ -168,14 +174,14 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		h.wakeSuperseded(ctx, log, got)
 	}
 	planLog(h.d.Log, p).InfoContext(ctx, "planned", "action", p.Action, "target", p.TargetTaskDefinitionArn,
-		"rollbackTo", p.RollbackTaskDefinitionArn, "bakeSeconds", p.BakeSeconds, "timeoutSeconds", p.TimeoutSeconds, "superseded", p.Superseded)
+		"undoTo", p.UndoTaskDefinitionArn, "bakeSeconds", p.BakeSeconds, "timeoutSeconds", p.TimeoutSeconds, "superseded", p.Superseded)
 	return p, nil
 }
 
 // skipped clears what a skip does not use, so the record shows nothing
 // was going to change.
 func skipped(p contract.Plan) contract.Plan {
-	p.TargetTaskDefinitionArn, p.RollbackTaskDefinitionArn = "", ""
+	p.TargetTaskDefinitionArn, p.UndoTaskDefinitionArn = "", ""
 	p.BakeSeconds, p.TimeoutSeconds = 0, 0
 	return p
 }
@@ -183,13 +189,13 @@ func skipped(p contract.Plan) contract.Plan {
 // wakeSuperseded ends the wait of the execution the lease was taken from,
 // so it finishes SUPERSEDED now instead of at its timeout. Best effort: it
 // also learns it at its next lease check.
-func (h *PlanHandler) wakeSuperseded(ctx context.Context, log *slog.Logger, got lease.Acquired) {
+func (h *PlanHandler) wakeSuperseded(ctx context.Context, log *slog.Logger, got coord.Acquired) {
 	if got.PreviousToken == "" {
 		return
 	}
 	out := contract.Outcome{Status: contract.StatusSuperseded, Cause: "superseded",
 		Reason: "a newer execution took the service's lease", CheckedAt: h.d.Clock.Now().UTC()}
-	if err := sendOutcome(ctx, h.d.SFN, got.PreviousToken, out); err != nil {
+	if _, err := h.c.WakeClaimed(ctx, got.PreviousToken, out); err != nil {
 		log.WarnContext(ctx, "wake superseded execution", "previous", got.Previous, "error", err)
 	}
 }
@@ -232,9 +238,9 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 		p.Containers = append(p.Containers, c.Container)
 		same = same && c.From == c.To
 	}
-	p.RollbackTaskDefinitionArn = t.TaskDefinition
+	p.UndoTaskDefinitionArn = t.TaskDefinition
 	if d := rollback.AfterFailure(led, "", t.TaskDefinition); !d.Skipped() {
-		p.RollbackTaskDefinitionArn = d.Target
+		p.UndoTaskDefinitionArn = d.Target
 	}
 	if same {
 		p.Action, p.Reason = contract.ActionSkip, "service already runs "+img.Pinned()
@@ -517,14 +523,4 @@ func repositoryURI(img taskdef.Image) string {
 		return img.Repository
 	}
 	return img.Registry + "/" + img.Repository
-}
-
-// sendOutcome sends a wait's result in the shape the state machine reads.
-func sendOutcome(ctx context.Context, api awsapi.SFN, token string, o contract.Outcome) error {
-	body, err := jsonString(contract.Result[contract.Outcome]{Payload: o})
-	if err != nil {
-		return err
-	}
-	_, err = api.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: aws.String(token), Output: aws.String(body)})
-	return err
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
@@ -122,7 +122,7 @@ func TestPlanDeploy(t *testing.T) {
 			input: `{"action":"deploy","cluster":"prod","service":"web","image":"` + registry + `/web@` + digestNew + `","digest":"` + digestNew + `","trigger":"push","push":{"eventId":"e1","account":"` + account + `","region":"us-east-1","repository":"web","tag":"v42","digest":"` + digestNew + `","time":"2026-11-22T01:59:00Z"}}`,
 			want: contract.Plan{Action: contract.ActionDeploy, Trigger: contract.TriggerPush,
 				Image: &contract.Image{Repository: registry + "/web", Digest: digestNew}, Containers: []string{"app"},
-				RollbackTaskDefinitionArn: td(41)},
+				UndoTaskDefinitionArn: td(41)},
 		},
 		{
 			name:     "manual by tag, last good recorded",
@@ -130,7 +130,7 @@ func TestPlanDeploy(t *testing.T) {
 			lastGood: td(40),
 			want: contract.Plan{Action: contract.ActionDeploy, Trigger: contract.TriggerManual, Reason: "hotfix",
 				Image: &contract.Image{Repository: registry + "/web", Tag: "v42", Digest: digestNew}, Containers: []string{"app"},
-				RollbackTaskDefinitionArn: td(40), LastGoodTaskDefinitionArn: td(40)},
+				UndoTaskDefinitionArn: td(40), LastGoodTaskDefinitionArn: td(40)},
 			ecrCalls: 1,
 		},
 		{
@@ -138,7 +138,7 @@ func TestPlanDeploy(t *testing.T) {
 			input: `{"action":"deploy","cluster":"prod","service":"web","digest":"` + digestNew + `"}`,
 			want: contract.Plan{Action: contract.ActionDeploy, Trigger: contract.TriggerManual,
 				Image: &contract.Image{Repository: registry + "/web", Digest: digestNew}, Containers: []string{"app"},
-				RollbackTaskDefinitionArn: td(41)},
+				UndoTaskDefinitionArn: td(41)},
 			ecrCalls: 1,
 		},
 	}
@@ -286,8 +286,8 @@ func TestPlanRollbackAndRedeploy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Action != tt.action || got.TargetTaskDefinitionArn != tt.target || got.RollbackTaskDefinitionArn != tt.rollbackTo {
-				t.Errorf("got action %s target %q rollback %q, want %s %q %q", got.Action, got.TargetTaskDefinitionArn, got.RollbackTaskDefinitionArn, tt.action, tt.target, tt.rollbackTo)
+			if got.Action != tt.action || got.TargetTaskDefinitionArn != tt.target || got.UndoTaskDefinitionArn != tt.rollbackTo {
+				t.Errorf("got action %s target %q rollback %q, want %s %q %q", got.Action, got.TargetTaskDefinitionArn, got.UndoTaskDefinitionArn, tt.action, tt.target, tt.rollbackTo)
 			}
 			if !strings.Contains(got.Reason, tt.why) {
 				t.Errorf("reason %q lacks %q", got.Reason, tt.why)
@@ -308,7 +308,7 @@ func TestPlanLease(t *testing.T) {
 	in := `{"action":"redeploy","cluster":"prod","service":"web"}`
 	t.Run("takeover wakes the previous holder", func(t *testing.T) {
 		w := newWorld(t)
-		w.leases.state[webArn] = lease.State{Holder: "older", Seq: t0.Add(-time.Minute).UnixMilli(), Until: t0.Add(time.Hour), Token: "tok-older"}
+		w.leases.state[webArn] = coord.State{Holder: "older", Seq: t0.Add(-time.Minute).UnixMilli(), Until: t0.Add(time.Hour), Token: "tok-older"}
 		got, err := w.plan(t).Handle(context.Background(), planInput(in))
 		if err != nil {
 			t.Fatal(err)
@@ -326,7 +326,7 @@ func TestPlanLease(t *testing.T) {
 	})
 	t.Run("a newer execution holds it", func(t *testing.T) {
 		w := newWorld(t)
-		w.leases.state[webArn] = lease.State{Holder: "newer", Seq: t0.Add(time.Minute).UnixMilli(), Until: t0.Add(time.Hour)}
+		w.leases.state[webArn] = coord.State{Holder: "newer", Seq: t0.Add(time.Minute).UnixMilli(), Until: t0.Add(time.Hour)}
 		_, err := w.plan(t).Handle(context.Background(), planInput(in))
 		if errName(err) != "Superseded" {
 			t.Fatalf("err %v, want Superseded", err)
@@ -355,7 +355,7 @@ func TestPlanAlarm(t *testing.T) {
 	tests := []struct {
 		name    string
 		ledger  ledger.Ledger
-		lease   lease.State
+		lease   coord.State
 		culprit string
 		advance time.Duration
 		action  contract.Action
@@ -364,7 +364,7 @@ func TestPlanAlarm(t *testing.T) {
 	}{
 		{name: "within the window", ledger: deployed, culprit: td(41), action: contract.ActionRollback, target: td(40)},
 		{name: "outside the window", ledger: deployed, culprit: td(41), advance: time.Hour, action: contract.ActionSkip, skipWhy: "outside-rollback-window"},
-		{name: "deploy in flight", ledger: deployed, culprit: td(41), lease: lease.State{Holder: "deploy-42", Seq: 1, Until: t0.Add(time.Hour)},
+		{name: "deploy in flight", ledger: deployed, culprit: td(41), lease: coord.State{Holder: "deploy-42", Seq: 1, Until: t0.Add(time.Hour)},
 			action: contract.ActionSkip, skipWhy: "deploy-in-flight"},
 		{name: "revision changed since the alarm", ledger: deployed, culprit: td(40), action: contract.ActionSkip, skipWhy: "revision-changed"},
 		{name: "not deployed by pushdeploy", culprit: td(41), action: contract.ActionSkip, skipWhy: "not-deployed-by-pushdeploy"},

@@ -153,9 +153,17 @@ func TestSampleEvents(t *testing.T) {
 						t.Errorf("dispatch %+v: %v", res, err)
 					}
 				}
-				if ev.DetailType != contract.DetailTypeECRImageAction {
+				if ev.DetailType == contract.DetailTypeAlarmState {
+					// The one alarm path wakes a deploy in flight too.
 					w.leases.state[webArn] = leaseWaiting()
-					h, _ := NewEvents(EventsDeps{Resolver: w.resolver, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+					res, err := w.dispatch(t).Handle(context.Background(), ev)
+					if err != nil || len(res.Woken) != 1 || len(res.Started) != 0 {
+						t.Errorf("dispatch with a deploy in flight %+v: %v", res, err)
+					}
+				}
+				if ev.DetailType == contract.DetailTypeECSDeployment {
+					w.leases.state[webArn] = leaseWaiting()
+					h, _ := NewEvents(EventsDeps{Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
 					res, err := h.Handle(context.Background(), ev)
 					if err != nil || len(res.Woken) != 1 {
 						t.Errorf("events %+v: %v", res, err)

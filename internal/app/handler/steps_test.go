@@ -13,23 +13,23 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 )
 
 // deployPlan is a plan for deploying digestNew to web, holding the lease.
 func (w *world) deployPlan() contract.Plan {
-	w.leases.state[webArn] = lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}
+	w.leases.state[webArn] = coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}
 	return contract.Plan{
 		ExecutionArn: execArn, Action: contract.ActionDeploy, Trigger: contract.TriggerPush,
 		Cluster: "prod", Service: "web", ServiceArn: webArn,
 		Image:      &contract.Image{Repository: registry + "/web", Tag: "v42", Digest: digestNew},
-		Containers: []string{"app"}, CurrentTaskDefinitionArn: td(41), RollbackTaskDefinitionArn: td(40),
+		Containers: []string{"app"}, CurrentTaskDefinitionArn: td(41), UndoTaskDefinitionArn: td(40),
 		Alarms: []string{"web-5xx"}, BakeSeconds: 600, TimeoutSeconds: 1200, LeaseOwner: execArn,
 	}
 }
 
 func (w *world) supersede() {
-	w.leases.state[webArn] = lease.State{Holder: "newer", Seq: 2, Until: t0.Add(time.Hour)}
+	w.leases.state[webArn] = coord.State{Holder: "newer", Seq: 2, Until: t0.Add(time.Hour)}
 }
 
 func TestRegister(t *testing.T) {
@@ -126,7 +126,7 @@ func TestUpdate(t *testing.T) {
 	})
 	t.Run("rollback when ECS already rolled back", func(t *testing.T) {
 		w := newWorld(t)
-		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), TaskDefinitionArn: "web:41", Purpose: contract.PurposeRollback})
+		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), TaskDefinitionArn: "web:41", Purpose: contract.PurposeUndo})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ func TestUpdate(t *testing.T) {
 	})
 	t.Run("rollback with no target leaves the service", func(t *testing.T) {
 		w := newWorld(t)
-		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), Purpose: contract.PurposeRollback})
+		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), Purpose: contract.PurposeUndo})
 		if err != nil || !res.Unchanged || w.ecs.mutations() != 0 {
 			t.Errorf("got %+v, %v", res, err)
 		}
@@ -144,7 +144,7 @@ func TestUpdate(t *testing.T) {
 	t.Run("rollback", func(t *testing.T) {
 		w := newWorld(t)
 		w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateInProgress, "")
-		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), TaskDefinitionArn: td(40), Purpose: contract.PurposeRollback})
+		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: w.deployPlan(), TaskDefinitionArn: td(40), Purpose: contract.PurposeUndo})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +302,7 @@ func TestCheck(t *testing.T) {
 		{"changed outside pushdeploy during the bake", contract.PhaseBake, false, 5 * time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateCompleted, "")
 		}, contract.StatusFailed, contract.CauseChangedOutside},
-		{"changed outside pushdeploy during a rollback", contract.PhaseRollback, false, time.Minute, func(w *world) {
+		{"changed outside pushdeploy during a rollback", contract.PhaseUndo, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(39), ecstypes.DeploymentRolloutStateCompleted, "")
 		}, contract.StatusFailed, contract.CauseChangedOutside},
 		{"back on the plan's revision, even if marked", contract.PhaseRollout, false, time.Minute, func(w *world) {
@@ -341,7 +341,7 @@ func TestCheck(t *testing.T) {
 			alarmed(w)
 			w.planEdit = func(p *contract.Plan) { p.Action = contract.ActionRollback }
 		}, contract.StatusCompleted, "completed"},
-		{"rollback ignores alarms", contract.PhaseRollback, false, time.Minute, func(w *world) {
+		{"rollback ignores alarms", contract.PhaseUndo, false, time.Minute, func(w *world) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
 			alarmed(w)
 		}, contract.StatusCompleted, "completed"},
@@ -388,20 +388,21 @@ func TestEvents(t *testing.T) {
 		Detail: []byte(`{"alarmName":"web-5xx","state":{"value":"ALARM","reason":"high","timestamp":"x"},"previousState":{"value":"OK"}}`)}
 	okEvent := alarmEvent
 	okEvent.Detail = []byte(`{"alarmName":"web-5xx","state":{"value":"OK"}}`)
-	waiting := lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}
+	waiting := coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}
 	tests := []struct {
 		name    string
 		ev      contract.Event
-		lease   lease.State
+		lease   coord.State
 		sendErr error
 		woken   int
 		err     string
 	}{
 		{"ECS event wakes the wait", ecsEvent, waiting, nil, 1, ""},
-		{"alarm wakes the wait", alarmEvent, waiting, nil, 1, ""},
-		{"alarm back to OK wakes nothing", okEvent, waiting, nil, 0, ""},
-		{"nobody waiting", ecsEvent, lease.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}, nil, 0, ""},
-		{"expired lease", ecsEvent, lease.State{Holder: execArn, Seq: 1, Until: t0.Add(-time.Second), Token: "tok1"}, nil, 0, ""},
+		// Alarms take one path, through dispatch (TestDispatchAlarmWakesTheDeployInFlight).
+		{"an alarm is not the events function's", alarmEvent, waiting, nil, 0, "BadInput"},
+		{"nor an alarm back to OK", okEvent, waiting, nil, 0, "BadInput"},
+		{"nobody waiting", ecsEvent, coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour)}, nil, 0, ""},
+		{"expired lease", ecsEvent, coord.State{Holder: execArn, Seq: 1, Until: t0.Add(-time.Second), Token: "tok1"}, nil, 0, ""},
 		{"stale token", ecsEvent, waiting, &apiErr{code: "TaskTimedOut"}, 0, ""},
 		{"throttled", ecsEvent, waiting, throttleErr{}, 0, "Throttled"},
 		{"unexpected event", contract.Event{Source: "aws.ecr", DetailType: "ECR Image Action", Detail: []byte(`{}`)}, waiting, nil, 0, "BadInput"},
@@ -412,7 +413,7 @@ func TestEvents(t *testing.T) {
 			w := newWorld(t)
 			w.leases.state[webArn] = tt.lease
 			w.sfn.sendErr = tt.sendErr
-			h, err := NewEvents(EventsDeps{Resolver: w.resolver, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+			h, err := NewEvents(EventsDeps{Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
 			if err != nil {
 				t.Fatal(err)
 			}

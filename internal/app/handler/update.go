@@ -13,8 +13,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
-	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 )
 
 // UpdateDeps are the update function's dependencies.
@@ -38,33 +37,46 @@ type UpdateDeps struct {
 // landed after a newer execution took the lease is also marked as late and
 // wakes that execution's wait, whose check then finds the service on the
 // marked revision and re-applies its own.
-type UpdateHandler struct{ d UpdateDeps }
+type UpdateHandler struct {
+	d UpdateDeps
+	c *coord.Coordinator
+}
 
 // NewUpdate returns the update handler.
 func NewUpdate(d UpdateDeps) (*UpdateHandler, error) {
 	if d.ECS == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("update: %w", errMissing)
 	}
-	return &UpdateHandler{d: d}, nil
+	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Clock)
+	if err != nil {
+		return nil, fmt.Errorf("update: %w", err)
+	}
+	return &UpdateHandler{d: d, c: c}, nil
 }
 
 // Handle updates the service.
 func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (contract.UpdateResult, error) {
 	p := in.Plan
-	if in.Purpose != contract.PurposeDeploy && in.Purpose != contract.PurposeRollback {
+	if in.Purpose != contract.PurposeDeploy && in.Purpose != contract.PurposeUndo {
 		return contract.UpdateResult{}, &contract.BadInput{Field: "purpose", Reason: fmt.Sprintf("unknown purpose %q", in.Purpose)}
 	}
 	if p.Action == contract.ActionSkip || p.Cluster == "" || p.Service == "" {
 		return contract.UpdateResult{}, &contract.BadInput{Field: "plan", Reason: "update needs a plan for a service"}
 	}
 	log := planLog(h.d.Log, p).With("purpose", in.Purpose, "taskDefinition", in.TaskDefinitionArn)
-	if err := checkLease(ctx, h.d.Leases, p); err != nil {
-		// A previous attempt that failed on our side (a timeout, a 5xx)
-		// may still have landed before the lease was lost.
-		if isSuperseded(err) && in.TaskDefinitionArn != "" {
-			h.handOverIfOurs(ctx, log, p, in.TaskDefinitionArn)
-		}
-		return contract.UpdateResult{}, err
+	upd := &ecs.UpdateServiceInput{
+		Cluster:        aws.String(p.Cluster),
+		Service:        aws.String(p.Service),
+		TaskDefinition: aws.String(in.TaskDefinitionArn),
+	}
+	guarded := coord.Update{ServiceARN: p.ServiceArn, Holder: p.LeaseOwner, Input: upd, Log: log}
+	if p.LeaseOwner == "" {
+		return contract.UpdateResult{}, &contract.BadInput{Field: "plan.leaseOwner", Reason: "the plan holds no lease"}
+	}
+	// A previous attempt that failed on our side (a timeout, a 5xx) may
+	// still have landed before the lease was lost: CheckBefore hands it over.
+	if err := h.c.CheckBefore(ctx, h.d.ECS, guarded); err != nil {
+		return contract.UpdateResult{}, supersededOr("check lease", p, err)
 	}
 	svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
 	if err != nil {
@@ -73,69 +85,37 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	current := aws.ToString(svc.TaskDefinition)
 	res := contract.UpdateResult{PreviousTaskDefinitionArn: current, TaskDefinitionArn: in.TaskDefinitionArn, StartedAt: h.d.Clock.Now().UTC()}
 	if in.TaskDefinitionArn == "" {
-		if in.Purpose != contract.PurposeRollback {
+		if in.Purpose != contract.PurposeUndo {
 			return contract.UpdateResult{}, &contract.BadInput{Field: "taskDefinitionArn", Reason: "required"}
 		}
 		// Nowhere to go back to: leave the service as it is.
 		res.TaskDefinitionArn, res.Unchanged = current, true
-		log.WarnContext(ctx, "no rollback revision; service left on its current revision", "current", current)
+		log.WarnContext(ctx, "no revision to undo to; service left on its current revision", "current", current)
 		return res, nil
 	}
-	if in.Purpose == contract.PurposeRollback && sameRevision(current, in.TaskDefinitionArn) {
+	if in.Purpose == contract.PurposeUndo && sameRevision(current, in.TaskDefinitionArn) {
 		// ECS already put it back (circuit breaker rollback): wait for it
 		// to be stable, but start nothing new.
 		res.TaskDefinitionArn, res.Unchanged = current, true
 		if d := primary(svc); d != nil {
 			res.DeploymentID = aws.ToString(d.Id)
 		}
-		log.InfoContext(ctx, "service already on the rollback revision")
+		log.InfoContext(ctx, "service already on the undo revision")
 		return res, nil
-	}
-	upd := &ecs.UpdateServiceInput{
-		Cluster:        aws.String(p.Cluster),
-		Service:        aws.String(p.Service),
-		TaskDefinition: aws.String(in.TaskDefinitionArn),
 	}
 	if in.Purpose == contract.PurposeDeploy && p.Action == contract.ActionRedeploy {
 		upd.ForceNewDeployment = true
 	}
-	// The SDK may retry a throttled or failed call for many seconds: the
-	// guard checks the lease before every attempt, so each attempt lands
-	// at most one round trip after a check, never over a newer execution's
-	// deploy. A call that still fails becomes Throttled or Retryable and
-	// the state machine's Retry runs the task again.
-	// Each check also records the revision as in flight (Intend): a newer
-	// execution that takes the lease inherits it as a possible late update
-	// before it can see the service, and repairs it, where it leaves any
-	// other revision (a change outside pushdeploy) alone.
-	out, err := h.d.ECS.UpdateService(ctx, upd, guardAttempts(func(ctx context.Context) error {
-		if err := h.d.Leases.Intend(ctx, p.ServiceArn, p.LeaseOwner, in.TaskDefinitionArn); err != nil {
-			return supersededOr("check lease", p, err)
-		}
-		return nil
-	}))
+	// The guarded update (coord.UpdateService): the lease is checked, and
+	// the revision announced (Intend), before every attempt the SDK makes,
+	// so each lands at most one round trip after a check; a newer execution
+	// that takes the lease inherits the revision as a possible late update
+	// before it can see the service. A call that still fails becomes
+	// Throttled or Retryable and the state machine's Retry runs the task
+	// again.
+	out, err := h.c.UpdateService(ctx, h.d.ECS, guarded)
 	if err != nil {
-		err = boundary("update service "+p.Service, err)
-		if isSuperseded(err) {
-			// An earlier attempt may have landed (a timeout, a 5xx).
-			h.handOverIfOurs(ctx, log, p, in.TaskDefinitionArn)
-		}
-		return contract.UpdateResult{}, err
-	}
-	if err := checkLease(ctx, h.d.Leases, p); err != nil {
-		if !isSuperseded(err) {
-			// The service changed: failing now would roll it back. The
-			// wait's SetToken checks the lease again.
-			log.WarnContext(ctx, "lease not checked after the update", "error", err)
-		} else {
-			log.WarnContext(ctx, "lease lost while the update was in flight; waking the newer execution", "error", err)
-			landed := in.TaskDefinitionArn
-			if d := primary(*out.Service); d != nil && aws.ToString(d.TaskDefinition) != "" {
-				landed = aws.ToString(d.TaskDefinition) // as the holder will see it
-			}
-			h.wakeHolder(ctx, log, p, landed)
-			return contract.UpdateResult{}, err
-		}
+		return contract.UpdateResult{}, supersededOr("update service "+p.Service, p, err)
 	}
 	if d := primary(*out.Service); d != nil {
 		res.DeploymentID = aws.ToString(d.Id)
@@ -150,99 +130,6 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	}
 	log.InfoContext(ctx, "updated service", "previous", current, "deployment", res.DeploymentID)
 	return res, nil
-}
-
-// guardAttempts makes the client's retryer run check before every attempt
-// of the call and give up with its error. Without a retryer it can wrap,
-// the call gets a single attempt.
-func guardAttempts(check func(context.Context) error) func(*ecs.Options) {
-	return func(o *ecs.Options) {
-		r, ok := o.Retryer.(aws.RetryerV2)
-		if !ok {
-			o.RetryMaxAttempts = 1
-			return
-		}
-		o.Retryer = &guardedRetryer{RetryerV2: r, check: check}
-	}
-}
-
-// guardedRetryer is the client's retryer with a check before each attempt
-// (GetAttemptToken is called before every attempt, the first included).
-type guardedRetryer struct {
-	aws.RetryerV2
-	check func(context.Context) error
-}
-
-func (g *guardedRetryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
-	if err := g.check(ctx); err != nil {
-		return nil, err
-	}
-	return g.RetryerV2.GetAttemptToken(ctx)
-}
-
-func isSuperseded(err error) bool {
-	var sup *contract.Superseded
-	return errors.As(err, &sup)
-}
-
-// handOverIfOurs wakes the newer lease holder if the service runs rev, the
-// revision this superseded execution was putting on it: an earlier attempt
-// landed after all. Otherwise the newer execution owns what it sees.
-func (h *UpdateHandler) handOverIfOurs(ctx context.Context, log *slog.Logger, p contract.Plan, rev string) {
-	svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
-	if err != nil {
-		log.WarnContext(ctx, "describe service after losing the lease", "error", err)
-		return
-	}
-	if current := aws.ToString(svc.TaskDefinition); sameRevision(current, rev) {
-		log.WarnContext(ctx, "service runs this superseded execution's revision; waking the newer execution", "current", current)
-		h.wakeHolder(ctx, log, p, current)
-	}
-}
-
-// wakeHolder marks rev in the lease as this superseded execution's late
-// update, so that the holder repairs it (a revision it does not find marked
-// is a change outside pushdeploy, which it leaves alone), then ends the
-// holder's current wait (claiming its token, as the events function does)
-// so that it checks the service now and re-applies its own revision. The
-// wake-up is best effort: its timeout's check finds the same. This
-// execution itself must not touch the service again.
-func (h *UpdateHandler) wakeHolder(ctx context.Context, log *slog.Logger, p contract.Plan, rev string) {
-	marked, err := h.d.Leases.MarkLateUpdate(ctx, p.ServiceArn, rev)
-	switch {
-	case err != nil:
-		log.ErrorContext(ctx, "mark the late update: the newer execution will take "+rev+" for a change outside pushdeploy and leave it", "error", err)
-	case !marked:
-		// The newer execution finished before our update landed.
-		log.ErrorContext(ctx, "superseded update landed after the newer execution finished: the service runs "+rev+"; redeploy the latest image")
-		return
-	}
-	st, err := h.d.Leases.Get(ctx, p.ServiceArn)
-	switch {
-	case err != nil:
-		log.ErrorContext(ctx, "read lease to wake the newer execution", "error", err)
-		return
-	case st.Holder == "":
-		log.ErrorContext(ctx, "superseded update landed after the newer execution finished: the service runs "+rev+"; redeploy the latest image",
-			"lastHolder", st.LastHolder)
-		return
-	case st.Token == "":
-		log.InfoContext(ctx, "newer execution is not waiting; its next look finds the service on "+rev, "holder", st.Holder)
-		return
-	}
-	claimed, err := h.d.Leases.ClearToken(ctx, p.ServiceArn, st.Token)
-	if err != nil || !claimed {
-		log.InfoContext(ctx, "newer execution already woken", "holder", st.Holder, "error", err)
-		return
-	}
-	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "late-update",
-		Reason:    "a superseded execution's update landed after yours: the service runs " + rev,
-		CheckedAt: h.d.Clock.Now().UTC()}
-	if err := sendOutcome(ctx, h.d.SFN, st.Token, o); err != nil {
-		log.WarnContext(ctx, "wake the newer execution", "holder", st.Holder, "error", err)
-		return
-	}
-	log.InfoContext(ctx, "woke the newer execution", "holder", st.Holder)
 }
 
 // describeService returns the service or ServiceNotFound.
@@ -265,29 +152,15 @@ func describeService(ctx context.Context, api awsapi.ECS, cluster, service strin
 	return s, nil
 }
 
-func primary(s ecstypes.Service) *ecstypes.Deployment {
-	for i := range s.Deployments {
-		if aws.ToString(s.Deployments[i].Status) == "PRIMARY" {
-			return &s.Deployments[i]
-		}
-	}
-	return nil
-}
+func primary(s ecstypes.Service) *ecstypes.Deployment { return coord.Primary(&s) }
 
 // sameRevision compares revisions given as ARNs or family:N.
-func sameRevision(a, b string) bool {
-	if a == b {
-		return true
-	}
-	ra, err1 := taskdef.ParseRevision(a)
-	rb, err2 := taskdef.ParseRevision(b)
-	return err1 == nil && err2 == nil && ra == rb
-}
+func sameRevision(a, b string) bool { return coord.SameRevision(a, b) }
 
 // supersededOr maps a lease's SupersededError to the named Superseded
 // error, anything else through boundary.
 func supersededOr(op string, p contract.Plan, err error) error {
-	var sup *lease.SupersededError
+	var sup *coord.SupersededError
 	if errors.As(err, &sup) {
 		return &contract.Superseded{Service: p.ServiceArn, Holder: sup.By}
 	}

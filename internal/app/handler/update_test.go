@@ -20,7 +20,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 )
 
 // updateECS counts UpdateService calls, applies each call's options to
@@ -35,11 +35,14 @@ type updateECS struct {
 
 func (u *updateECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
 	u.calls++
-	o := ecs.Options{Retryer: awsconfig.NewRetryer(awsconfig.DefaultRetry)}
+	plain := awsconfig.NewRetryer(awsconfig.DefaultRetry)
+	o := ecs.Options{Retryer: plain}
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	g, ok := o.Retryer.(*guardedRetryer)
+	// The guard (coord's) wraps the client's retryer.
+	g, ok := o.Retryer.(aws.RetryerV2)
+	ok = ok && o.Retryer != plain
 	u.guarded = append(u.guarded, ok)
 	if ok {
 		// The attempt the SDK would make: its guard runs first.
@@ -75,7 +78,7 @@ const newerArn = "arn:aws:states:us-east-1:123456789012:execution:pushdeploy-dep
 func (w *world) takeOver(token string) {
 	w.leases.mu.Lock()
 	defer w.leases.mu.Unlock()
-	w.leases.state[webArn] = lease.State{Holder: newerArn, Seq: 2, Until: t0.Add(time.Hour), Token: token}
+	w.leases.state[webArn] = coord.State{Holder: newerArn, Seq: 2, Until: t0.Add(time.Hour), Token: token}
 }
 
 func TestUpdateUnderLease(t *testing.T) {
@@ -94,14 +97,14 @@ func TestUpdateUnderLease(t *testing.T) {
 	}{
 		{name: "deploy", purpose: contract.PurposeDeploy, calls: 1, runs: td(42)},
 		{name: "throttled deploy", purpose: contract.PurposeDeploy, setup: throttled, want: "Throttled", calls: 1, runs: td(41)},
-		{name: "throttled rollback", purpose: contract.PurposeRollback, setup: throttled, want: "Throttled", calls: 1, runs: td(41)},
+		{name: "throttled rollback", purpose: contract.PurposeUndo, setup: throttled, want: "Throttled", calls: 1, runs: td(41)},
 		{name: "conflicting update is retryable", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			w.ecs.updateErr = &ecstypes.UpdateInProgressException{Message: aws.String("busy")}
 		}, want: "Retryable", calls: 1, runs: td(41)},
 		{name: "lease lost while the update was in flight wakes the newer holder", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			u.before = func() { w.takeOver("tok-newer") }
 		}, want: "Superseded", calls: 1, woken: true, marked: true, runs: td(42)},
-		{name: "lease lost in flight, rollback", purpose: contract.PurposeRollback, setup: func(w *world, u *updateECS) {
+		{name: "lease lost in flight, rollback", purpose: contract.PurposeUndo, setup: func(w *world, u *updateECS) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateInProgress, "")
 			u.before = func() { w.takeOver("tok-newer") }
 		}, want: "Superseded", calls: 1, woken: true, marked: true, runs: td(40)},
@@ -109,7 +112,7 @@ func TestUpdateUnderLease(t *testing.T) {
 			u.before = func() { w.takeOver("") }
 		}, want: "Superseded", calls: 1, marked: true, runs: td(42)},
 		{name: "lease lost in flight, newer holder finished", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
-			u.before = func() { w.leases.state[webArn] = lease.State{Seq: 2, LastHolder: newerArn} }
+			u.before = func() { w.leases.state[webArn] = coord.State{Seq: 2, LastHolder: newerArn} }
 		}, want: "Superseded", calls: 1, runs: td(42)},
 		{name: "superseded before, an earlier attempt landed: wakes the holder", purpose: contract.PurposeDeploy, setup: func(w *world, u *updateECS) {
 			w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateInProgress, "")
@@ -137,7 +140,7 @@ func TestUpdateUnderLease(t *testing.T) {
 				t.Fatal(err)
 			}
 			rev := td(42)
-			if tt.purpose == contract.PurposeRollback {
+			if tt.purpose == contract.PurposeUndo {
 				rev = td(40)
 			}
 			res, err := h.Handle(context.Background(), contract.UpdateInput{Plan: p, TaskDefinitionArn: rev, Purpose: tt.purpose})

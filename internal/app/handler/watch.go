@@ -7,6 +7,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 )
 
 // WatchDeps are the watch function's dependencies.
@@ -18,16 +19,24 @@ type WatchDeps struct {
 }
 
 // WatchHandler starts a wait (lambda:invoke.waitForTaskToken): it stores
-// the task token in the service's lease, where the events function finds
-// it, then looks once and ends the wait at once when already decided.
-type WatchHandler struct{ d WatchDeps }
+// the task token in the service's lease (coord.Coordinator.Park), where the
+// events function and dispatch (alarms) find it, then looks once and ends
+// the wait at once when already decided.
+type WatchHandler struct {
+	d WatchDeps
+	c *coord.Coordinator
+}
 
 // NewWatch returns the watch handler.
 func NewWatch(d WatchDeps) (*WatchHandler, error) {
 	if d.Evaluator == nil || d.Leases == nil || d.SFN == nil || d.Log == nil {
 		return nil, fmt.Errorf("watch: %w", errMissing)
 	}
-	return &WatchHandler{d: d}, nil
+	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Evaluator.clk)
+	if err != nil {
+		return nil, fmt.Errorf("watch: %w", err)
+	}
+	return &WatchHandler{d: d, c: c}, nil
 }
 
 // Handle stores the token and checks once.
@@ -45,7 +54,7 @@ func (h *WatchHandler) Handle(ctx context.Context, in contract.WatchInput) (cont
 	log := planLog(h.d.Log, p).With("phase", in.Phase)
 	// Token first, then look: an event after this point finds the token, one
 	// before it is reflected in what we see.
-	if err := h.d.Leases.SetToken(ctx, p.ServiceArn, p.LeaseOwner, in.Token); err != nil {
+	if err := h.c.Park(ctx, p.ServiceArn, p.LeaseOwner, in.Token); err != nil {
 		return contract.WatchResult{}, supersededOr("store task token", p, err)
 	}
 	o, err := h.d.Evaluator.Evaluate(ctx, in.Phase, p, in.Update, in.Since, false)
@@ -58,24 +67,22 @@ func (h *WatchHandler) Handle(ctx context.Context, in contract.WatchInput) (cont
 		return res, nil
 	}
 	res.Decided = true
-	claimed, err := h.d.Leases.ClearToken(ctx, p.ServiceArn, in.Token)
-	if err != nil {
-		return res, boundary("claim task token", err)
-	}
-	if !claimed {
+	switch w, err := h.c.WakeToken(ctx, p.ServiceArn, in.Token, o); {
+	case err != nil:
+		return res, boundary("wake own wait", err)
+	case w == coord.WakeClaimedElsewhere:
 		log.InfoContext(ctx, "already woken by an event", "status", o.Status)
-		return res, nil
+	case w == coord.WakeStale:
+		log.InfoContext(ctx, "own wait already ended", "status", o.Status)
+	default:
+		log.InfoContext(ctx, "decided at once", "status", o.Status, "cause", o.Cause, "reason", o.Reason)
 	}
-	if err := sendOutcome(ctx, h.d.SFN, in.Token, o); err != nil {
-		return res, boundary("send task success", err)
-	}
-	log.InfoContext(ctx, "decided at once", "status", o.Status, "cause", o.Cause, "reason", o.Reason)
 	return res, nil
 }
 
 func validPhase(ph contract.Phase) error {
 	switch ph {
-	case contract.PhaseRollout, contract.PhaseBake, contract.PhaseRollback:
+	case contract.PhaseRollout, contract.PhaseBake, contract.PhaseUndo:
 		return nil
 	}
 	return &contract.BadInput{Field: "phase", Reason: fmt.Sprintf("unknown phase %q", ph)}

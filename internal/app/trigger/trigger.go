@@ -44,7 +44,7 @@ const TTL = 24 * time.Hour
 
 // Ticket is what dispatch vouches for about one execution.
 type Ticket struct {
-	// Seq and Tie order a push among the service's executions (lease.Request):
+	// Seq and Tie order a push among the service's executions (coord.Request):
 	// Seq is the push time in Unix ms (PushTime), Tie the digest. Zero for
 	// alarms, which are ordered by their start time like manual executions.
 	Seq int64

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 )
 
@@ -51,14 +51,14 @@ func (w *World) History(ctx context.Context, serviceARN string) ([]history.Recor
 }
 
 // Lease returns a service's lease as stored.
-func (w *World) Lease(ctx context.Context, serviceARN string) (lease.State, error) {
+func (w *World) Lease(ctx context.Context, serviceARN string) (coord.State, error) {
 	name, err := w.table()
 	if err != nil {
-		return lease.State{}, err
+		return coord.State{}, err
 	}
-	store, err := lease.New(dynamodb.NewFromConfig(w.Config), name, w.Clock)
+	store, err := coord.New(dynamodb.NewFromConfig(w.Config), name, w.Clock)
 	if err != nil {
-		return lease.State{}, err
+		return coord.State{}, err
 	}
 	return store.Get(ctx, serviceARN)
 }

@@ -1,15 +1,4 @@
-// Package lease serializes executions per service with a DynamoDB item
-// written under conditions. The latest push wins: an execution with a higher
-// sequence takes the lease from an older holder, which learns it was
-// superseded the next time it checks, renews, stores a task token or
-// releases, and must not touch the service again. An older execution never
-// takes the lease from a newer one, even after the newer one released it
-// (the item keeps the highest sequence seen). The lease expires so that a
-// crashed execution does not block "if free" acquisitions forever.
-//
-// The item also holds the task token of the holder's current wait, so the
-// events function can wake it (SendTaskSuccess) when an ECS deployment or
-// alarm event for the service arrives.
+// The lease: one item per service in the history table.
 //
 // Item (in the history table, see package history):
 //
@@ -26,7 +15,8 @@
 //	               the service late: its pending revisions, carried over by
 //	               Acquire, and those it marked with MarkLateUpdate after
 //	               landing. They concern this holder's tenure only.
-package lease
+
+package coord
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package lease_test
+package coord_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
-	"github.com/pushdeploy/pushdeploy/internal/app/lease"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
 	ddblocal "github.com/pushdeploy/pushdeploy/internal/local/localcloud/dynamodb"
 	"github.com/pushdeploy/pushdeploy/internal/local/localtest"
@@ -16,12 +16,12 @@ import (
 
 const svc = "arn:aws:ecs:us-east-1:123456789012:service/prod/web"
 
-func setup(t *testing.T) (*lease.Store, *localtest.Cloud) {
+func setup(t *testing.T) (*coord.Store, *localtest.Cloud) {
 	c := localtest.New(t, func(clk *clock.Virtual) []localcloud.RPCService {
 		return []localcloud.RPCService{ddblocal.New(clk, localtest.Account)}
 	})
 	db := c.CreateTable(t, "pushdeploy")
-	s, err := lease.New(db, "pushdeploy", c.Clock)
+	s, err := coord.New(db, "pushdeploy", c.Clock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,19 +31,19 @@ func setup(t *testing.T) (*lease.Store, *localtest.Cloud) {
 // step is one call and the error type it must end with.
 type step struct {
 	name string
-	do   func(context.Context, *lease.Store, *localtest.Cloud) error
+	do   func(context.Context, *coord.Store, *localtest.Cloud) error
 	want any // nil, or a pointer to the error type
 }
 
 var (
-	superseded = new(*lease.SupersededError)
-	held       = new(*lease.HeldError)
-	notHolder  = new(*lease.NotHolderError)
+	superseded = new(*coord.SupersededError)
+	held       = new(*coord.HeldError)
+	notHolder  = new(*coord.NotHolderError)
 )
 
-func acquire(holder string, seq int64, mode lease.Mode, check func(lease.Acquired) error) func(context.Context, *lease.Store, *localtest.Cloud) error {
-	return func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
-		a, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: holder, Seq: seq, TTL: 15 * time.Minute, Mode: mode})
+func acquire(holder string, seq int64, mode coord.Mode, check func(coord.Acquired) error) func(context.Context, *coord.Store, *localtest.Cloud) error {
+	return func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
+		a, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: holder, Seq: seq, TTL: 15 * time.Minute, Mode: mode})
 		if err == nil && check != nil {
 			return check(a)
 		}
@@ -51,8 +51,8 @@ func acquire(holder string, seq int64, mode lease.Mode, check func(lease.Acquire
 	}
 }
 
-func previous(holder, token string) func(lease.Acquired) error {
-	return func(a lease.Acquired) error {
+func previous(holder, token string) func(coord.Acquired) error {
+	return func(a coord.Acquired) error {
 		if a.Previous != holder || a.PreviousToken != token {
 			return errors.New("took over from " + a.Previous + " token " + a.PreviousToken + ", want " + holder + " token " + token)
 		}
@@ -60,8 +60,8 @@ func previous(holder, token string) func(lease.Acquired) error {
 	}
 }
 
-func holderIs(want string) func(context.Context, *lease.Store, *localtest.Cloud) error {
-	return func(ctx context.Context, s *lease.Store, c *localtest.Cloud) error {
+func holderIs(want string) func(context.Context, *coord.Store, *localtest.Cloud) error {
+	return func(ctx context.Context, s *coord.Store, c *localtest.Cloud) error {
 		st, err := s.Get(ctx, svc)
 		if err != nil {
 			return err
@@ -79,52 +79,52 @@ func holderIs(want string) func(context.Context, *lease.Store, *localtest.Cloud)
 
 func TestLatestPushWins(t *testing.T) {
 	steps := []step{
-		{"A acquires", acquire("A", 100, lease.Preempt, previous("", "")), nil},
+		{"A acquires", acquire("A", 100, coord.Preempt, previous("", "")), nil},
 		{"A holds", holderIs("A"), nil},
-		{"A checks", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, nil},
-		{"A acquires again (renew)", acquire("A", 100, lease.Preempt, previous("", "")), nil},
-		{"A stores a token", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+		{"A checks", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, nil},
+		{"A acquires again (renew)", acquire("A", 100, coord.Preempt, previous("", "")), nil},
+		{"A stores a token", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
 			return s.SetToken(ctx, svc, "A", "tokA")
 		}, nil},
-		{"B, a newer push, takes over and learns A's token", acquire("B", 200, lease.Preempt, previous("A", "tokA")), nil},
+		{"B, a newer push, takes over and learns A's token", acquire("B", 200, coord.Preempt, previous("A", "tokA")), nil},
 		{"B holds", holderIs("B"), nil},
-		{"A checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, superseded},
-		{"A renews: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+		{"A checks: superseded", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, superseded},
+		{"A renews: superseded", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
 			return s.Renew(ctx, svc, "A", time.Minute)
 		}, superseded},
-		{"A stores a token: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+		{"A stores a token: superseded", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
 			return s.SetToken(ctx, svc, "A", "tokA2")
 		}, superseded},
-		{"A releases: superseded, B keeps it", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "A") }, superseded},
+		{"A releases: superseded, B keeps it", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "A") }, superseded},
 		{"B still holds", holderIs("B"), nil},
-		{"A cannot take it back", acquire("A", 100, lease.Preempt, nil), superseded},
+		{"A cannot take it back", acquire("A", 100, coord.Preempt, nil), superseded},
 		// Equal sequences are ordered by holder (no Tie given): B2 > B.
-		{"same sequence, higher rank takes over", acquire("B2", 200, lease.Preempt, previous("B", "")), nil},
-		{"same sequence, lower rank cannot take it back", acquire("B", 200, lease.Preempt, nil), superseded},
-		{"B checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "B") }, superseded},
-		{"B2 releases", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "B2") }, nil},
-		{"B2 releases again", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "B2") }, nil},
+		{"same sequence, higher rank takes over", acquire("B2", 200, coord.Preempt, previous("B", "")), nil},
+		{"same sequence, lower rank cannot take it back", acquire("B", 200, coord.Preempt, nil), superseded},
+		{"B checks: superseded", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "B") }, superseded},
+		{"B2 releases", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "B2") }, nil},
+		{"B2 releases again", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "B2") }, nil},
 		{"free", holderIs(""), nil},
-		{"a stale push stays superseded after B released", acquire("C", 150, lease.Preempt, nil), superseded},
-		{"a stranger cannot release", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "X") }, notHolder},
-		{"D acquires if free", acquire("D", 300, lease.IfFree, previous("", "")), nil},
-		{"E (if free) does not fight D", acquire("E", 400, lease.IfFree, nil), held},
+		{"a stale push stays superseded after B released", acquire("C", 150, coord.Preempt, nil), superseded},
+		{"a stranger cannot release", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "X") }, notHolder},
+		{"D acquires if free", acquire("D", 300, coord.IfFree, previous("", "")), nil},
+		{"E (if free) does not fight D", acquire("E", 400, coord.IfFree, nil), held},
 		{"D still holds", holderIs("D"), nil},
-		{"D's lease expires", func(_ context.Context, _ *lease.Store, c *localtest.Cloud) error {
+		{"D's lease expires", func(_ context.Context, _ *coord.Store, c *localtest.Cloud) error {
 			c.Clock.Advance(16 * time.Minute)
 			return nil
 		}, nil},
 		{"expired: not held", holderIs(""), nil},
-		{"D stores a token", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+		{"D stores a token", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
 			return s.SetToken(ctx, svc, "D", "tokD")
 		}, nil},
-		{"E takes the expired lease and learns D's token", acquire("E", 400, lease.IfFree, previous("D", "tokD")), nil},
-		{"D checks: superseded", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "D") }, superseded},
-		{"F, newer, preempts E", acquire("F", 500, lease.Preempt, previous("E", "")), nil},
-		{"F renews", func(ctx context.Context, s *lease.Store, _ *localtest.Cloud) error {
+		{"E takes the expired lease and learns D's token", acquire("E", 400, coord.IfFree, previous("D", "tokD")), nil},
+		{"D checks: superseded", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "D") }, superseded},
+		{"F, newer, preempts E", acquire("F", 500, coord.Preempt, previous("E", "")), nil},
+		{"F renews", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
 			return s.Renew(ctx, svc, "F", time.Hour)
 		}, nil},
-		{"an hour minus a minute later F still holds", func(ctx context.Context, s *lease.Store, c *localtest.Cloud) error {
+		{"an hour minus a minute later F still holds", func(ctx context.Context, s *coord.Store, c *localtest.Cloud) error {
 			c.Clock.Advance(59 * time.Minute)
 			return holderIs("F")(ctx, s, c)
 		}, nil},
@@ -139,7 +139,7 @@ func TestLatestPushWins(t *testing.T) {
 		case st.want != nil && !errors.As(err, st.want):
 			t.Fatalf("%s: err = %v (%T), want %T", st.name, err, err, st.want)
 		}
-		if st.want == superseded && !errors.Is(err, lease.ErrSuperseded) {
+		if st.want == superseded && !errors.Is(err, coord.ErrSuperseded) {
 			t.Fatalf("%s: errors.Is(err, ErrSuperseded) is false", st.name)
 		}
 	}
@@ -148,7 +148,7 @@ func TestLatestPushWins(t *testing.T) {
 func TestTokens(t *testing.T) {
 	s, _ := setup(t)
 	ctx := context.Background()
-	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
+	if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetToken(ctx, svc, "A", "t1"); err != nil {
@@ -191,7 +191,7 @@ func TestTokens(t *testing.T) {
 func TestBadRequests(t *testing.T) {
 	s, _ := setup(t)
 	ctx := context.Background()
-	for name, r := range map[string]lease.Request{
+	for name, r := range map[string]coord.Request{
 		"no service": {Holder: "A", Seq: 1, TTL: time.Minute},
 		"no holder":  {Service: svc, Seq: 1, TTL: time.Minute},
 		"no TTL":     {Service: svc, Holder: "A", Seq: 1},
@@ -200,7 +200,7 @@ func TestBadRequests(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := s.Check(ctx, svc, "A"); !errors.Is(err, lease.ErrSuperseded) {
+	if err := s.Check(ctx, svc, "A"); !errors.Is(err, coord.ErrSuperseded) {
 		t.Errorf("Check on a service never leased: %v", err)
 	}
 }
@@ -211,7 +211,7 @@ func TestThrottledCallsRetried(t *testing.T) {
 	s, c := setup(t)
 	c.Server.Faults.AddThrottle(localcloud.Throttle{Service: "dynamodb", Rate: 0.5})
 	ctx := context.Background()
-	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
+	if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetToken(ctx, svc, "A", "t"); err != nil {
@@ -244,17 +244,17 @@ func TestLateUpdateMarks(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		setup func(context.Context, *lease.Store) error
+		setup func(context.Context, *coord.Store) error
 		marks []mark
 		want  []string // marks read back by Get
 	}{
 		{"never leased: nobody to repair", nil, []mark{{rev7, false}}, nil},
-		{"held: marks add up, once each", func(ctx context.Context, s *lease.Store) error {
-			_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute})
+		{"held: marks add up, once each", func(ctx context.Context, s *coord.Store) error {
+			_, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute})
 			return err
 		}, []mark{{rev7, true}, {rev8, true}, {rev7, true}}, []string{rev7, rev8}},
-		{"released: not marked, earlier marks gone", func(ctx context.Context, s *lease.Store) error {
-			if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
+		{"released: not marked, earlier marks gone", func(ctx context.Context, s *coord.Store) error {
+			if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
 				return err
 			}
 			if _, err := s.MarkLateUpdate(ctx, svc, rev8); err != nil {
@@ -262,18 +262,18 @@ func TestLateUpdateMarks(t *testing.T) {
 			}
 			return s.Release(ctx, svc, "B")
 		}, []mark{{rev7, false}}, nil},
-		{"a newer holder inherits the marks of the one it superseded", func(ctx context.Context, s *lease.Store) error {
-			if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
+		{"a newer holder inherits the marks of the one it superseded", func(ctx context.Context, s *coord.Store) error {
+			if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
 				return err
 			}
 			if _, err := s.MarkLateUpdate(ctx, svc, rev8); err != nil {
 				return err
 			}
-			_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute})
+			_, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute})
 			return err
 		}, []mark{{rev7, true}}, []string{rev7, rev8}},
-		{"a holder that took over a released lease has no marks", func(ctx context.Context, s *lease.Store) error {
-			if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
+		{"a holder that took over a released lease has no marks", func(ctx context.Context, s *coord.Store) error {
+			if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
 				return err
 			}
 			if err := s.Intend(ctx, svc, "B", rev8); err != nil {
@@ -282,7 +282,7 @@ func TestLateUpdateMarks(t *testing.T) {
 			if err := s.Release(ctx, svc, "B"); err != nil {
 				return err
 			}
-			_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute})
+			_, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute})
 			return err
 		}, nil, nil},
 	} {
@@ -331,7 +331,7 @@ func TestIntend(t *testing.T) {
 	)
 	s, _ := setup(t)
 	ctx := context.Background()
-	get := func() lease.State {
+	get := func() coord.State {
 		t.Helper()
 		st, err := s.Get(ctx, svc)
 		if err != nil {
@@ -342,7 +342,7 @@ func TestIntend(t *testing.T) {
 	if err := s.Intend(ctx, svc, "A", rev7); !errors.As(err, superseded) {
 		t.Fatalf("Intend without the lease: %v", err)
 	}
-	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
+	if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []string{rev7, rev8, rev7} {
@@ -353,7 +353,7 @@ func TestIntend(t *testing.T) {
 	if st := get(); !slices.Equal(slices.Sorted(slices.Values(st.Pending)), []string{rev7, rev8}) || len(st.LateUpdates) != 0 {
 		t.Fatalf("A's lease %+v", st)
 	}
-	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
+	if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "B", Seq: 2, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if st := get(); !slices.Equal(slices.Sorted(slices.Values(st.LateUpdates)), []string{rev7, rev8}) || len(st.Pending) != 0 {
@@ -366,7 +366,7 @@ func TestIntend(t *testing.T) {
 		t.Fatal(err)
 	}
 	// C inherits B's pending revision and what B inherited (a chain of pushes).
-	if _, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute}); err != nil {
+	if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "C", Seq: 3, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 	if st := get(); !slices.Equal(slices.Sorted(slices.Values(st.LateUpdates)), []string{rev7, rev8, rev9}) {
@@ -393,14 +393,14 @@ func TestEqualSequenceOrder(t *testing.T) {
 			s, _ := setup(t)
 			ctx := context.Background()
 			acq := func(tie string) error {
-				_, err := s.Acquire(ctx, lease.Request{Service: svc, Holder: "exec-" + tie, Seq: 100, Tie: tie, TTL: time.Minute, Mode: lease.Preempt})
+				_, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "exec-" + tie, Seq: 100, Tie: tie, TTL: time.Minute, Mode: coord.Preempt})
 				return err
 			}
 			if err := acq(order[0]); err != nil {
 				t.Fatal(err)
 			}
 			err := acq(order[1])
-			if order[1] == low && !errors.Is(err, lease.ErrSuperseded) {
+			if order[1] == low && !errors.Is(err, coord.ErrSuperseded) {
 				t.Fatalf("lower digest second: %v, want superseded", err)
 			}
 			if order[1] == high && err != nil {
@@ -409,14 +409,14 @@ func TestEqualSequenceOrder(t *testing.T) {
 			if err := s.Check(ctx, svc, "exec-"+high); err != nil {
 				t.Fatalf("higher digest does not hold the lease: %v", err)
 			}
-			if err := s.Check(ctx, svc, "exec-"+low); !errors.Is(err, lease.ErrSuperseded) {
+			if err := s.Check(ctx, svc, "exec-"+low); !errors.Is(err, coord.ErrSuperseded) {
 				t.Fatalf("lower digest: %v, want superseded", err)
 			}
 			// Released, the sequence and rank stay: the lower one stays out.
 			if err := s.Release(ctx, svc, "exec-"+high); err != nil {
 				t.Fatal(err)
 			}
-			if err := acq(low); !errors.Is(err, lease.ErrSuperseded) {
+			if err := acq(low); !errors.Is(err, coord.ErrSuperseded) {
 				t.Fatalf("lower digest after release: %v, want superseded", err)
 			}
 			// Renewing by the holder at the same rank still works.
