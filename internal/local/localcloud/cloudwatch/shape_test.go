@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -124,18 +125,24 @@ func TestAWSCLI(t *testing.T) {
 	}
 	var resp struct {
 		MetricAlarms []struct {
-			AlarmName             string
-			StateValue            string
-			Threshold             float64
-			EvaluationPeriods     int
-			StateUpdatedTimestamp float64 // AWS CLI v1 prints timestamps as sent: epoch seconds
+			AlarmName         string
+			StateValue        string
+			Threshold         float64
+			EvaluationPeriods int
+			// Printed as sent, epoch seconds: a number (CBOR, v1) or a
+			// string (the query protocol's XML, v2).
+			StateUpdatedTimestamp json.RawMessage
 		}
 	}
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("describe-alarms output: %v\n%s", err, out)
 	}
+	epoch := func(raw json.RawMessage) float64 {
+		f, _ := strconv.ParseFloat(strings.Trim(string(raw), `"`), 64)
+		return f
+	}
 	if len(resp.MetricAlarms) != 1 || resp.MetricAlarms[0].StateValue != "ALARM" || resp.MetricAlarms[0].Threshold != 1.5 ||
-		resp.MetricAlarms[0].EvaluationPeriods != 2 || resp.MetricAlarms[0].StateUpdatedTimestamp != float64(start.Unix()) {
+		resp.MetricAlarms[0].EvaluationPeriods != 2 || epoch(resp.MetricAlarms[0].StateUpdatedTimestamp) != float64(start.Unix()) {
 		t.Errorf("describe-alarms = %s", out)
 	}
 	out, err = run("set-alarm-state", "--alarm-name", "nope", "--state-value", "OK", "--state-reason", "cli")

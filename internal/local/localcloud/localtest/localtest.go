@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -117,12 +118,29 @@ func TryAWSCLI(t testing.TB, url string, args ...string) ([]byte, error) {
 	// An empty home and config: nothing of the machine's own AWS setup
 	// (profiles, credentials, retries, pager) leaks into the test.
 	home := t.TempDir()
+	// The same output from AWS CLI v1 and v2: payloads given as raw JSON
+	// (v2 wants base64 otherwise) and timestamps printed as sent (v2
+	// prints ISO 8601 otherwise). v1 ignores both settings.
+	config := "[default]\ncli_binary_format = raw-in-base64-out\ncli_timestamp_format = " + timestampAsSent() + "\n"
+	if err := os.WriteFile(home+"/config", []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command("aws", append(args, "--endpoint-url", url, "--region", Region, "--output", "json")...)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=",
 		"AWS_CONFIG_FILE="+home+"/config", "AWS_SHARED_CREDENTIALS_FILE="+home+"/credentials", "HOME="+home,
 		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
 	return cmd.CombinedOutput()
 }
+
+// timestampAsSent is the AWS CLI's cli_timestamp_format value that prints
+// timestamps as the service sent them: "wire" in v2, "none" in v1.
+var timestampAsSent = sync.OnceValue(func() string {
+	out, _ := exec.Command("aws", "--version").CombinedOutput()
+	if strings.HasPrefix(string(out), "aws-cli/1.") {
+		return "none"
+	}
+	return "wire"
+})
 
 // Bus is a bus.Publisher that keeps what it is given.
 type Bus struct {
