@@ -161,16 +161,15 @@ func deployCatch() []Catcher {
 // does not decide leaves the wait as it is), then one look if the window
 // passes without a decision.
 type phase struct {
-	phase          contract.Phase
-	wait, check    string // state names
-	waitComment    string
-	checkComment   string
-	window         string // TimeoutSecondsPath: the phase's whole window
-	update, since  string // paths of the update the phase watches and when it began
-	result         string // where the outcome lands
-	catch          []Catcher
-	next           string // after the outcome
-	timeoutCatchTo string
+	phase         contract.Phase
+	wait, check   string // state names
+	waitComment   string
+	checkComment  string
+	window        string // TimeoutSecondsPath: the phase's whole window
+	update, since string // paths of the update the phase watches and when it began
+	result        string // where the outcome lands
+	catch         []Catcher
+	next          string // after the outcome
 }
 
 func (p phase) states() []Named {
