@@ -177,3 +177,12 @@ func TestIsLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"--version", "version"} {
+		var out, errb strings.Builder
+		if code := run(context.Background(), []string{arg}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "pushdeploy ") || errb.Len() != 0 {
+			t.Errorf("%s: exit %d, %q %q", arg, code, out.String(), errb.String())
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
 
 // Environment variables the operator commands read as flag defaults.
@@ -40,6 +41,7 @@ type cliCommand struct {
 	name, synopsis, about string
 	fs                    *flag.FlagSet
 	stdout, stderr        io.Writer
+	exits                 string // the exit codes' help; exitCodesHelp when empty
 }
 
 func newCLICommand(name, synopsis, about string, stdout, stderr io.Writer) *cliCommand {
@@ -56,7 +58,11 @@ func (c *cliCommand) usage(w io.Writer) {
 	c.fs.SetOutput(w)
 	c.fs.PrintDefaults()
 	c.fs.SetOutput(out)
-	fmt.Fprint(w, "\n"+exitCodesHelp)
+	exits := c.exits
+	if exits == "" {
+		exits = exitCodesHelp
+	}
+	fmt.Fprint(w, "\n"+exits)
 }
 
 // parse reads flags and up to maxArgs positional arguments, which may come
@@ -358,4 +364,22 @@ func (f *serviceFlags) open(ctx context.Context) (aws.Config, ecstypes.Service, 
 	}
 	store, err := history.New(dynamodb.NewFromConfig(cfg), *f.table, 0)
 	return cfg, svc, store, err
+}
+
+// qualifyImage puts an image with no registry (web:m1, web@sha256:...) in
+// this account's ECR in the configured region, as the help says: the
+// account is the caller's (STS GetCallerIdentity, which the local cloud
+// answers too). An image that names a registry is returned as is.
+func qualifyImage(ctx context.Context, cfg aws.Config, img taskdef.Image) (taskdef.Image, error) {
+	if img.Registry != "" {
+		return img, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return img, fmt.Errorf("image %s names no registry, and this account's could not be found: %w", img, err)
+	}
+	img.Registry = fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com", aws.ToString(out.Account), cfg.Region)
+	return img, nil
 }

@@ -28,7 +28,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"lifts the quarantine.",
 		stdout, stderr)
 	m := newManual(c)
-	image := c.fs.String("image", "", "image to deploy: <registry>/<repository>:<tag> or @sha256:<digest>")
+	image := c.fs.String("image", "", "image to deploy: [<registry>/]<repository>:<tag> or @sha256:<digest> (no registry: this account's ECR)")
 	digest := c.fs.String("digest", "", "digest (sha256:<64 hex>) of an image of the service's repository")
 	containers := c.fs.String("containers", "", "comma-separated containers that get the image (default: the service's pushdeploy:containers tag)")
 	force := c.fs.Bool("force", false, "deploy a quarantined digest (recorded; its success lifts the quarantine)")
@@ -95,6 +95,16 @@ func (m *manual) run(ctx context.Context, in contract.ExecutionInput) int {
 	cfg, err := m.aws.config(ctx)
 	if err != nil {
 		return c.fail(err)
+	}
+	if in.Image != "" {
+		img, err := taskdef.ParseImage(in.Image)
+		if err == nil {
+			img, err = qualifyImage(ctx, cfg, img)
+		}
+		if err != nil {
+			return c.fail(err)
+		}
+		in.Image = img.String()
 	}
 	in.RequestedBy = requestedBy(ctx, cfg, isLoopback(m.aws.endpointURL()))
 	body, err := json.Marshal(in)

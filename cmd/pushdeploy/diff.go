@@ -62,6 +62,9 @@ func runDiff(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return c.fail(err)
 	}
+	if img, err = qualifyImage(ctx, cfg, img); err != nil {
+		return c.fail(err)
+	}
 	res, err := diffService(ctx, ecs.NewFromConfig(cfg), ecr.NewFromConfig(cfg), *cluster, *service, img, splitList(*containers))
 	if err != nil {
 		return c.fail(err)

@@ -183,8 +183,8 @@ func TestCLIManualActions(t *testing.T) {
 	e := newE2E(t)
 	d1 := e.push("v1", "web v1")
 
-	// deploy by tag
-	code, out, errs := e.cli(runDeploy, "--cluster", "prod", "--service", "web", "--image", e.repo+":v1", "--reason", "hotfix", "--interval", "5ms")
+	// deploy by repository:tag, which names this account's ECR
+	code, out, errs := e.cli(runDeploy, "--cluster", "prod", "--service", "web", "--image", "web:v1", "--reason", "hotfix", "--interval", "5ms")
 	if code != exitOK || !strings.Contains(out, "== SUCCEEDED") {
 		t.Fatalf("deploy: exit %d\n%s\n%s", code, out, errs)
 	}

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/pushdeploy/pushdeploy/statemachine"
 )
 
 // runGraph is `pushdeploy graph`.
@@ -22,18 +24,22 @@ func runGraph(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			"Default, Catch edges dashed with their errors. Task-token waits are marked.\n"+
 			"The output is deterministic (states in the order they are reached from StartAt).",
 		stdout, stderr)
-	def := c.fs.String("definition", "statemachine/deploy.asl.json", "ASL definition file")
+	def := c.fs.String("definition", "", "ASL definition file (default: pushdeploy's own, built into this binary)")
 	md := c.fs.Bool("markdown", false, "wrap the chart in a ```mermaid block")
 	if _, code, done := c.parse(args, 0); done {
 		return code
 	}
-	raw, err := os.ReadFile(*def)
-	if err != nil {
-		return c.fail(badInput("read definition: %v", err))
+	raw, name := statemachine.Deploy, "statemachine/deploy.asl.json (built in)"
+	if *def != "" {
+		var err error
+		if raw, err = os.ReadFile(*def); err != nil {
+			return c.fail(badInput("read definition: %v", err))
+		}
+		name = *def
 	}
 	chart, err := mermaid(raw)
 	if err != nil {
-		return c.fail(badInput("%s: %v", *def, err))
+		return c.fail(badInput("%s: %v", name, err))
 	}
 	if *md {
 		chart = "```mermaid\n" + chart + "```\n"

@@ -178,3 +178,13 @@ func TestGraphErrors(t *testing.T) {
 		})
 	}
 }
+
+// Without --definition, graph draws the definition built into the binary,
+// wherever it runs.
+func TestGraphEmbeddedDefinition(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var out, errb bytes.Buffer
+	if code := runGraph(context.Background(), nil, &out, &errb); code != exitOK || !strings.HasPrefix(out.String(), "flowchart") {
+		t.Errorf("graph from elsewhere: exit %d, %q %q", code, out.String()[:min(out.Len(), 40)], errb.String())
+	}
+}

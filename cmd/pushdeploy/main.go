@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 )
@@ -46,6 +47,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stdout)
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "version" {
+		fmt.Fprintln(stdout, "pushdeploy "+version())
+		return 0
+	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "pushdeploy: unknown command %q\n", args[0])
@@ -61,9 +66,39 @@ func usage(w io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(w, "usage: pushdeploy <command> [flags]   (pushdeploy <command> --help for its flags)")
+	fmt.Fprintln(w, "usage: pushdeploy <command> [flags]   (pushdeploy <command> --help for its flags; pushdeploy --version)")
 	fmt.Fprintln(w, "commands:")
 	for _, n := range names {
 		fmt.Fprintln(w, "  "+n)
 	}
+}
+
+// version is the module version the binary was built from, or the VCS
+// revision of a build from a checkout ("+dirty" with local changes).
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				modified = "+dirty"
+			}
+		}
+	}
+	if rev == "" {
+		return "(devel)"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	return "(devel) " + rev + modified
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
-	lcecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
+	"github.com/pushdeploy/pushdeploy/internal/local/localrun"
 )
 
 const testTable = "pushdeploy-test"
@@ -121,13 +121,11 @@ func (c *testCloud) run(t *testing.T, cmd command, args ...string) (int, string,
 
 func (c *testCloud) push(t *testing.T, tag, seed string) string {
 	t.Helper()
-	out, err := ecr.NewFromConfig(c.cfg).PutImage(context.Background(), &ecr.PutImageInput{
-		RepositoryName: aws.String("web"), ImageTag: aws.String(tag), ImageManifest: aws.String(string(lcecr.Manifest(seed))),
-	})
+	digest, err := localrun.PushImage(context.Background(), ecr.NewFromConfig(c.cfg), "web", tag, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return aws.ToString(out.Image.ImageId.ImageDigest)
+	return digest
 }
 
 func (c *testCloud) records(t *testing.T) []history.Record {
@@ -333,7 +331,16 @@ func TestDiffCommand(t *testing.T) {
 		}, ""},
 		{"unknown tag", []string{"--image", c.repoURI + ":v9"}, exitBadInput, nil, "ImageNotFoundException"},
 		{"unknown container", []string{"--image", c.repoURI + ":v2", "--containers", "db"}, exitBadInput, nil, `"db"`},
-		{"tag outside ECR", []string{"--image", "nginx:1.28"}, exitBadInput, nil, "give the image by digest"},
+		{"repository:tag in this account's ECR", []string{"--image", "web:v2"}, exitOK, &diffResult{
+			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
+			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+		}, ""},
+		{"repository@digest in this account's ECR", []string{"--image", "web@" + d2}, exitOK, &diffResult{
+			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
+			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+		}, ""},
+		{"no such repository in this account's ECR", []string{"--image", "nginx:1.28"}, exitBadInput, nil, "RepositoryNotFoundException"},
+		{"tag outside ECR", []string{"--image", "docker.io/library/nginx:1.28"}, exitBadInput, nil, "give the image by digest"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

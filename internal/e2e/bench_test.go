@@ -55,7 +55,11 @@ func pushdeployDeploy(b *testing.B, rollout time.Duration) (transitions, invokes
 	execs := w.wait(1)
 	b.StopTimer()
 	// Not the deploy's: the push itself and the harness polling for the end.
-	calls = w.Cloud.Log().Count("", "") - w.Cloud.Log().Count("ecr", "PutImage") - w.Cloud.Log().Count("sfn", "ListExecutions")
+	calls = w.Cloud.Log().Count("", "") - w.Cloud.Log().Count("sfn", "ListExecutions")
+	// The push itself (its blob uploads and PutImage) is not pushdeploy's cost.
+	for _, op := range []string{"PutImage", "BatchCheckLayerAvailability", "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload"} {
+		calls -= w.Cloud.Log().Count("ecr", op)
+	}
 	invokes = w.Cloud.Lambda().Invocations() - invokesBefore
 	history, err := sfn.NewFromConfig(w.Config).GetExecutionHistory(w.ctx, &sfn.GetExecutionHistoryInput{
 		ExecutionArn: execs[0].ExecutionArn, MaxResults: 1000,

@@ -66,7 +66,10 @@ func newWorldWith(t testing.TB, params map[string]string) *world {
 // returns its ARN. Its first revision runs the image pushed as "web v0".
 func (w *world) service(cluster, name string, tags map[string]string, containers ...localrun.Container) string {
 	w.t.Helper()
-	first, err := w.Push(w.ctx, "web", "v0-"+cluster+"-"+name, "web v0 "+cluster+"/"+name)
+	// Under a tag no test's service follows ("v*" would): whether this
+	// push's event is dispatched before the service exists is a race that
+	// must not decide whether the service starts with a deploy.
+	first, err := w.Push(w.ctx, "web", "base-"+cluster+"-"+name, "web v0 "+cluster+"/"+name)
 	if err != nil {
 		w.t.Fatal(err)
 	}

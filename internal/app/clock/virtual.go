@@ -237,3 +237,56 @@ func (h *timerHeap) Pop() any {
 	*h = old[:len(old)-1]
 	return t
 }
+
+// Run moves the clock forward by d as AutoAdvance would, but no further: it
+// fires the timers due on the way one at a time, each once no work has been
+// in progress for grace of real time (DefaultGrace when zero), so that the
+// work a timer wakes can schedule the next timers before the clock passes
+// them. It then stands at now+d and waits for the work in progress to end.
+// It returns the new time, or ctx's error with the clock wherever it got to.
+// Do not mix it with AutoAdvance.
+func (v *Virtual) Run(ctx context.Context, d time.Duration, grace time.Duration) (time.Time, error) {
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	v.mu.Lock()
+	target := v.now.Add(d)
+	v.mu.Unlock()
+	for {
+		if err := v.settle(ctx, grace); err != nil {
+			return v.Now(), err
+		}
+		v.mu.Lock()
+		if len(v.timers) == 0 || v.timers[0].when.After(target) {
+			if v.now.Before(target) {
+				v.now = target
+				v.touch()
+			}
+			v.mu.Unlock()
+			return target, v.settle(ctx, grace)
+		}
+		v.fireNextLocked()
+		v.mu.Unlock()
+	}
+}
+
+// settle waits until no work has been in progress for grace of real time.
+func (v *Virtual) settle(ctx context.Context, grace time.Duration) error {
+	for {
+		v.mu.Lock()
+		busy, idle := v.busy, time.Since(v.lastActivity)
+		v.mu.Unlock()
+		if busy == 0 && idle >= grace {
+			return nil
+		}
+		wait := grace - idle
+		if busy > 0 || wait <= 0 {
+			wait = time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}

@@ -114,3 +114,40 @@ func TestSleepReturnsOnCancel(t *testing.T) {
 		t.Fatalf("cancelled sleep left %d timers", v.Pending())
 	}
 }
+
+// A ticker that reschedules itself from its own callback moves on every
+// tick that falls within the run, and none after it.
+func TestRunFiresRescheduledTimersUpToTarget(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	v := NewVirtual(start)
+	var mu sync.Mutex
+	ticks := 0
+	var tick func()
+	tick = func() {
+		mu.Lock()
+		ticks++
+		mu.Unlock()
+		v.AfterFunc(15*time.Second, tick)
+	}
+	v.AfterFunc(15*time.Second, tick)
+	now, err := v.Run(context.Background(), 10*time.Minute, 0)
+	if err != nil || !now.Equal(start.Add(10*time.Minute)) || !v.Now().Equal(now) {
+		t.Fatalf("Run = %v, %v; clock at %v", now, err, v.Now())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ticks != 40 {
+		t.Errorf("%d ticks in 10 minutes of 15s ticks, want 40", ticks)
+	}
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	v := NewVirtual(time.Unix(0, 0))
+	done := v.Busy() // work that never ends
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := v.Run(ctx, time.Minute, 0); err == nil {
+		t.Error("Run returned with work in progress")
+	}
+}

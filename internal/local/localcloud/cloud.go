@@ -51,6 +51,8 @@ type Cloud struct {
 	tagging    *tagging.Service
 	dynamodb   *dynamodb.Service
 	sfn        *sfn.Service
+	clock      clock.Clock
+	control    *control
 
 	mu   sync.Mutex
 	http *http.Server
@@ -60,7 +62,9 @@ type Cloud struct {
 // c.Server as an http.Handler (httptest.NewServer(c.Server)).
 func New(opts Options) (*Cloud, error) {
 	opts.Clock, opts.Account, opts.Region = awsproto.WithDefaults(opts.Clock, opts.Account, opts.Region)
-	c := &Cloud{Server: NewServer(opts.Clock, opts.Account, opts.Region, NewCallLog(opts.Log))}
+	c := &Cloud{Server: NewServer(opts.Clock, opts.Account, opts.Region, NewCallLog(opts.Log)), clock: opts.Clock}
+	c.control = &control{c: c}
+	c.Server.Control = c.control
 
 	c.events = eventbridge.New(opts.Clock, opts.Account, opts.Region, nil, nil)
 	c.events.SetLog(opts.Log) // a line per delivery to a target, next to the calls
@@ -145,6 +149,14 @@ func (c *Cloud) Close() error {
 		errs = append(errs, fmt.Errorf("local cloud: lambda: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// SetInfo sets what GET /_localcloud/info answers: what a client needs to
+// know of the installed application (its state machine, its table).
+func (c *Cloud) SetInfo(info map[string]string) {
+	c.control.mu.Lock()
+	defer c.control.mu.Unlock()
+	c.control.info = info
 }
 
 // Log is the call log of every service.

@@ -47,6 +47,8 @@ type Server struct {
 	// Lend, when set, is called as a request arrives: a caller that holds
 	// the clock busy (a function's invocation) lets go until leave is called.
 	Lend func(r *http.Request) (leave func())
+	// Control, when set, serves the control API under ControlPrefix.
+	Control http.Handler
 
 	rpc  map[string]RPCService
 	rest []RESTService
@@ -67,8 +69,16 @@ func (s *Server) AddRPC(svc RPCService) { s.rpc[svc.TargetPrefix()] = svc }
 func (s *Server) AddREST(svc RESTService) { s.rest = append(s.rest, svc) }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.Control != nil && strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		s.Control.ServeHTTP(w, r)
+		return
+	}
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		s.serveJSON(w, r, target)
+		return
+	}
+	if isQuery(r) {
+		s.serveQuery(w, r)
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/service/") && strings.Contains(r.URL.Path, "/operation/") {

@@ -54,6 +54,8 @@ type Options struct {
 	Parameters map[string]string
 	// Log receives a line per API call; FunctionLogs the functions' output.
 	Log, FunctionLogs io.Writer
+	// Listen is the address to serve on; default 127.0.0.1:0, any free port.
+	Listen string
 }
 
 // World is a running local cloud with pushdeploy installed.
@@ -64,6 +66,11 @@ type World struct {
 	Config          aws.Config // SDK config pointing at the local cloud
 	Installed       *samlocal.Installed
 	StateMachineARN string
+	// Env is what a client of this world needs, as environment variables:
+	// AWS_ENDPOINT_URL, AWS_REGION, PUSHDEPLOY_STATE_MACHINE_ARN,
+	// PUSHDEPLOY_TABLE and dummy AWS credentials. GET /_localcloud/info
+	// answers it too.
+	Env map[string]string
 
 	functionLogs io.Writer
 }
@@ -79,6 +86,11 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	if opts.BinDir == "" {
 		opts.BinDir = filepath.Join(opts.Root, "build")
 	}
+	if !opts.InProcess {
+		if _, err := os.Stat(opts.BinDir); err != nil {
+			return nil, fmt.Errorf("no built functions in %s: run 'make build', or run the handlers in-process: %w", opts.BinDir, err)
+		}
+	}
 	w := &World{Clock: opts.Clock, functionLogs: opts.FunctionLogs}
 	lambdaOpts := lclambda.Options{InProcess: opts.InProcess, Logs: opts.FunctionLogs, Factory: w.handlerFactory}
 	cloud, err := localcloud.New(localcloud.Options{Clock: opts.Clock, Log: opts.Log, Account: Account, Region: Region, Lambda: lambdaOpts})
@@ -86,7 +98,11 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		return nil, err
 	}
 	w.Cloud = cloud
-	if w.URL, err = cloud.Listen("127.0.0.1:0"); err != nil {
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+	}
+	if w.URL, err = cloud.Listen(opts.Listen); err != nil {
+		cloud.Close()
 		return nil, err
 	}
 	w.Config = SDKConfig(w.URL)
@@ -111,6 +127,19 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 		w.Close()
 		return nil, err
 	}
+	table, err := w.table()
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	w.Env = map[string]string{
+		"AWS_ENDPOINT_URL": w.URL, "AWS_REGION": Region, "AWS_DEFAULT_REGION": Region, // botocore before 1.31 reads only the latter
+		"PUSHDEPLOY_STATE_MACHINE_ARN": w.StateMachineARN, "PUSHDEPLOY_TABLE": table,
+		// The local cloud checks no signature, but the AWS CLI signs every
+		// request and refuses to run without credentials.
+		"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+	}
+	cloud.SetInfo(w.Env)
 	return w, nil
 }
 

@@ -2,6 +2,10 @@ package ecr_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
@@ -16,6 +20,27 @@ func TestAWSCLI(t *testing.T) {
 	run := localtest.CLI(t, e.url, "ecr")
 	run("create-repository", "--repository-name", "cli/web")
 	manifest := ecr.Manifest("cli")
+	out, err := localtest.TryAWSCLI(t, e.url, "ecr", "put-image", "--repository-name", "cli/web", "--image-tag", "v1", "--image-manifest", string(manifest))
+	if err == nil || !strings.Contains(string(out), "LayersNotFoundException") {
+		t.Fatalf("put-image before the layers: %v %s", err, out)
+	}
+	// The blobs, as docker push uploads them.
+	dir := t.TempDir()
+	for i, b := range ecr.Blobs("cli") {
+		file := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var up struct {
+			UploadID string `json:"uploadId"`
+		}
+		if err := json.Unmarshal(run("initiate-layer-upload", "--repository-name", "cli/web"), &up); err != nil {
+			t.Fatal(err)
+		}
+		run("upload-layer-part", "--repository-name", "cli/web", "--upload-id", up.UploadID, "--part-first-byte", "0",
+			"--part-last-byte", fmt.Sprint(len(b)-1), "--layer-part-blob", "fileb://"+file)
+		run("complete-layer-upload", "--repository-name", "cli/web", "--upload-id", up.UploadID, "--layer-digests", ecr.Digest(b))
+	}
 	var put struct {
 		Image struct {
 			ImageID struct{ ImageDigest string } `json:"imageId"`

@@ -31,9 +31,10 @@ type Service struct {
 	pub     bus.Publisher
 	regions *awsproto.Regions
 
-	mu    sync.Mutex
-	repos map[repoKey]*repository
-	seq   int64
+	mu      sync.Mutex
+	repos   map[repoKey]*repository
+	uploads map[string]*upload // layer uploads in progress, by upload ID
+	seq     int64
 }
 
 type repoKey struct{ region, name string }
@@ -44,6 +45,7 @@ type repository struct {
 	images imageMap          // by digest
 	tags   map[string]string // image tag -> digest
 	labels map[string]string // resource tags
+	layers map[string]layer  // uploaded blobs by digest
 }
 
 type image struct {
@@ -66,7 +68,7 @@ func New(clk clock.Clock, account string, pub bus.Publisher) (*Service, error) {
 	if pub == nil {
 		pub = bus.Discard{}
 	}
-	return &Service{clk: clk, account: account, pub: pub, regions: awsproto.NewRegions(DefaultRegion), repos: map[repoKey]*repository{}}, nil
+	return &Service{clk: clk, account: account, pub: pub, regions: awsproto.NewRegions(DefaultRegion), repos: map[repoKey]*repository{}, uploads: map[string]*upload{}}, nil
 }
 
 func (s *Service) Name() string         { return "ecr" }
@@ -83,6 +85,14 @@ func (s *Service) Call(ctx context.Context, op string, input json.RawMessage) (a
 		return awsproto.Call(ctx, input, s.deleteRepository)
 	case "PutImage":
 		return awsproto.Call(ctx, input, s.putImage)
+	case "InitiateLayerUpload":
+		return awsproto.Call(ctx, input, s.initiateLayerUpload)
+	case "UploadLayerPart":
+		return awsproto.Call(ctx, input, s.uploadLayerPart)
+	case "CompleteLayerUpload":
+		return awsproto.Call(ctx, input, s.completeLayerUpload)
+	case "BatchCheckLayerAvailability":
+		return awsproto.Call(ctx, input, s.batchCheckLayerAvailability)
 	case "BatchGetImage":
 		return awsproto.Call(ctx, input, s.batchGetImage)
 	case "DescribeImages":

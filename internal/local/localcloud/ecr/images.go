@@ -180,6 +180,12 @@ func (s *Service) putImage(ctx context.Context, in *putImageInput) (*putImageOut
 		return nil, err
 	}
 	awsproto.Note(ctx, "digest", digest)
+	if missing := missingLayers(r, in.ImageManifest); len(missing) > 0 {
+		s.mu.Unlock()
+		return nil, awsproto.Errorf("LayersNotFoundException",
+			"Layers with digests '%v' required for pushing image into repository with name '%s' in registry with id '%s' do not exist",
+			missing, r.RepositoryName, s.account)
+	}
 	img, exists := r.images[digest]
 	old, tagged := r.tags[in.ImageTag]
 	switch {
@@ -261,8 +267,12 @@ func (s *Service) CreateRepository(ctx context.Context, name string) error {
 }
 
 // PushImage puts manifest into repo with tag, as `docker push` ends with
-// PutImage, and returns the image digest. The repository must exist.
+// PutImage, and returns the image digest. The repository must exist. Its
+// layers are taken as uploaded (SeedLayers): the Go-only shortcut.
 func (s *Service) PushImage(ctx context.Context, repo, tag string, manifest []byte) (digest string, err error) {
+	if err := s.SeedLayers(ctx, repo, manifest); err != nil {
+		return "", err
+	}
 	out, err := s.putImage(ctx, &putImageInput{RepositoryName: repo, ImageTag: tag, ImageManifest: string(manifest)})
 	if err != nil {
 		return "", fmt.Errorf("push %s:%s: %w", repo, tag, err)

@@ -104,6 +104,7 @@ func (s *Service) createRepository(ctx context.Context, in *createRepositoryInpu
 		images: imageMap{},
 		tags:   map[string]string{},
 		labels: map[string]string{},
+		layers: map[string]layer{},
 	}
 	for _, t := range in.Tags {
 		r.labels[t.Key] = t.Value

@@ -199,6 +199,8 @@ var handlers = map[string]handler{
 	"TagResource":                (*Service).tagResource,
 	"UntagResource":              (*Service).untagResource,
 	"ListTagsForResource":        (*Service).listTagsForResource,
+	"ListTasks":                  (*Service).listTasks,
+	"DescribeTasks":              (*Service).describeTasks,
 }
 
 // Call serves one ECS API operation.
