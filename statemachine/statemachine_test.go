@@ -148,8 +148,8 @@ func TestErrorNames(t *testing.T) {
 		if eq, _ := last["ErrorEquals"].([]any); len(eq) != 1 || eq[0] != "States.ALL" {
 			t.Errorf("%s has no final Catch of States.ALL", name)
 		}
-		if name != "Finish" && last["Next"] != "StampFinish" && last["Next"] != "Undo" {
-			t.Errorf("%s's catch-all goes to %v, not StampFinish (then Finish) or Undo", name, last["Next"])
+		if name != "Finish" && last["Next"] != "Finish" && last["Next"] != "Undo" {
+			t.Errorf("%s's catch-all goes to %v, not Finish or Undo", name, last["Next"])
 		}
 	}
 }
@@ -198,7 +198,7 @@ func TestPayloadShapes(t *testing.T) {
 	for _, name := range sortedStates(d) {
 		s := d["States"].(node)[name].(node)
 		for _, key := range []string{"ResultPath"} {
-			if rp, ok := s[key].(string); ok && name != "Finish" && !slices.Contains(docFields, strings.TrimPrefix(rp, "$.")) {
+			if rp, ok := s[key].(string); ok && name != "Finish" && name != "FinishFailed" && !slices.Contains(docFields, strings.TrimPrefix(rp, "$.")) {
 				t.Errorf("%s writes %s, which FinishInput does not have", name, rp)
 			}
 		}
@@ -222,8 +222,11 @@ func TestPayloadShapes(t *testing.T) {
 		params := s["Parameters"].(node)
 		fn := params["FunctionName"].(string)
 		if fn == "${FinishFunctionArn}" {
-			if params["Payload.$"] != "$" {
-				t.Errorf("Finish gets %v, want the whole document", params["Payload.$"])
+			// contract.FinishRequest: the whole document and Step
+			// Functions' clock.
+			want := map[string]any{"document.$": "$", "finishedAt.$": "$$.State.EnteredTime"}
+			if !reflect.DeepEqual(params["Payload"], want) {
+				t.Errorf("Finish gets %v, want %v", params["Payload"], want)
 			}
 			continue
 		}
@@ -292,6 +295,7 @@ func TestChoiceValues(t *testing.T) {
 
 // results maps the document keys Pass states write to the type read there.
 var results = map[string]any{
+	"$.finish":      contract.FinishResult{},
 	"$.register":    contract.RegisterResult{},
 	"$.outcome":     contract.Outcome{},
 	"$.bake":        contract.Outcome{},
@@ -350,4 +354,77 @@ func TestInputNotCarried(t *testing.T) {
 		}
 	}
 	walk("States", d["States"])
+}
+
+// TestGenerated: deploy.asl.json is what Build generates (go generate
+// ./statemachine rewrites it; SAM's DefinitionUri reads the file).
+func TestGenerated(t *testing.T) {
+	want, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != string(Deploy) {
+		t.Error("deploy.asl.json is stale: run go generate ./statemachine")
+	}
+}
+
+// TestOnePolicy: every Lambda task retries with the one Policy (finish with
+// its own, longer one, which also retries Internal), and the policy covers
+// every throttle and transient error class of the contract.
+func TestOnePolicy(t *testing.T) {
+	d := definition(t)
+	asJSON := func(p []Retrier) []any {
+		b, _ := json.Marshal(p)
+		var v []any
+		_ = json.Unmarshal(b, &v)
+		return v
+	}
+	for _, name := range sortedStates(d) {
+		s := d["States"].(node)[name].(node)
+		if s["Type"] != "Task" {
+			continue
+		}
+		got, _ := s["Retry"].([]any)
+		want := asJSON(Policy)
+		if name == "Finish" {
+			want = asJSON(finishPolicy)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s retries with %v, not the Policy", name, s["Retry"])
+		}
+	}
+	for _, c := range []contract.ErrorClass{contract.Throttle, contract.Transient} {
+		for _, e := range contract.NamesOf(c) {
+			if !slices.ContainsFunc(Policy, func(r Retrier) bool { return slices.Contains(r.ErrorEquals, e) }) {
+				t.Errorf("Policy does not retry %s", e)
+			}
+		}
+	}
+	if n := len(d["States"].(node)); n > 20 {
+		t.Errorf("%d states: keep the machine at 20 at most", n)
+	}
+}
+
+// TestDoneRoutesEveryTerminal: Done succeeds the execution for exactly the
+// terminal statuses whose ExecutionError is empty; the others reach the
+// Fail state, which reads finish's error and reason.
+func TestDoneRoutesEveryTerminal(t *testing.T) {
+	d := definition(t)
+	done := d["States"].(node)["Done"].(node)
+	succeeds := map[string]bool{}
+	for _, c := range done["Choices"].([]any) {
+		r := c.(node)
+		if r["Next"] == "Succeeded" {
+			succeeds[r["StringEquals"].(string)] = true
+		}
+	}
+	for _, st := range contract.Terminals {
+		if got, want := succeeds[string(st)], st.ExecutionError() == ""; got != want {
+			t.Errorf("%s succeeds the execution: %v, want %v", st, got, want)
+		}
+	}
+	fail := d["States"].(node)[done["Default"].(string)].(node)
+	if fail["Type"] != "Fail" || fail["ErrorPath"] != "$.finish.Payload.error" || fail["CausePath"] != "$.finish.Payload.reason" {
+		t.Errorf("Done's default %v", fail)
+	}
 }

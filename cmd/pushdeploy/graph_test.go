@@ -37,7 +37,7 @@ func TestGraphDeployDefinition(t *testing.T) {
 		t.Errorf("chart differs from %s (go test -run TestGraph -update rewrites it; then update README.md) (-want +got):\n%s", golden, d)
 	}
 	// Every state and every Catch of the definition is drawn.
-	for _, s := range []string{"Plan", "WaitRollout<br/>waits for a task token", "Bake", "Undo", "Finish", "RolledBack", "DeployFailed", "FinishFailed"} {
+	for _, s := range []string{"Plan", "WaitRollout<br/>waits for a task token", "Bake", "Undo", "Finish", "Failed", "FinishFailed"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("chart lacks %q", s)
 		}

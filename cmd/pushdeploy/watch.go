@@ -323,7 +323,7 @@ func summarize(p map[string]any) string {
 		if a := s("alarm"); a != "" {
 			d += " alarm " + a
 		}
-		if r := s("reason"); r != "" && s("cause") != "event" {
+		if r := s("reason"); r != "" {
 			d += ": " + r
 		}
 		return d

@@ -129,9 +129,8 @@ func deployHistory(t *testing.T) *hist {
 		enter("Task", "Register", nil).task("invoke", nil, 0).ok(time.Second, map[string]any{"taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2", "registered": true}).
 		enter("Task", "Update", nil).task("invoke", nil, 0).ok(time.Second, map[string]any{"previousTaskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1", "taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2", "startedAt": "2026-11-22T03:00:10Z"}).
 		enter("Task", "WaitRollout", nil).task("invoke.waitForTaskToken", map[string]any{"FunctionName": "watch", "Payload": map[string]any{"token": "AAAAKgAAAAIAAAAAAAAAAQ-long-token", "phase": "rollout"}}, 600).
-		ok(3*time.Minute, map[string]any{"status": "IN_PROGRESS", "cause": "event", "reason": "ecs event"}).
-		enter("Choice", "RolloutWoken", nil).
-		enter("Task", "RecheckRollout", nil).task("invoke", nil, 0).ok(time.Second, map[string]any{"status": "COMPLETED", "cause": "steady-state", "reason": "3/3 tasks running web:2"}).
+		ok(3*time.Minute, map[string]any{"status": "COMPLETED", "cause": "steady-state", "reason": "3/3 tasks running web:2"}).
+		enter("Choice", "RolloutDecision", nil).
 		enter("Task", "Bake", nil).task("invoke.waitForTaskToken", map[string]any{"Payload": map[string]any{"token": "T2", "phase": "bake"}}, 300).
 		timedOut(5*time.Minute).
 		enter("Task", "CheckBake", nil).task("invoke", nil, 0).ok(time.Second, map[string]any{"status": "COMPLETED", "cause": "baked", "reason": "no alarm in 5m0s"})
@@ -158,19 +157,17 @@ func TestTimelineText(t *testing.T) {
 03:00:09 +00:00:09       result: updated web:1 -> web:2
 03:00:10 +00:00:10  -> WaitRollout (Task)
 03:00:10 +00:00:10       wait: waiting for the rollout outcome (task token AAAAKgAAAAIA…), timeout 10m0s
-03:03:10 +00:03:10       result: woken: IN_PROGRESS (event)
-03:03:11 +00:03:11  -> RolloutWoken (Choice)
-03:03:12 +00:03:12  -> RecheckRollout (Task)
-03:03:13 +00:03:13       result: COMPLETED (steady-state): 3/3 tasks running web:2
-03:03:14 +00:03:14  -> Bake (Task)
-03:03:14 +00:03:14       wait: waiting for the bake outcome (task token T2), timeout 5m0s
-03:08:14 +00:08:14       timeout: States.Timeout
-03:08:15 +00:08:15  -> CheckBake (Task)
-03:08:16 +00:08:16       result: COMPLETED (baked): no alarm in 5m0s
-03:08:17 +00:08:17  -> Finish (Task)
-03:08:18 +00:08:18       result: recorded SUCCEEDED: deployed web:v2
-03:08:19 +00:08:19  -> Succeeded (Succeed)
-03:08:19 +00:08:19  == SUCCEEDED: deployed web:v2 [web:1 -> web:2]
+03:03:10 +00:03:10       result: woken: COMPLETED (steady-state): 3/3 tasks running web:2
+03:03:11 +00:03:11  -> RolloutDecision (Choice)
+03:03:12 +00:03:12  -> Bake (Task)
+03:03:12 +00:03:12       wait: waiting for the bake outcome (task token T2), timeout 5m0s
+03:08:12 +00:08:12       timeout: States.Timeout
+03:08:13 +00:08:13  -> CheckBake (Task)
+03:08:14 +00:08:14       result: COMPLETED (baked): no alarm in 5m0s
+03:08:15 +00:08:15  -> Finish (Task)
+03:08:16 +00:08:16       result: recorded SUCCEEDED: deployed web:v2
+03:08:17 +00:08:17  -> Succeeded (Succeed)
+03:08:17 +00:08:17  == SUCCEEDED: deployed web:v2 [web:1 -> web:2]
 `
 	if d := cmp.Diff(want, out.String()); d != "" {
 		t.Errorf("timeline (-want +got):\n%s", d)

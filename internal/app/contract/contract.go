@@ -288,7 +288,8 @@ type RegisterInput struct {
 }
 
 // RegisterResult is the register function's result. For redeploy and
-// rollback the UseTarget state writes it with Registered false.
+// rollback it is the plan's target revision, Registered false (nothing
+// registered, no AWS call).
 type RegisterResult struct {
 	TaskDefinitionArn string        `json:"taskDefinitionArn"`
 	Registered        bool          `json:"registered"`
@@ -340,13 +341,15 @@ const (
 // WatchInput is the watch function's payload (lambda:invoke.waitForTaskToken).
 // Watch stores the token in the service's lease and checks once: when the
 // outcome is already decided it sends it (Result[Outcome]) with
-// SendTaskSuccess. Otherwise the events function, on an ECS deployment
-// event for the service, or dispatch, on an alarm of the service (the one
-// alarm path), sends a wake-up (Status IN_PROGRESS, Cause
-// "event") and the state machine runs check (timedOut false) and waits again
-// if still undecided; plan sends SUPERSEDED to the wait of an execution it
-// takes the lease from. The wait's TimeoutSeconds is the safety net: check
-// with timedOut true decides (an unfinished rollout is a timeout).
+// SendTaskSuccess. Otherwise the token stays in the lease with the wait
+// (phase, plan, update, since and the phase's deadline, coord.Wait): the
+// events function, on an ECS deployment event for the service, and
+// dispatch, on an alarm of the service (the one alarm path), judge it with
+// the evaluator check uses and send the outcome only when decided; an
+// undecided event leaves the wait parked. Plan sends SUPERSEDED to the wait
+// of an execution it takes the lease from. The wait's TimeoutSeconds is the
+// phase's whole window, set once; when it passes, check with timedOut true
+// decides (an unfinished rollout is a timeout).
 type WatchInput struct {
 	Token  string       `json:"token"`
 	Phase  Phase        `json:"phase"`
@@ -366,7 +369,8 @@ type WatchResult struct {
 	Status  Status `json:"status"`
 }
 
-// CheckInput is the check function's payload: one poll, after a wait timed out.
+// CheckInput is the check function's payload: one look, after a wait's
+// window passed (the state machine always sets TimedOut).
 type CheckInput struct {
 	Phase  Phase        `json:"phase"`
 	Plan   Plan         `json:"plan"`
@@ -411,9 +415,7 @@ const CauseChangedOutside = "changed-outside"
 // Outcome is the result of a wait (sent by events/watch) or of check.
 type Outcome struct {
 	Status Status `json:"status"`
-	// Cause is a short machine-readable word (package outcome's causes, plus
-	// "event" for a wake-up sent by the events function or dispatch, and
-	// "armed" for the state machine's placeholder before a wait).
+	// Cause is a short machine-readable word (package outcome's causes).
 	Cause  string `json:"cause"`
 	Reason string `json:"reason"`
 	// TaskDefinitionArn is the service's primary revision when decided.
@@ -422,11 +424,6 @@ type Outcome struct {
 	Alarm             string    `json:"alarm,omitempty"`
 	FailedTasks       int       `json:"failedTasks,omitempty"`
 	CheckedAt         time.Time `json:"checkedAt"`
-	// RemainingSeconds is, for IN_PROGRESS from check, the time left until
-	// the phase's deadline (at least 1): the next wait's TimeoutSecondsPath,
-	// so a wake-up does not restart the deploy timeout or the bake window.
-	// The Arm* states set it to the whole window before the first wait.
-	RemainingSeconds int `json:"remainingSeconds,omitempty"`
 }
 
 // Decided reports whether the outcome ends a wait.
@@ -450,8 +447,37 @@ type FinishInput struct {
 	// Timeout is the last wait that timed out (its Catch keeps the document).
 	Timeout   *TaskError `json:"timeout,omitempty"`
 	UndoError *TaskError `json:"undoError,omitempty"`
-	// Clock is stamped by the StampFinish state from Step Functions' clock.
+	// Clock is the document's finish time in executions started before the
+	// Finish state passed it beside the document (FinishRequest).
 	Clock *FinishClock `json:"clock,omitempty"`
+}
+
+// FinishRequest is the finish function's payload: the whole state document
+// and when the execution reached Finish ($$.State.EnteredTime, the clock
+// that also gave its start time, so a record's duration never mixes the
+// orchestrator's and a function's clocks). A payload of an execution
+// started with the earlier definition is the document itself (its fields
+// inline, with Clock).
+type FinishRequest struct {
+	Document   *FinishInput `json:"document,omitempty"`
+	FinishedAt time.Time    `json:"finishedAt,omitzero"`
+	// The earlier shape: the document itself.
+	*FinishInput
+}
+
+// Doc is the state document, with FinishedAt as its Clock.
+func (r FinishRequest) Doc() FinishInput {
+	var in FinishInput
+	switch {
+	case r.Document != nil:
+		in = *r.Document
+	case r.FinishInput != nil:
+		in = *r.FinishInput
+	}
+	if !r.FinishedAt.IsZero() {
+		in.Clock = &FinishClock{FinishedAt: r.FinishedAt}
+	}
+	return in
 }
 
 // FinishClock is when the execution reached finish, on the clock that also
@@ -472,15 +498,35 @@ const (
 	TerminalSkipped    Terminal = "SKIPPED"
 )
 
+// Terminals lists every terminal status.
+var Terminals = []Terminal{TerminalSucceeded, TerminalRolledBack, TerminalFailed, TerminalSuperseded, TerminalSkipped}
+
+// ExecutionError is the error an execution that ends with t fails with (the
+// Fail state's ErrorPath reads it from FinishResult.Error): "" for the
+// statuses that succeed the execution.
+func (t Terminal) ExecutionError() string {
+	switch t {
+	case TerminalSucceeded, TerminalSkipped, TerminalSuperseded:
+		return ""
+	case TerminalRolledBack:
+		return "RolledBack"
+	}
+	return "DeploymentFailed"
+}
+
 // FinishResult is the finish function's result; the Done choice routes on
 // Status (SUCCEEDED, SKIPPED and SUPERSEDED succeed the execution, ROLLED_BACK
-// and FAILED fail it).
+// and FAILED fail it, with Error and Reason as the execution's error and
+// cause).
 type FinishResult struct {
-	Status  Terminal `json:"status"`
-	Reason  string   `json:"reason"`
-	Cluster string   `json:"cluster,omitempty"`
-	Service string   `json:"service,omitempty"`
-	Image   *Image   `json:"image,omitempty"`
+	Status Terminal `json:"status"`
+	// Error is Status.ExecutionError(): RolledBack or DeploymentFailed, absent
+	// when the execution succeeds.
+	Error   string `json:"error,omitempty"`
+	Reason  string `json:"reason"`
+	Cluster string `json:"cluster,omitempty"`
+	Service string `json:"service,omitempty"`
+	Image   *Image `json:"image,omitempty"`
 	// FromTaskDefinitionArn is what ran before; ToTaskDefinitionArn what runs now.
 	FromTaskDefinitionArn string   `json:"fromTaskDefinitionArn,omitempty"`
 	ToTaskDefinitionArn   string   `json:"toTaskDefinitionArn,omitempty"`

@@ -36,6 +36,7 @@ func TestGolden(t *testing.T) {
 		{"outcome_result.json", new(Result[Outcome])},
 		{"finish_input_failed.json", new(FinishInput)},
 		{"finish_input_rolled_back.json", new(FinishInput)},
+		{"finish_request.json", new(FinishRequest)},
 		{"finish_result.json", new(FinishResult)},
 		{"dispatch_result.json", new(DispatchResult)},
 		{"events_result.json", new(EventsResult)},

@@ -17,7 +17,7 @@
 //	{
 //	  "execution":       Execution,               // from the context object
 //	  "plan":            Result[Plan],
-//	  "register":        Result[RegisterResult],  // also set by UseTarget for redeploy/rollback
+//	  "register":        Result[RegisterResult],  // redeploy/rollback: the plan's target, nothing registered
 //	  "update":          Result[UpdateResult],
 //	  "outcome":         Result[Outcome],         // rollout wait or check
 //	  "bake":            Result[Outcome],         // bake wait or final check
@@ -28,10 +28,11 @@
 //	  "finish":          Result[FinishResult]
 //	}
 //
-// Before each wait an Arm state writes an IN_PROGRESS Outcome whose
-// remainingSeconds is the whole window (deploy timeout or bake); the wait's
-// TimeoutSecondsPath reads it, and check updates it after a wake-up, so an
-// event that wakes a wait early never restarts the window.
+// Each wait's TimeoutSecondsPath is the phase's whole window (the plan's
+// timeoutSeconds or bakeSeconds), set once: a wake-up carries a decided
+// outcome, and an event that decides nothing leaves the wait parked, so no
+// event restarts the window. Finish gets the document beside its finish
+// time (FinishRequest).
 //
 // FinishInput is that document; every key but execution may be
 // missing, depending on where the execution left the happy path.

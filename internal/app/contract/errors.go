@@ -121,3 +121,50 @@ func ErrorNames() []string {
 		"WrongFamily", "ImageNotFound", "Superseded", "Throttled", "Retryable", "Internal",
 	}
 }
+
+// ErrorClass is how the state machine treats an error name: the one
+// classification its Retry and Catch policy (statemachine.Policy) derives
+// from.
+type ErrorClass int
+
+const (
+	// Final: retrying cannot help (bad input, a missing service, ...);
+	// the execution goes on to undo or finish.
+	Final ErrorClass = iota
+	// Throttle: AWS throttled a call; retried with a longer backoff.
+	Throttle
+	// Transient: a 5xx, a network failure; retried with a short backoff.
+	Transient
+	// Lost: the execution lost the service's lease (Superseded); it must not
+	// touch the service again, so it finishes without undoing anything.
+	Lost
+	// Unexpected: Internal, any other failure; finish alone retries it (a
+	// history write racing another), everything else treats it as terminal.
+	Unexpected
+)
+
+// ClassOf is the class of an error name of ErrorNames.
+func ClassOf(name string) ErrorClass {
+	switch name {
+	case "Throttled":
+		return Throttle
+	case "Retryable":
+		return Transient
+	case "Superseded":
+		return Lost
+	case "Internal":
+		return Unexpected
+	}
+	return Final
+}
+
+// NamesOf lists the error names of ErrorNames in class c, in their order.
+func NamesOf(c ErrorClass) []string {
+	var out []string
+	for _, n := range ErrorNames() {
+		if ClassOf(n) == c {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -56,12 +56,15 @@ type ECSDeploymentDetail struct {
 type DispatchResult struct {
 	Started []StartedExecution `json:"started"`
 	Skipped []SkippedTarget    `json:"skipped"`
-	// Woken are the executions in flight whose wait an alarm woke (they
-	// are also in Skipped, as deploy-in-flight).
+	// Woken are the executions in flight whose wait the alarm decided and
+	// woke (they are also in Skipped, as deploy-in-flight).
 	Woken []string `json:"woken,omitempty"`
 	// Waiting counts executions in flight whose wait was already being
 	// woken.
 	Waiting int `json:"waiting,omitempty"`
+	// Parked counts executions in flight whose wait the alarm does not
+	// decide (an undo ignores alarms): left parked.
+	Parked int `json:"parked,omitempty"`
 }
 
 // StartedExecution is one StartExecution call made by dispatch.
@@ -84,8 +87,12 @@ type SkippedTarget struct {
 
 // EventsResult is the events function's result.
 type EventsResult struct {
-	// Woken are the execution ARNs whose wait got SendTaskSuccess.
+	// Woken are the execution ARNs whose wait the event decided: they got
+	// the judged outcome (SendTaskSuccess).
 	Woken []string `json:"woken"`
-	// Waiting counts waits that saw the event and stay undecided.
+	// Waiting counts waits another waker was already waking.
 	Waiting int `json:"waiting"`
+	// Parked counts waits the event did not decide: left parked, their
+	// token in the lease.
+	Parked int `json:"parked,omitempty"`
 }

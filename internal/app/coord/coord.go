@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -23,7 +24,7 @@ import (
 type Leases interface {
 	Acquire(ctx context.Context, r Request) (Acquired, error)
 	Check(ctx context.Context, service, holder string) error
-	SetToken(ctx context.Context, service, holder, token string) error
+	SetWait(ctx context.Context, service, holder string, w Wait) error
 	ClearToken(ctx context.Context, service, token string) (bool, error)
 	Release(ctx context.Context, service, holder string) error
 	Get(ctx context.Context, service string) (State, error)
@@ -48,8 +49,37 @@ type ECS interface {
 // waits, the guarded update and the classification of foreign revisions.
 type Coordinator struct {
 	Leases
-	sfn SFN
-	clk clock.Clock
+	sfn   SFN
+	clk   clock.Clock
+	judge Judge
+}
+
+// Wait is a parked wait: its task token and what a waker needs to judge it
+// without the waiting execution (stored with the token in the lease).
+type Wait struct {
+	Token  string                `json:"-"`
+	Phase  contract.Phase        `json:"phase"`
+	Plan   contract.Plan         `json:"plan"`
+	Update contract.UpdateResult `json:"update"`
+	// Since is when the phase began (the bake: when the rollout was seen
+	// complete); Deadline is the end of its window, set once when the wait
+	// is parked: a wake-up that does not decide leaves the wait (and its
+	// TimeoutSeconds, the whole window) as it is.
+	Since    time.Time `json:"since"`
+	Deadline time.Time `json:"deadline"`
+}
+
+// Judge judges a parked wait now (handler.Evaluator, the evaluator check
+// uses): an undecided outcome leaves the wait parked.
+type Judge interface {
+	Judge(ctx context.Context, w Wait) (contract.Outcome, error)
+}
+
+// WithJudge makes the wake-ups that find a parked wait (WakeHolder, the
+// hand-over of a late update) judge it and wake it only when decided.
+func (c *Coordinator) WithJudge(j Judge) *Coordinator {
+	c.judge = j
+	return c
 }
 
 // NewCoordinator returns a Coordinator. sfn may be nil for a caller that
@@ -74,6 +104,9 @@ const (
 	WakeClaimedElsewhere
 	// WakeStale: the wait had already ended on its own (timeout, stop).
 	WakeStale
+	// WakeUndecided: the wait was judged and is not decided: it stays
+	// parked, its token in the lease.
+	WakeUndecided
 )
 
 func (w Wake) String() string {
@@ -84,6 +117,8 @@ func (w Wake) String() string {
 		return "claimed elsewhere"
 	case WakeStale:
 		return "stale"
+	case WakeUndecided:
+		return "undecided"
 	}
 	return "none"
 }
@@ -98,9 +133,9 @@ func IsStaleToken(err error) bool {
 	return errors.As(err, &api) && slices.Contains(staleCodes, api.ErrorCode())
 }
 
-// Park stores token as the holder's current wait, where Wake finds it.
-func (c *Coordinator) Park(ctx context.Context, service, holder, token string) error {
-	return c.SetToken(ctx, service, holder, token)
+// Park stores w as the holder's current wait, where the wakers find it.
+func (c *Coordinator) Park(ctx context.Context, service, holder string, w Wait) error {
+	return c.SetWait(ctx, service, holder, w)
 }
 
 // WakeClaimed sends o to a wait whose token the caller already owns (its
@@ -142,11 +177,15 @@ type Waiter struct {
 	// that found its token.
 	Live bool
 	Wake Wake
+	// Outcome is the judged outcome (when a wait was judged).
+	Outcome contract.Outcome
 }
 
-// WakeHolder wakes the live holder's parked wait, if any, with o: one
-// read of the lease says whether an execution is in flight and wakes it.
-func (c *Coordinator) WakeHolder(ctx context.Context, service string, o contract.Outcome) (Waiter, error) {
+// WakeHolder judges the live holder's parked wait, if any, and wakes it
+// with the outcome when decided: one read of the lease says whether an
+// execution is in flight and what it waits for. An undecided wait stays
+// parked (WakeUndecided).
+func (c *Coordinator) WakeHolder(ctx context.Context, service string) (Waiter, error) {
 	st, err := c.Get(ctx, service)
 	if err != nil {
 		return Waiter{}, err
@@ -155,8 +194,29 @@ func (c *Coordinator) WakeHolder(ctx context.Context, service string, o contract
 	if st.Token == "" || !w.Live {
 		return w, nil
 	}
-	w.Wake, err = c.WakeToken(ctx, service, st.Token, o)
+	w.Wake, w.Outcome, err = c.wakeJudged(ctx, service, st)
 	return w, err
+}
+
+// wakeJudged judges st's parked wait and wakes it when decided. A token
+// stored without its wait (parked by an earlier version) cannot be judged:
+// it is left to its own timeout.
+func (c *Coordinator) wakeJudged(ctx context.Context, service string, st State) (Wake, contract.Outcome, error) {
+	if c.judge == nil {
+		return WakeNone, contract.Outcome{}, errors.New("coord: no judge to wake a wait")
+	}
+	if st.Wait == nil {
+		return WakeUndecided, contract.Outcome{}, nil
+	}
+	o, err := c.judge.Judge(ctx, *st.Wait)
+	if err != nil {
+		return WakeNone, contract.Outcome{}, fmt.Errorf("judge the wait: %w", err)
+	}
+	if !o.Decided() {
+		return WakeUndecided, o, nil
+	}
+	wk, err := c.WakeToken(ctx, service, st.Token, o)
+	return wk, o, err
 }
 
 // SameRevision compares revisions given as ARNs or family:N.
@@ -358,13 +418,12 @@ func (c *Coordinator) handOver(ctx context.Context, u Update, rev string) {
 		log.InfoContext(ctx, "newer execution is not waiting; its next look finds the service on "+rev, "holder", st.Holder)
 		return
 	}
-	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "late-update",
-		Reason:    "a superseded execution's update landed after yours: the service runs " + rev,
-		CheckedAt: c.clk.Now().UTC()}
-	w, err := c.WakeToken(ctx, u.ServiceARN, st.Token, o)
+	w, _, err := c.wakeJudged(ctx, u.ServiceARN, st)
 	switch {
 	case err != nil:
 		log.WarnContext(ctx, "wake the newer execution", "holder", st.Holder, "error", err)
+	case w == WakeUndecided:
+		log.InfoContext(ctx, "newer execution's wait is not decided yet; left parked", "holder", st.Holder)
 	case w != WakeSent:
 		log.InfoContext(ctx, "newer execution already woken", "holder", st.Holder, "wake", w.String())
 	default:

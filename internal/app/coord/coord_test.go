@@ -50,13 +50,13 @@ func (m *memLeases) Check(_ context.Context, service, holder string) error {
 	}
 	return nil
 }
-func (m *memLeases) SetToken(ctx context.Context, service, holder, token string) error {
+func (m *memLeases) SetWait(ctx context.Context, service, holder string, w coord.Wait) error {
 	if err := m.Check(ctx, service, holder); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.st.Token = token
+	m.st.Token, m.st.Wait = w.Token, &w
 	return nil
 }
 func (m *memLeases) ClearToken(_ context.Context, _, token string) (bool, error) {
@@ -68,7 +68,7 @@ func (m *memLeases) ClearToken(_ context.Context, _, token string) (bool, error)
 	if m.st.Token != token {
 		return false, nil
 	}
-	m.st.Token = ""
+	m.st.Token, m.st.Wait = "", nil
 	return true, nil
 }
 func (m *memLeases) Release(context.Context, string, string) error { return nil }
@@ -113,13 +113,29 @@ func (f *fakeSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInpu
 
 func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Message: code} }
 
+// fakeJudge judges every wait with its outcome (decided unless told).
+type fakeJudge struct {
+	o      contract.Outcome
+	err    error
+	judged []coord.Wait
+}
+
+func (j *fakeJudge) Judge(_ context.Context, w coord.Wait) (contract.Outcome, error) {
+	j.judged = append(j.judged, w)
+	return j.o, j.err
+}
+
+func decided() *fakeJudge {
+	return &fakeJudge{o: contract.Outcome{Status: contract.StatusFailed, Cause: "alarm", Reason: "judged"}}
+}
+
 func newCoord(t *testing.T, l coord.Leases, s coord.SFN) *coord.Coordinator {
 	t.Helper()
 	c, err := coord.NewCoordinator(l, s, clock.NewVirtual(t0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return c.WithJudge(decided())
 }
 
 func TestIsStaleToken(t *testing.T) {
@@ -143,31 +159,39 @@ func TestIsStaleToken(t *testing.T) {
 func TestWakeHolder(t *testing.T) {
 	live := t0.Add(time.Hour)
 	no := false
+	wait := &coord.Wait{Token: "tok", Phase: contract.PhaseRollout}
 	for _, tt := range []struct {
-		name     string
-		st       coord.State
-		clearOK  *bool
-		sendErr  error
-		want     coord.Wake
-		wantErr  bool
-		sent     int
-		tokenYet bool // the token is still stored afterwards
+		name      string
+		st        coord.State
+		clearOK   *bool
+		sendErr   error
+		undecided bool // the judge does not decide
+		want      coord.Wake
+		wantErr   bool
+		sent      int
+		tokenYet  bool // the token is still stored afterwards
 	}{
 		{name: "nobody holds it", st: coord.State{}, want: coord.WakeNone},
 		{name: "holder not waiting", st: coord.State{Holder: "A", Until: live}, want: coord.WakeNone},
-		{name: "expired holder is not woken", st: coord.State{Holder: "A", Until: t0.Add(-time.Second), Token: "tok"}, want: coord.WakeNone, tokenYet: true},
-		{name: "waiting: claimed and sent", st: coord.State{Holder: "A", Until: live, Token: "tok"}, want: coord.WakeSent, sent: 1},
-		{name: "claimed by someone else first", st: coord.State{Holder: "A", Until: live, Token: "tok"}, clearOK: &no, want: coord.WakeClaimedElsewhere, tokenYet: true},
-		{name: "timed out wait is stale", st: coord.State{Holder: "A", Until: live, Token: "tok"}, sendErr: apiErr("TaskTimedOut"), want: coord.WakeStale},
-		{name: "gone wait is stale", st: coord.State{Holder: "A", Until: live, Token: "tok"}, sendErr: apiErr("TaskDoesNotExist"), want: coord.WakeStale},
-		{name: "bad token is stale", st: coord.State{Holder: "A", Until: live, Token: "tok"}, sendErr: apiErr("InvalidToken"), want: coord.WakeStale},
-		{name: "throttled send is an error", st: coord.State{Holder: "A", Until: live, Token: "tok"}, sendErr: apiErr("ThrottlingException"), wantErr: true},
+		{name: "expired holder is not woken", st: coord.State{Holder: "A", Until: t0.Add(-time.Second), Token: "tok", Wait: wait}, want: coord.WakeNone, tokenYet: true},
+		{name: "waiting: claimed and sent", st: coord.State{Holder: "A", Until: live, Token: "tok", Wait: wait}, want: coord.WakeSent, sent: 1},
+		{name: "claimed by someone else first", st: coord.State{Holder: "A", Until: live, Token: "tok", Wait: wait}, clearOK: &no, want: coord.WakeClaimedElsewhere, tokenYet: true},
+		{name: "timed out wait is stale", st: coord.State{Holder: "A", Until: live, Token: "tok", Wait: wait}, sendErr: apiErr("TaskTimedOut"), want: coord.WakeStale},
+		{name: "gone wait is stale", st: coord.State{Holder: "A", Until: live, Token: "tok", Wait: wait}, sendErr: apiErr("TaskDoesNotExist"), want: coord.WakeStale},
+		{name: "bad token is stale", st: coord.State{Holder: "A", Until: live, Token: "tok", Wait: wait}, sendErr: apiErr("InvalidToken"), want: coord.WakeStale},
+		{name: "throttled send is an error", st: coord.State{Holder: "A", Until: live, Token: "tok", Wait: wait}, sendErr: apiErr("ThrottlingException"), wantErr: true},
+		{name: "undecided: left parked", st: coord.State{Holder: "A", Until: live, Token: "tok", Wait: wait}, undecided: true, want: coord.WakeUndecided, tokenYet: true},
+		{name: "token without its wait: left to its timeout", st: coord.State{Holder: "A", Until: live, Token: "tok"}, want: coord.WakeUndecided, tokenYet: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l := &memLeases{st: tt.st, clearOK: tt.clearOK}
 			s := &fakeSFN{err: tt.sendErr}
-			c := newCoord(t, l, s)
-			w, err := c.WakeHolder(context.Background(), "svc", contract.Outcome{Status: contract.StatusInProgress, Cause: "event"})
+			j := decided()
+			if tt.undecided {
+				j.o = contract.Outcome{Status: contract.StatusInProgress, Cause: "in-progress"}
+			}
+			c := newCoord(t, l, s).WithJudge(j)
+			w, err := c.WakeHolder(context.Background(), "svc")
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
 			}
@@ -182,7 +206,7 @@ func TestWakeHolder(t *testing.T) {
 			}
 			if tt.sent == 1 {
 				var body contract.Result[contract.Outcome]
-				if err := json.Unmarshal([]byte(aws.ToString(s.sent[0].Output)), &body); err != nil || body.Payload.Cause != "event" {
+				if err := json.Unmarshal([]byte(aws.ToString(s.sent[0].Output)), &body); err != nil || body.Payload.Reason != "judged" {
 					t.Errorf("output %s (%v): not the outcome in the state machine's shape", aws.ToString(s.sent[0].Output), err)
 				}
 			}
@@ -297,7 +321,7 @@ func TestUpdateService(t *testing.T) {
 					l.mu.Lock()
 					l.st = coord.State{Holder: "B", Until: t0.Add(time.Hour)}
 					if tt.newerWait {
-						l.st.Token = "tokB"
+						l.st.Token, l.st.Wait = "tokB", &coord.Wait{Token: "tokB", Phase: contract.PhaseRollout}
 					}
 					l.mu.Unlock()
 				}

@@ -18,8 +18,10 @@
 //     and must not touch the service again. Acquire returns the previous
 //     holder's token; the new holder wakes it (WakeClaimed) so it finishes
 //     SUPERSEDED now, not at its timeout.
-//  3. One token, woken once. A holder parks at most one wait (Park stores
-//     its task token in the lease, replacing any). Whoever wakes it first
+//  3. One token, woken once, when decided. A holder parks at most one wait
+//     (Park stores its task token in the lease with the Wait, its deadline
+//     included, replacing any). A waker judges the Wait (Judge) and wakes
+//     it only with a decided outcome; undecided, the wait stays parked. Whoever wakes it first
 //     claims the token with a conditional delete (ClearToken) and only then
 //     sends SendTaskSuccess: an event, the holder's own first look and a
 //     superseded execution's late update never wake one wait twice.

@@ -8,6 +8,8 @@
 //	leaseUntil  N  expiry, Unix milliseconds (not the table's TTL attribute:
 //	               the item must outlive its holder to keep seq)
 //	token       S  task token of the holder's current wait, if any
+//	wait        S  that wait, JSON (Wait): its phase, plan, update, start
+//	               and deadline, so that a waker can judge it
 //	lastHolder  S  the holder that released last (makes Release idempotent)
 //	pending     SS revisions the holder is putting on the service (Intend,
 //	               before each UpdateService attempt)
@@ -20,6 +22,7 @@ package coord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -122,12 +125,15 @@ type Acquired struct {
 
 // State is the lease as stored.
 type State struct {
-	Holder     string    `json:"holder,omitempty"`
-	Seq        int64     `json:"seq"`
-	Rank       string    `json:"rank,omitempty"`
-	Until      time.Time `json:"until"`
-	Token      string    `json:"token,omitempty"`
-	LastHolder string    `json:"lastHolder,omitempty"`
+	Holder string    `json:"holder,omitempty"`
+	Seq    int64     `json:"seq"`
+	Rank   string    `json:"rank,omitempty"`
+	Until  time.Time `json:"until"`
+	Token  string    `json:"token,omitempty"`
+	// Wait is the parked wait whose task token is Token (nil if none, or
+	// parked by a version that stored the token alone).
+	Wait       *Wait  `json:"wait,omitempty"`
+	LastHolder string `json:"lastHolder,omitempty"`
 	// Pending are the revisions the holder announced with Intend.
 	Pending []string `json:"pending,omitempty"`
 	// LateUpdates are the revisions a superseded execution may have put on
@@ -322,12 +328,19 @@ func (s *Store) Renew(ctx context.Context, service, holder string, ttl time.Dura
 	})
 }
 
-// SetToken stores the task token of holder's current wait (replacing any).
-func (s *Store) SetToken(ctx context.Context, service, holder, token string) error {
-	if token == "" {
+// SetWait stores holder's current wait, its task token and what a waker
+// needs to judge it (replacing any).
+func (s *Store) SetWait(ctx context.Context, service, holder string, w Wait) error {
+	if w.Token == "" {
 		return errors.New("lease: empty task token")
 	}
-	return s.update(ctx, service, holder, "SET #token = :token", map[string]ddbtypes.AttributeValue{":token": str(token)})
+	body, err := json.Marshal(w)
+	if err != nil {
+		return fmt.Errorf("lease: encode wait: %w", err)
+	}
+	return s.update(ctx, service, holder, "SET #token = :token, #wait = :wait", map[string]ddbtypes.AttributeValue{
+		":token": str(w.Token), ":wait": str(string(body)),
+	})
 }
 
 // ClearToken removes token if it is still the stored one, and reports
@@ -337,9 +350,9 @@ func (s *Store) ClearToken(ctx context.Context, service, token string) (bool, er
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       s.key(service),
-		UpdateExpression:          aws.String("REMOVE #token"),
+		UpdateExpression:          aws.String("REMOVE #token, #wait"),
 		ConditionExpression:       aws.String("#token = :token"),
-		ExpressionAttributeNames:  map[string]string{"#token": "token"},
+		ExpressionAttributeNames:  map[string]string{"#token": "token", "#wait": "wait"},
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":token": str(token)},
 	})
 	if isCondFailed(err) {
@@ -384,7 +397,7 @@ func (s *Store) MarkLateUpdate(ctx context.Context, service, rev string) (bool, 
 // execution holds returns *NotHolderError (or *SupersededError if a newer
 // one took it) and changes nothing.
 func (s *Store) Release(ctx context.Context, service, holder string) error {
-	err := s.update(ctx, service, holder, "REMOVE holder, #token, leaseUntil, pending, lateUpdates SET lastHolder = :h", nil)
+	err := s.update(ctx, service, holder, "REMOVE holder, #token, #wait, leaseUntil, pending, lateUpdates SET lastHolder = :h", nil)
 	if err == nil {
 		return nil
 	}
@@ -417,6 +430,9 @@ func (s *Store) update(ctx context.Context, service, holder, expr string, values
 	names := map[string]string{}
 	if containsToken(expr) {
 		names["#token"] = "token"
+	}
+	if strings.Contains(expr, "#wait") {
+		names["#wait"] = "wait"
 	}
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
@@ -463,6 +479,7 @@ type item struct {
 	Rank       string `dynamodbav:"rank"`
 	LeaseUntil int64  `dynamodbav:"leaseUntil"`
 	Token      string `dynamodbav:"token"`
+	Wait       string `dynamodbav:"wait"`
 	LastHolder string `dynamodbav:"lastHolder"`
 	// A string set: ADD merges marks without reading them first.
 	LateUpdates []string `dynamodbav:"lateUpdates,stringset"`
@@ -480,6 +497,14 @@ func decode(av map[string]ddbtypes.AttributeValue) (State, error) {
 	st := State{Holder: it.Holder, Seq: it.Seq, Rank: it.Rank, Token: it.Token, LastHolder: it.LastHolder, Pending: it.Pending, LateUpdates: it.LateUpdates}
 	if it.LeaseUntil != 0 {
 		st.Until = time.UnixMilli(it.LeaseUntil).UTC()
+	}
+	if it.Wait != "" && it.Token != "" {
+		var w Wait
+		if err := json.Unmarshal([]byte(it.Wait), &w); err != nil {
+			return State{}, fmt.Errorf("unmarshal lease wait: %w", err)
+		}
+		w.Token = it.Token
+		st.Wait = &w
 	}
 	return st, nil
 }

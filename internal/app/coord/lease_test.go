@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
 	ddblocal "github.com/pushdeploy/pushdeploy/internal/local/localcloud/dynamodb"
@@ -84,7 +85,7 @@ func TestLatestPushWins(t *testing.T) {
 		{"A checks", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "A") }, nil},
 		{"A acquires again (renew)", acquire("A", 100, coord.Preempt, previous("", "")), nil},
 		{"A stores a token", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
-			return s.SetToken(ctx, svc, "A", "tokA")
+			return s.SetWait(ctx, svc, "A", coord.Wait{Token: "tokA"})
 		}, nil},
 		{"B, a newer push, takes over and learns A's token", acquire("B", 200, coord.Preempt, previous("A", "tokA")), nil},
 		{"B holds", holderIs("B"), nil},
@@ -93,7 +94,7 @@ func TestLatestPushWins(t *testing.T) {
 			return s.Renew(ctx, svc, "A", time.Minute)
 		}, superseded},
 		{"A stores a token: superseded", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
-			return s.SetToken(ctx, svc, "A", "tokA2")
+			return s.SetWait(ctx, svc, "A", coord.Wait{Token: "tokA2"})
 		}, superseded},
 		{"A releases: superseded, B keeps it", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Release(ctx, svc, "A") }, superseded},
 		{"B still holds", holderIs("B"), nil},
@@ -116,7 +117,7 @@ func TestLatestPushWins(t *testing.T) {
 		}, nil},
 		{"expired: not held", holderIs(""), nil},
 		{"D stores a token", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error {
-			return s.SetToken(ctx, svc, "D", "tokD")
+			return s.SetWait(ctx, svc, "D", coord.Wait{Token: "tokD"})
 		}, nil},
 		{"E takes the expired lease and learns D's token", acquire("E", 400, coord.IfFree, previous("D", "tokD")), nil},
 		{"D checks: superseded", func(ctx context.Context, s *coord.Store, _ *localtest.Cloud) error { return s.Check(ctx, svc, "D") }, superseded},
@@ -151,15 +152,20 @@ func TestTokens(t *testing.T) {
 	if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetToken(ctx, svc, "A", "t1"); err != nil {
+	if err := s.SetWait(ctx, svc, "A", coord.Wait{Token: "t1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetToken(ctx, svc, "A", "t2"); err != nil {
+	deadline := time.Date(2026, 11, 22, 2, 30, 0, 0, time.UTC)
+	if err := s.SetWait(ctx, svc, "A", coord.Wait{Token: "t2", Phase: contract.PhaseBake, Deadline: deadline}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := s.Get(ctx, svc)
 	if err != nil || st.Token != "t2" {
 		t.Fatalf("token = %q, %v", st.Token, err)
+	}
+	// The wait travels with its token: a waker can judge it.
+	if w := st.Wait; w == nil || w.Token != "t2" || w.Phase != contract.PhaseBake || !w.Deadline.Equal(deadline) {
+		t.Fatalf("wait = %+v", st.Wait)
 	}
 	for _, tc := range []struct {
 		token string
@@ -173,11 +179,14 @@ func TestTokens(t *testing.T) {
 	if got, err := s.ClearToken(ctx, "arn:aws:ecs:us-east-1:123456789012:service/prod/none", "t"); got || err != nil {
 		t.Errorf("ClearToken on a service never leased = %v, %v", got, err)
 	}
-	if err := s.SetToken(ctx, svc, "A", ""); err == nil {
+	if st, _ := s.Get(ctx, svc); st.Wait != nil {
+		t.Errorf("claimed token left its wait: %+v", st.Wait)
+	}
+	if err := s.SetWait(ctx, svc, "A", coord.Wait{}); err == nil {
 		t.Error("empty token accepted")
 	}
 	// Release drops the token: nothing is left to wake.
-	if err := s.SetToken(ctx, svc, "A", "t3"); err != nil {
+	if err := s.SetWait(ctx, svc, "A", coord.Wait{Token: "t3"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Release(ctx, svc, "A"); err != nil {
@@ -214,7 +223,7 @@ func TestThrottledCallsRetried(t *testing.T) {
 	if _, err := s.Acquire(ctx, coord.Request{Service: svc, Holder: "A", Seq: 1, TTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetToken(ctx, svc, "A", "t"); err != nil {
+	if err := s.SetWait(ctx, svc, "A", coord.Wait{Token: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Release(ctx, svc, "A"); err != nil {

@@ -22,23 +22,25 @@ func TestProtocolOverDynamoDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.WithJudge(decided())
 	other, _ := coord.NewCoordinator(s, sfnA, cloud.Clock) // a second function
+	other.WithJudge(decided())
 	if _, err := c.Acquire(ctx, coord.Request{Service: svc, Holder: "A", Seq: 100, TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Park(ctx, svc, "A", "tokA"); err != nil {
+	if err := c.Park(ctx, svc, "A", coord.Wait{Token: "tokA", Phase: contract.PhaseRollout}); err != nil {
 		t.Fatal(err)
 	}
-	ev := contract.Outcome{Status: contract.StatusInProgress, Cause: "event"}
-	w, err := c.WakeHolder(ctx, svc, ev)
+	ev := contract.Outcome{Status: contract.StatusFailed, Cause: "alarm"}
+	w, err := c.WakeHolder(ctx, svc)
 	if err != nil || w.Wake != coord.WakeSent || w.Holder != "A" {
 		t.Fatalf("wake by event = %+v, %v", w, err)
 	}
-	if w, err := other.WakeHolder(ctx, svc, ev); err != nil || w.Wake != coord.WakeNone {
+	if w, err := other.WakeHolder(ctx, svc); err != nil || w.Wake != coord.WakeNone {
 		t.Fatalf("second waker = %+v, %v; the token was claimed, nobody waits", w, err)
 	}
 	// Parked again, two wakers race for one token: one sends.
-	if err := c.Park(ctx, svc, "A", "tokA2"); err != nil {
+	if err := c.Park(ctx, svc, "A", coord.Wait{Token: "tokA2", Phase: contract.PhaseRollout}); err != nil {
 		t.Fatal(err)
 	}
 	w1, err1 := c.WakeToken(ctx, svc, "tokA2", ev)
@@ -52,7 +54,7 @@ func TestProtocolOverDynamoDB(t *testing.T) {
 
 	// B supersedes A; A's parked token comes back with the lease and is
 	// woken by B without a claim (Acquire dropped it from the item).
-	if err := c.Park(ctx, svc, "A", "tokA3"); err != nil {
+	if err := c.Park(ctx, svc, "A", coord.Wait{Token: "tokA3", Phase: contract.PhaseRollout}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Intend(ctx, svc, "A", tdPrefix+"web:7"); err != nil {
@@ -65,7 +67,7 @@ func TestProtocolOverDynamoDB(t *testing.T) {
 	if w, err := c.WakeClaimed(ctx, got.PreviousToken, contract.Outcome{Status: contract.StatusSuperseded}); err != nil || w != coord.WakeSent {
 		t.Fatalf("wake superseded = %v, %v", w, err)
 	}
-	if err := c.Park(ctx, svc, "A", "late"); err == nil {
+	if err := c.Park(ctx, svc, "A", coord.Wait{Token: "late", Phase: contract.PhaseRollout}); err == nil {
 		t.Fatal("a superseded execution parked a wait")
 	}
 	// A's announced revision is B's to repair; anything else is outside.
@@ -88,7 +90,7 @@ func TestProtocolOverDynamoDB(t *testing.T) {
 	if err := s.Release(ctx, svc, "B"); err != nil {
 		t.Fatal(err)
 	}
-	if w, err := c.WakeHolder(ctx, svc, ev); err != nil || w.Wake != coord.WakeNone {
+	if w, err := c.WakeHolder(ctx, svc); err != nil || w.Wake != coord.WakeNone {
 		t.Fatalf("wake after release = %+v, %v", w, err)
 	}
 	if got, _ := coord.ClassifyForeign(ctx, s, svc, tdPrefix+"web:7"); got != coord.ChangedOutside {

@@ -17,8 +17,8 @@ type CheckDeps struct {
 	Log       *slog.Logger
 }
 
-// CheckHandler looks once at the outcome: after an event woke a wait, or
-// after the wait's timeout (the safety net), when it always decides.
+// CheckHandler looks once at the outcome after a wait's window passed (the
+// safety net), when it always decides. (Wake-ups are judged by the waker.)
 type CheckHandler struct{ d CheckDeps }
 
 // NewCheck returns the check handler.

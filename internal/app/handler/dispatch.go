@@ -28,14 +28,16 @@ import (
 
 // DispatchDeps are the dispatch function's dependencies.
 type DispatchDeps struct {
-	Resolver Resolver
-	SFN      awsapi.SFN
-	ECR      ECR // the push time of an image (imagePushedAt)
-	Leases   Leases
-	Triggers Triggers
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Settings Settings
+	// Evaluator judges the wait of a deploy in flight on an alarm.
+	Evaluator *Evaluator
+	Resolver  Resolver
+	SFN       awsapi.SFN
+	ECR       ECR // the push time of an image (imagePushedAt)
+	Leases    Leases
+	Triggers  Triggers
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Settings  Settings
 }
 
 // DispatchHandler turns an ECR push into one execution per following
@@ -50,7 +52,7 @@ type DispatchHandler struct {
 
 // NewDispatch returns the dispatch handler.
 func NewDispatch(d DispatchDeps) (*DispatchHandler, error) {
-	if d.Resolver == nil || d.SFN == nil || d.ECR == nil || d.Leases == nil || d.Triggers == nil || d.Clock == nil || d.Log == nil {
+	if d.Evaluator == nil || d.Resolver == nil || d.SFN == nil || d.ECR == nil || d.Leases == nil || d.Triggers == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("dispatch: %w", errMissing)
 	}
 	if d.Settings.StateMachineArn == "" {
@@ -60,7 +62,7 @@ func NewDispatch(d DispatchDeps) (*DispatchHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: %w", err)
 	}
-	return &DispatchHandler{d: d, c: c}, nil
+	return &DispatchHandler{d: d, c: c.WithJudge(d.Evaluator)}, nil
 }
 
 // Handle dispatches one event.
@@ -173,13 +175,12 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 		arn = ev.Resources[0]
 	}
 	for _, t := range disc.Targets {
-		// A deploy in flight watches its alarms itself: wake its parked
-		// wait so it checks now, and start no second execution. Should the
-		// lease be taken right after this look, plan's IfFree acquire
-		// skips the rollback: the lease, not this look, is the guard.
-		o := contract.Outcome{Status: contract.StatusInProgress, Cause: "event",
-			Reason: "alarm " + d.AlarmName + " is in ALARM", CheckedAt: h.d.Clock.Now().UTC()}
-		w, err := h.c.WakeHolder(ctx, t.ServiceARN, o)
+		// A deploy in flight watches its alarms itself: judge its parked
+		// wait now and wake it when decided, and start no second
+		// execution. Should the lease be taken right after this look,
+		// plan's IfFree acquire skips the rollback: the lease, not this
+		// look, is the guard.
+		w, err := h.c.WakeHolder(ctx, t.ServiceARN)
 		if err != nil {
 			return res, boundary("wake the deploy in flight", err)
 		}
@@ -189,6 +190,8 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 				res.Woken = append(res.Woken, w.Holder)
 			case coord.WakeClaimedElsewhere:
 				res.Waiting++
+			case coord.WakeUndecided:
+				res.Parked++
 			}
 			log.InfoContext(ctx, "deploy in flight", "service", t.ServiceARN, "execution", w.Holder, "wake", w.Wake.String())
 			res.Skipped = append(res.Skipped, contract.SkippedTarget{Cluster: t.ClusterName, Service: t.ServiceName,

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 )
 
 func (w *world) dispatch(t *testing.T) *DispatchHandler {
-	h, err := NewDispatch(DispatchDeps{Resolver: w.resolver, SFN: w.sfn, ECR: w.ecr, Leases: w.leases, Triggers: w.triggers, Clock: w.clk, Log: w.log, Settings: w.settings})
+	h, err := NewDispatch(DispatchDeps{Evaluator: w.evaluator(t), Resolver: w.resolver, SFN: w.sfn, ECR: w.ecr, Leases: w.leases, Triggers: w.triggers, Clock: w.clk, Log: w.log, Settings: w.settings})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,13 +192,26 @@ func TestDispatchAlarm(t *testing.T) {
 			len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Reason, "deploy-in-flight") {
 			t.Fatalf("res %+v (%v), sent %d", res, err, len(w.sfn.sent))
 		}
-		if !strings.Contains(w.sfn.sent[0].output, `"status":"IN_PROGRESS"`) || w.leases.state[webArn].Token != "" {
+		// Judged before the wake-up: the wait gets the decided outcome.
+		if !strings.Contains(w.sfn.sent[0].output, `"status":"FAILED"`) || w.leases.state[webArn].Token != "" {
 			t.Errorf("woke with %s; token %q", w.sfn.sent[0].output, w.leases.state[webArn].Token)
 		}
 		// The same alarm again finds the token claimed: one wake per wait.
 		again, err := w.dispatch(t).Handle(context.Background(), alarmEventFor("web-5xx", "ALARM"))
 		if err != nil || len(again.Woken) != 0 || len(again.Started) != 0 || len(w.sfn.sent) != 1 {
 			t.Errorf("again %+v (%v)", again, err)
+		}
+	})
+	t.Run("deploy in flight, undecided: left parked, not started", func(t *testing.T) {
+		w := newWorld(t)
+		// An undo ignores alarms: the alarm decides nothing.
+		w.ecs.setPrimary("prod", "web", td(41), ecstypes.DeploymentRolloutStateInProgress, "")
+		w.leases.state[webArn] = leaseWaitingIn(contract.PhaseUndo)
+		w.leases.state[webArn].Wait.Update.TaskDefinitionArn = td(41)
+		res, err := w.dispatch(t).Handle(context.Background(), alarmEventFor("web-5xx", "ALARM"))
+		if err != nil || len(res.Started) != 0 || len(res.Woken) != 0 || res.Parked != 1 || len(w.sfn.sent) != 0 ||
+			len(res.Skipped) != 1 || w.leases.state[webArn].Token != "tok1" {
+			t.Fatalf("res %+v (%v), sent %d", res, err, len(w.sfn.sent))
 		}
 	})
 	t.Run("deploy in flight, stale token: skipped, no error", func(t *testing.T) {

@@ -36,10 +36,38 @@ func NewEvaluator(ecsAPI awsapi.ECS, cw awsapi.CloudWatch, leases LeaseReader, c
 	return &Evaluator{ecs: ecsAPI, cw: cw, leases: leases, clk: clk}, nil
 }
 
+// NewWait is the wait of phase, as watch parks it: its deadline is the end
+// of the phase's window (rollout and undo: the update's start plus the
+// deploy timeout; bake: since plus the bake), set once.
+func NewWait(token string, phase contract.Phase, p contract.Plan, u contract.UpdateResult, since time.Time) coord.Wait {
+	w := coord.Wait{Token: token, Phase: phase, Plan: p, Update: u, Since: since,
+		Deadline: u.StartedAt.Add(time.Duration(p.TimeoutSeconds) * time.Second)}
+	if phase == contract.PhaseBake {
+		if since.IsZero() {
+			w.Since = u.StartedAt
+		}
+		w.Deadline = w.Since.Add(time.Duration(p.BakeSeconds) * time.Second)
+	}
+	return w
+}
+
+// Judge judges a parked wait now (coord.Judge): the events function and
+// dispatch wake a wait with it only when it is decided.
+func (e *Evaluator) Judge(ctx context.Context, w coord.Wait) (contract.Outcome, error) {
+	return e.judge(ctx, w, false)
+}
+
+var _ coord.Judge = (*Evaluator)(nil)
+
 // Evaluate judges phase. timedOut says the wait hit its timeout: the
 // deadline (rollout, rollback) or the bake's end is now, whatever the
 // clocks say, so the result is decided.
 func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contract.Plan, u contract.UpdateResult, since time.Time, timedOut bool) (contract.Outcome, error) {
+	return e.judge(ctx, NewWait("", phase, p, u, since), timedOut)
+}
+
+func (e *Evaluator) judge(ctx context.Context, w coord.Wait, timedOut bool) (contract.Outcome, error) {
+	phase, p, u := w.Phase, w.Plan, w.Update
 	now := e.clk.Now().UTC()
 	svc, err := describeService(ctx, e.ecs, p.Cluster, p.Service)
 	var gone *contract.ServiceNotFound
@@ -57,14 +85,12 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 		DeploymentID: u.DeploymentID,
 		AlarmsSince:  u.StartedAt,
 		Now:          now,
-		Deadline:     u.StartedAt.Add(time.Duration(p.TimeoutSeconds) * time.Second),
+		Deadline:     w.Deadline,
 	}
 	if phase == contract.PhaseBake {
 		in.Phase = outcome.Bake
-		if since.IsZero() {
-			since = u.StartedAt
-		}
-		in.BakeUntil = since.Add(time.Duration(p.BakeSeconds) * time.Second)
+		in.Deadline = u.StartedAt.Add(time.Duration(p.TimeoutSeconds) * time.Second)
+		in.BakeUntil = w.Deadline
 	}
 	if timedOut {
 		in.Deadline, in.BakeUntil = now, now
@@ -93,11 +119,6 @@ func (e *Evaluator) Evaluate(ctx context.Context, phase contract.Phase, p contra
 		o.Status = contract.StatusCompleted
 	case r.Status == outcome.InProgress:
 		o.Status = contract.StatusInProgress
-		end := in.Deadline
-		if phase == contract.PhaseBake {
-			end = in.BakeUntil
-		}
-		o.RemainingSeconds = max(1, seconds(end.Sub(now)))
 	case r.Cause == outcome.CauseSuperseded:
 		// Watch and check call Evaluate as the lease holder, so no newer
 		// execution replaced ours.

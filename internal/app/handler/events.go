@@ -15,16 +15,18 @@ import (
 
 // EventsDeps are the events function's dependencies.
 type EventsDeps struct {
-	Leases Leases
-	SFN    awsapi.SFN
-	Clock  clock.Clock
-	Log    *slog.Logger
+	Evaluator *Evaluator
+	Leases    Leases
+	SFN       awsapi.SFN
+	Clock     clock.Clock
+	Log       *slog.Logger
 }
 
-// EventsHandler wakes the execution waiting on a service when an ECS
-// Deployment State Change concerns it. It decides nothing: the woken
-// execution checks once. (Alarms take one path, through dispatch, which
-// wakes a deploy in flight or starts the alarm rollback.)
+// EventsHandler judges the wait parked on a service when an ECS
+// Deployment State Change concerns it, with the evaluator check uses, and
+// wakes it with the outcome only when decided: an undecided event leaves
+// the wait parked. (Alarms take one path, through dispatch, which judges a
+// deploy in flight the same way or starts the alarm rollback.)
 type EventsHandler struct {
 	d EventsDeps
 	c *coord.Coordinator
@@ -32,14 +34,14 @@ type EventsHandler struct {
 
 // NewEvents returns the events handler.
 func NewEvents(d EventsDeps) (*EventsHandler, error) {
-	if d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
+	if d.Evaluator == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
 		return nil, fmt.Errorf("events: %w", errMissing)
 	}
 	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}
-	return &EventsHandler{d: d, c: c}, nil
+	return &EventsHandler{d: d, c: c.WithJudge(d.Evaluator)}, nil
 }
 
 // Handle wakes waits for one event.
@@ -68,23 +70,26 @@ func (h *EventsHandler) Handle(ctx context.Context, ev contract.Event) (contract
 	return res, nil
 }
 
-// wake wakes the wait the service's lease holder parked, if any
-// (coord.WakeHolder: claim the token, then send).
+// wake judges the wait the service's lease holder parked, if any, and
+// wakes it when decided (coord.WakeHolder: judge, claim the token, send).
 func (h *EventsHandler) wake(ctx context.Context, service, reason string, res *contract.EventsResult) error {
 	log := h.d.Log.With("service", service)
-	o := contract.Outcome{Status: contract.StatusInProgress, Cause: "event", Reason: reason, CheckedAt: h.d.Clock.Now().UTC()}
-	w, err := h.c.WakeHolder(ctx, service, o)
+	w, err := h.c.WakeHolder(ctx, service)
 	if err != nil {
 		return boundary("wake the waiting execution", err)
 	}
 	switch w.Wake {
 	case coord.WakeClaimedElsewhere:
 		res.Waiting++
+	case coord.WakeUndecided:
+		log.InfoContext(ctx, "not decided; wait left parked", "execution", w.Holder, "event", reason, "outcome", w.Outcome.Reason)
+		res.Parked++
 	case coord.WakeStale:
 		// The wait ended on its own (timeout, stop); nothing to wake.
 		log.InfoContext(ctx, "stale task token", "execution", w.Holder)
 	case coord.WakeSent:
-		log.InfoContext(ctx, "woke execution", "execution", w.Holder, "reason", reason)
+		log.InfoContext(ctx, "woke execution", "execution", w.Holder, "event", reason,
+			"status", w.Outcome.Status, "cause", w.Outcome.Cause, "reason", w.Outcome.Reason)
 		res.Woken = append(res.Woken, w.Holder)
 	}
 	return nil

@@ -25,6 +25,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
@@ -475,14 +476,14 @@ func (f *fakeLeases) Check(_ context.Context, service, holder string) error {
 	return nil
 }
 
-func (f *fakeLeases) SetToken(_ context.Context, service, holder, token string) error {
+func (f *fakeLeases) SetWait(_ context.Context, service, holder string, w coord.Wait) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := f.state[service]
 	if st.Holder != holder {
 		return &coord.SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
 	}
-	st.Token = token
+	st.Token, st.Wait = w.Token, &w
 	f.state[service] = st
 	return nil
 }
@@ -494,7 +495,7 @@ func (f *fakeLeases) ClearToken(_ context.Context, service, token string) (bool,
 	if st.Token != token || token == "" {
 		return false, nil
 	}
-	st.Token = ""
+	st.Token, st.Wait = "", nil
 	f.state[service] = st
 	return true, nil
 }
@@ -775,6 +776,29 @@ func envOf(over map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
+// leaseWaiting is a lease whose holder parked the rollout wait of web:42
+// (the service runs web:41 unless a test changes it).
 func leaseWaiting() coord.State {
-	return coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1"}
+	return leaseWaitingIn(contract.PhaseRollout)
+}
+
+func leaseWaitingIn(ph contract.Phase) coord.State {
+	p := contract.Plan{
+		ExecutionArn: execArn, Action: contract.ActionDeploy, Trigger: contract.TriggerPush,
+		Cluster: "prod", Service: "web", ServiceArn: webArn,
+		Containers: []string{"app"}, CurrentTaskDefinitionArn: td(41), UndoTaskDefinitionArn: td(40),
+		Alarms: []string{"web-5xx"}, BakeSeconds: 600, TimeoutSeconds: 1200, LeaseOwner: execArn,
+	}
+	u := contract.UpdateResult{PreviousTaskDefinitionArn: td(41), TaskDefinitionArn: td(42), DeploymentID: "ecs-svc/1", StartedAt: t0}
+	w := NewWait("tok1", ph, p, u, t0)
+	return coord.State{Holder: execArn, Seq: 1, Until: t0.Add(time.Hour), Token: "tok1", Wait: &w}
+}
+
+func mustEvaluator(t *testing.T, e awsapi.ECS, cw awsapi.CloudWatch, l LeaseReader, clk clock.Clock) *Evaluator {
+	t.Helper()
+	ev, err := NewEvaluator(e, cw, l, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }

@@ -44,6 +44,11 @@ func NewFinish(d FinishDeps) (*FinishHandler, error) {
 	return &FinishHandler{d: d}, nil
 }
 
+// HandleRequest finishes the execution of the Finish state's payload.
+func (h *FinishHandler) HandleRequest(ctx context.Context, r contract.FinishRequest) (contract.FinishResult, error) {
+	return h.Handle(ctx, r.Doc())
+}
+
 // Handle finishes one execution.
 func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (contract.FinishResult, error) {
 	if in.Execution.ID == "" || in.Execution.StartTime.IsZero() {
@@ -60,7 +65,7 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 		rec.FinishedAt = in.Clock.FinishedAt.UTC()
 	}
 	res := contract.FinishResult{
-		Status: status, Reason: reason, Cluster: rec.Cluster, Service: rec.ServiceName,
+		Status: status, Error: status.ExecutionError(), Reason: reason, Cluster: rec.Cluster, Service: rec.ServiceName,
 		FromTaskDefinitionArn: rec.FromRevision, ToTaskDefinitionArn: rec.ToRevision,
 	}
 	var p contract.Plan

@@ -19,6 +19,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/local/states"
@@ -68,16 +69,16 @@ func newFlow(t *testing.T, w *world, hooks ...flowHooks) *flow {
 		t.Fatal(err)
 	}
 	reg, _ := NewRegister(RegisterDeps{ECS: w.ecs, Leases: w.leases, Policy: w.settings.Policy, Log: w.log})
-	upd, err := NewUpdate(UpdateDeps{ECS: hk.updateECS, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+	upd, err := NewUpdate(UpdateDeps{ECS: hk.updateECS, Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log, Evaluator: mustEvaluator(t, hk.updateECS, w.cw, w.leases, w.clk)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	watch, _ := NewWatch(WatchDeps{Evaluator: ev, Leases: hk.watchLeases, SFN: w.sfn, Log: w.log})
 	check, _ := NewCheck(CheckDeps{Evaluator: ev, Leases: w.leases, Log: w.log})
 	fin := w.finish(t)
-	f.events, _ = NewEvents(EventsDeps{Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+	f.events, _ = NewEvents(EventsDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
 	for name, fn := range map[string]any{"Plan": plan, "Register": reg.Handle, "Update": upd.Handle,
-		"Watch": watch.Handle, "Check": check.Handle, "Finish": fin.Handle} {
+		"Watch": watch.Handle, "Check": check.Handle, "Finish": fin.HandleRequest} {
 		f.fns["arn:aws:lambda:us-east-1:123456789012:function:pushdeploy-"+name+"Function"] = lambda.NewHandlerWithOptions(fn, strict)
 	}
 	f.engine = states.NewEngine(states.EngineOptions{Clock: w.clk, Tasks: states.TaskRunnerFunc(f.run)})
@@ -410,8 +411,10 @@ func TestFlowWakeKeepsTheDeadline(t *testing.T) {
 	if r.FinishedAt.Before(t0.Add(20*time.Minute)) || r.FinishedAt.After(t0.Add(41*time.Minute)) {
 		t.Errorf("finished at %s", r.FinishedAt.Sub(t0))
 	}
-	if got := f.invokes["CheckFunction"]; got != 3 {
-		t.Errorf("%d checks, want 3 (after the wake, at the timeout, rollback's safety net)", got)
+	// The wake-up judged the rollout undecided and left the wait parked:
+	// no check but the two safety nets.
+	if got := f.invokes["CheckFunction"]; got != 2 {
+		t.Errorf("%d checks, want 2 (at the timeout, rollback's safety net)", got)
 	}
 }
 
@@ -514,14 +517,14 @@ func (e *thenECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput,
 	return out, err
 }
 
-// tokenHook runs after each SetToken that succeeded.
+// tokenHook runs after each SetWait that succeeded.
 type tokenHook struct {
 	Leases
 	after func(holder string)
 }
 
-func (h *tokenHook) SetToken(ctx context.Context, service, holder, token string) error {
-	if err := h.Leases.SetToken(ctx, service, holder, token); err != nil {
+func (h *tokenHook) SetWait(ctx context.Context, service, holder string, w coord.Wait) error {
+	if err := h.Leases.SetWait(ctx, service, holder, w); err != nil {
 		return err
 	}
 	h.after(holder)
@@ -586,7 +589,7 @@ func TestFlowLateUpdateOfSupersededExecution(t *testing.T) {
 			send := w.sfn.onSend
 			w.sfn.onSend = func(token, output string) error {
 				err := send(token, output)
-				if strings.Contains(output, "late-update") {
+				if strings.Contains(output, `"cause":"replaced"`) {
 					wokenOnce.Do(func() { close(woken) })
 				}
 				return err

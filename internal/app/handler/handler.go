@@ -252,7 +252,11 @@ func (h strictHandler) Invoke(ctx context.Context, payload []byte) ([]byte, erro
 func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *slog.Logger) (any, error) {
 	switch name {
 	case "dispatch":
-		h, err := NewDispatch(DispatchDeps{Resolver: d.resolver, SFN: c.SFN, ECR: c.ECR, Leases: d.leases, Triggers: d.triggers, Clock: clk, Log: log, Settings: s})
+		ev, err := NewEvaluator(c.ECS, c.CloudWatch, d.leases, clk)
+		if err != nil {
+			return nil, err
+		}
+		h, err := NewDispatch(DispatchDeps{Evaluator: ev, Resolver: d.resolver, SFN: c.SFN, ECR: c.ECR, Leases: d.leases, Triggers: d.triggers, Clock: clk, Log: log, Settings: s})
 		if err != nil {
 			return nil, err
 		}
@@ -270,7 +274,11 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		}
 		return h.Handle, nil
 	case "update":
-		h, err := NewUpdate(UpdateDeps{ECS: c.ECS, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
+		ev, err := NewEvaluator(c.ECS, c.CloudWatch, d.leases, clk)
+		if err != nil {
+			return nil, err
+		}
+		h, err := NewUpdate(UpdateDeps{ECS: c.ECS, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log, Evaluator: ev})
 		if err != nil {
 			return nil, err
 		}
@@ -293,7 +301,11 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		}
 		return h.Handle, nil
 	case "events":
-		h, err := NewEvents(EventsDeps{Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
+		ev, err := NewEvaluator(c.ECS, c.CloudWatch, d.leases, clk)
+		if err != nil {
+			return nil, err
+		}
+		h, err := NewEvents(EventsDeps{Evaluator: ev, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
 		if err != nil {
 			return nil, err
 		}
@@ -311,7 +323,7 @@ func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *s
 		if err != nil {
 			return nil, err
 		}
-		return h.Handle, nil
+		return h.HandleRequest, nil
 	}
 	return nil, fmt.Errorf("unknown function (have %s)", strings.Join(Names, ", "))
 }

@@ -34,9 +34,16 @@ func NewRegister(d RegisterDeps) (*RegisterHandler, error) {
 	return &RegisterHandler{d: d}, nil
 }
 
-// Handle registers the new revision.
+// Handle registers the new revision. Redeploy and rollback know their
+// revision from plan: register returns it, with no AWS call.
 func (h *RegisterHandler) Handle(ctx context.Context, in contract.RegisterInput) (contract.RegisterResult, error) {
 	p := in.Plan
+	if p.Action == contract.ActionRedeploy || p.Action == contract.ActionRollback {
+		if p.TargetTaskDefinitionArn == "" {
+			return contract.RegisterResult{}, &contract.BadInput{Field: "plan.targetTaskDefinitionArn", Reason: "a " + string(p.Action) + " plan names its revision"}
+		}
+		return contract.RegisterResult{TaskDefinitionArn: p.TargetTaskDefinitionArn}, nil
+	}
 	if p.Action != contract.ActionDeploy || p.Image == nil || p.CurrentTaskDefinitionArn == "" {
 		return contract.RegisterResult{}, &contract.BadInput{Field: "plan", Reason: "register needs a deploy plan with an image and the current revision"}
 	}

@@ -163,7 +163,7 @@ func TestSampleEvents(t *testing.T) {
 				}
 				if ev.DetailType == contract.DetailTypeECSDeployment {
 					w.leases.state[webArn] = leaseWaiting()
-					h, _ := NewEvents(EventsDeps{Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+					h, _ := NewEvents(EventsDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
 					res, err := h.Handle(context.Background(), ev)
 					if err != nil || len(res.Woken) != 1 {
 						t.Errorf("events %+v: %v", res, err)

@@ -129,8 +129,9 @@ func TestSDKTier(t *testing.T) {
 		t.Fatalf("update %+v (now %s)", upd, clk.Now())
 	}
 	// The wait: watch stores the token (undecided yet); the ECS event's
-	// wake-up finds it. The token is not one the local Step Functions
-	// issued, so SendTaskSuccess fails as for a wait that already ended.
+	// waker judges it, and wakes it once decided. The token is not one the
+	// local Step Functions issued, so SendTaskSuccess fails as for a wait
+	// that already ended.
 	var wr contract.WatchResult
 	if err := invoke("watch", contract.WatchInput{Token: "token-1", Phase: contract.PhaseRollout, Plan: p, Update: upd, Since: upd.StartedAt}, &wr); err != nil {
 		t.Fatal(err)
@@ -144,8 +145,8 @@ func TestSDKTier(t *testing.T) {
 	if err := invoke("events", ecsEvent, &er); err != nil {
 		t.Fatal(err)
 	}
-	if n := cloud.Log().Count("sfn", "SendTaskSuccess"); n != 1 {
-		t.Errorf("%d SendTaskSuccess calls, want 1", n)
+	if n := cloud.Log().Count("sfn", "SendTaskSuccess"); n != 0 || er.Parked != 1 {
+		t.Errorf("%d SendTaskSuccess calls, result %+v: the rollout is not done, want the wait left parked", n, er)
 	}
 	var o contract.Outcome
 	for i := 0; i < 60 && o.Status != contract.StatusCompleted; i++ {
@@ -159,6 +160,12 @@ func TestSDKTier(t *testing.T) {
 	}
 	if o.Status != contract.StatusCompleted || o.TaskDefinitionArn != td(2) {
 		t.Fatalf("rollout did not complete: %+v", o)
+	}
+	if err := invoke("events", ecsEvent, &er); err != nil {
+		t.Fatal(err)
+	}
+	if n := cloud.Log().Count("sfn", "SendTaskSuccess"); n != 1 {
+		t.Errorf("%d SendTaskSuccess calls, want 1: the rollout completed", n)
 	}
 	doc := contract.FinishInput{Execution: exec, Input: json.RawMessage(`{"action":"deploy","cluster":"prod","service":"web"}`),
 		Plan: &contract.Result[contract.Plan]{Payload: p}, Register: &contract.Result[contract.RegisterResult]{Payload: reg},

@@ -25,6 +25,9 @@ type UpdateDeps struct {
 	SFN   awsapi.SFN
 	Clock clock.Clock
 	Log   *slog.Logger
+	// Evaluator judges the newer execution's wait when this superseded
+	// execution's update landed late (the hand-over).
+	Evaluator *Evaluator
 }
 
 // UpdateHandler updates the service to a revision, for the plan's action or
@@ -36,7 +39,8 @@ type UpdateDeps struct {
 // a possible late update before it lands. An update that turns out to have
 // landed after a newer execution took the lease is also marked as late and
 // wakes that execution's wait, whose check then finds the service on the
-// marked revision and re-applies its own.
+// marked revision: judged here, it is woken with cause replaced and
+// re-applies its own.
 type UpdateHandler struct {
 	d UpdateDeps
 	c *coord.Coordinator
@@ -44,14 +48,14 @@ type UpdateHandler struct {
 
 // NewUpdate returns the update handler.
 func NewUpdate(d UpdateDeps) (*UpdateHandler, error) {
-	if d.ECS == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil {
+	if d.ECS == nil || d.Leases == nil || d.SFN == nil || d.Clock == nil || d.Log == nil || d.Evaluator == nil {
 		return nil, fmt.Errorf("update: %w", errMissing)
 	}
 	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Clock)
 	if err != nil {
 		return nil, fmt.Errorf("update: %w", err)
 	}
-	return &UpdateHandler{d: d, c: c}, nil
+	return &UpdateHandler{d: d, c: c.WithJudge(d.Evaluator)}, nil
 }
 
 // Handle updates the service.

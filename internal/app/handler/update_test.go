@@ -74,11 +74,19 @@ func (f *flakyCheck) Check(ctx context.Context, service, holder string) error {
 const newerArn = "arn:aws:states:us-east-1:123456789012:execution:pushdeploy-deploy:run-2"
 
 // takeOver: a newer execution takes the lease and, unless token is "",
-// waits on it.
+// waits on it: the rollout of web:43, from web:39.
 func (w *world) takeOver(token string) {
 	w.leases.mu.Lock()
 	defer w.leases.mu.Unlock()
-	w.leases.state[webArn] = coord.State{Holder: newerArn, Seq: 2, Until: t0.Add(time.Hour), Token: token}
+	st := coord.State{Holder: newerArn, Seq: 2, Until: t0.Add(time.Hour), Token: token}
+	if token != "" {
+		p := contract.Plan{ExecutionArn: newerArn, Action: contract.ActionRedeploy, Trigger: contract.TriggerManual,
+			Cluster: "prod", Service: "web", ServiceArn: webArn, CurrentTaskDefinitionArn: td(39), UndoTaskDefinitionArn: td(38),
+			TargetTaskDefinitionArn: td(43), TimeoutSeconds: 1200, LeaseOwner: newerArn}
+		wt := NewWait(token, contract.PhaseRollout, p, contract.UpdateResult{PreviousTaskDefinitionArn: td(39), TaskDefinitionArn: td(43), StartedAt: t0}, t0)
+		st.Wait = &wt
+	}
+	w.leases.state[webArn] = st
 }
 
 func TestUpdateUnderLease(t *testing.T) {
@@ -135,7 +143,7 @@ func TestUpdateUnderLease(t *testing.T) {
 			if tt.flaky {
 				leases = &flakyCheck{Leases: w.leases, err: errors.New("dynamodb down")}
 			}
-			h, err := NewUpdate(UpdateDeps{ECS: u, Leases: leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+			h, err := NewUpdate(UpdateDeps{ECS: u, Leases: leases, SFN: w.sfn, Clock: w.clk, Log: w.log, Evaluator: mustEvaluator(t, u, w.cw, leases, w.clk)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,8 +193,8 @@ func TestUpdateUnderLease(t *testing.T) {
 			if err := contract.DecodeStrict([]byte(w.sfn.sent[0].output), &o); err != nil {
 				t.Fatal(err)
 			}
-			// IN_PROGRESS: the woken execution looks again itself.
-			if o.Payload.Status != contract.StatusInProgress || !strings.Contains(o.Payload.Reason, rev) {
+			// Judged: the newer execution re-applies its own revision.
+			if o.Payload.Status != contract.StatusFailed || o.Payload.Cause != contract.CauseReplaced || !strings.Contains(o.Payload.Reason, shortRevision(rev)) {
 				t.Errorf("wake-up %+v", o.Payload)
 			}
 			if st := w.leases.state[webArn]; st.Token != "" || st.Holder != newerArn {
@@ -302,7 +310,7 @@ func TestUpdateRetriesUnderLeaseSDK(t *testing.T) {
 					w.takeOver("tok-newer")
 				}
 			}}
-			h, err := NewUpdate(UpdateDeps{ECS: client, Leases: leases, SFN: w.sfn, Clock: w.clk, Log: w.log})
+			h, err := NewUpdate(UpdateDeps{ECS: client, Leases: leases, SFN: w.sfn, Clock: w.clk, Log: w.log, Evaluator: mustEvaluator(t, client, w.cw, leases, w.clk)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,9 +19,10 @@ type WatchDeps struct {
 }
 
 // WatchHandler starts a wait (lambda:invoke.waitForTaskToken): it stores
-// the task token in the service's lease (coord.Coordinator.Park), where the
-// events function and dispatch (alarms) find it, then looks once and ends
-// the wait at once when already decided.
+// the task token in the service's lease with what the wait is for and its
+// deadline (coord.Coordinator.Park), where the events function and
+// dispatch (alarms) find it and judge it, then looks once and ends the
+// wait at once when already decided.
 type WatchHandler struct {
 	d WatchDeps
 	c *coord.Coordinator
@@ -36,7 +37,7 @@ func NewWatch(d WatchDeps) (*WatchHandler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("watch: %w", err)
 	}
-	return &WatchHandler{d: d, c: c}, nil
+	return &WatchHandler{d: d, c: c.WithJudge(d.Evaluator)}, nil
 }
 
 // Handle stores the token and checks once.
@@ -54,16 +55,17 @@ func (h *WatchHandler) Handle(ctx context.Context, in contract.WatchInput) (cont
 	log := planLog(h.d.Log, p).With("phase", in.Phase)
 	// Token first, then look: an event after this point finds the token, one
 	// before it is reflected in what we see.
-	if err := h.c.Park(ctx, p.ServiceArn, p.LeaseOwner, in.Token); err != nil {
+	wait := NewWait(in.Token, in.Phase, p, in.Update, in.Since)
+	if err := h.c.Park(ctx, p.ServiceArn, p.LeaseOwner, wait); err != nil {
 		return contract.WatchResult{}, supersededOr("store task token", p, err)
 	}
-	o, err := h.d.Evaluator.Evaluate(ctx, in.Phase, p, in.Update, in.Since, false)
+	o, err := h.d.Evaluator.Judge(ctx, wait)
 	if err != nil {
 		return contract.WatchResult{Stored: true}, err
 	}
 	res := contract.WatchResult{Stored: true, Status: o.Status}
 	if !o.Decided() {
-		log.InfoContext(ctx, "waiting", "reason", o.Reason)
+		log.InfoContext(ctx, "waiting", "reason", o.Reason, "deadline", wait.Deadline)
 		return res, nil
 	}
 	res.Decided = true
