@@ -38,10 +38,24 @@ func newWorld(t testing.TB) *world {
 	return newWorldWith(t, nil)
 }
 
-// newWorldWith starts a world with template parameters overridden.
+// newWorldWith starts a world with template parameters overridden, and
+// the repository "web".
 func newWorldWith(t testing.TB, params map[string]string) *world {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	w := startWorld(t, params, 2*time.Minute)
+	repo, err := w.CreateRepository(w.ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.repo = repo
+	return w
+}
+
+// startWorld starts a world, virtual clock and in-process handlers, that
+// lives at most timeout.
+func startWorld(t testing.TB, params map[string]string, timeout time.Duration) *world {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
 	clk := clock.NewVirtual(epoch)
 	stop := clk.AutoAdvance(0)
@@ -55,11 +69,7 @@ func newWorldWith(t testing.TB, params map[string]string) *world {
 		t.Fatalf("start local world: %v", err)
 	}
 	t.Cleanup(func() { w.Close() })
-	repo, err := w.CreateRepository(ctx, "web")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &world{World: w, t: t, ctx: ctx, clock: clk, repo: repo}
+	return &world{World: w, t: t, ctx: ctx, clock: clk}
 }
 
 // service creates a service following "web" with the given extra tags and

@@ -41,12 +41,10 @@ package e2e
 // on the same revision starts nothing, or an execution that is SKIPPED.
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -61,7 +59,6 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
@@ -162,20 +159,7 @@ type soak struct {
 // SDK config for the soak's own calls that outlasts any throttling.
 func newSoakWorld(t *testing.T, params map[string]string, timeout time.Duration) *world {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	t.Cleanup(cancel)
-	clk := clock.NewVirtual(epoch)
-	stop := clk.AutoAdvance(0)
-	t.Cleanup(stop)
-	opts := localrun.Options{Clock: clk, InProcess: true, Parameters: params}
-	if os.Getenv("E2E_VERBOSE") != "" {
-		opts.Log, opts.FunctionLogs = os.Stderr, os.Stderr
-	}
-	w, err := localrun.Start(ctx, opts)
-	if err != nil {
-		t.Fatalf("start local world: %v", err)
-	}
-	t.Cleanup(func() { w.Close() })
+	w := startWorld(t, params, timeout)
 	// One HTTP client for the soak's own calls: the helpers make an SDK
 	// client per call, each with its own connection pool otherwise.
 	w.Config.HTTPClient = awshttp.NewBuildableClient()
@@ -184,7 +168,7 @@ func newSoakWorld(t *testing.T, params map[string]string, timeout time.Duration)
 			o.MaxAttempts, o.MaxBackoff, o.RateLimiter = 30, 5*time.Millisecond, ratelimit.None
 		})
 	}
-	return &world{World: w, t: t, ctx: ctx, clock: clk}
+	return w
 }
 
 func runSoak(t *testing.T, seed int64, events int) {
