@@ -16,11 +16,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	root := fs.String("root", "", "repository root holding template.yaml (default: this checkout)")
-	bin := fs.String("bin", "", "directory of built functions, <LogicalId>/bootstrap (default: ROOT/build, from `make build`)")
+	bin := fs.String("bin", "", "directory of built functions, <LogicalId>/bootstrap (default: ROOT/build, from make build)")
 	inProcess := fs.Bool("in-process", false, "run the handlers in this process instead of the built bootstrap binaries")
 	verbose := fs.Bool("v", false, "print every API call of the local cloud and the functions' logs")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pushdeploy demo [flags]\n\nStarts the local cloud on a virtual clock, installs pushdeploy from template.yaml,\nand runs three pushes: one that deploys, one whose tasks crash, one whose alarm fires in the bake.")
+		fmt.Fprintln(stderr, "usage: pushdeploy demo [flags]\n\nStarts the local cloud on a virtual clock, installs pushdeploy from template.yaml,\nand runs four pushes: one that deploys, one whose tasks crash, one whose alarm fires in the bake,\nand one that passes its bake and whose alarm fires ten minutes later (pushdeploy rolls it back on its own).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
