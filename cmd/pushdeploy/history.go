@@ -70,19 +70,29 @@ func listHistory(ctx context.Context, store *history.Store, serviceARN string, l
 }
 
 // writeHistoryTable prints records as an aligned table.
+// tried is the revision an execution put on the service when it is not the
+// one left running (a deploy rolled back, failed or superseded), else "-":
+// "web:3 -> web:3" alone would hide what was tried.
+func tried(r history.Record) string {
+	if r.DeployedRevision == "" || r.DeployedRevision == r.ToRevision {
+		return "-"
+	}
+	return shortRevision(r.DeployedRevision)
+}
+
 func writeHistoryTable(w io.Writer, recs []history.Record) {
 	if len(recs) == 0 {
 		fmt.Fprintln(w, "no deployment records")
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tDURATION\tACTION\tTRIGGER\tOUTCOME\tFROM\tTO\tIMAGE\tBY\tREASON")
+	fmt.Fprintln(tw, "STARTED\tDURATION\tACTION\tTRIGGER\tOUTCOME\tFROM\tTO\tTRIED\tIMAGE\tBY\tREASON")
 	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 			r.StartedAt.UTC().Format("2006-01-02 15:04:05"),
 			r.FinishedAt.Sub(r.StartedAt).Round(time.Second),
 			dash(r.Action), dash(r.Trigger), r.Outcome,
-			dash(shortRevision(r.FromRevision)), dash(shortRevision(r.ToRevision)),
+			dash(shortRevision(r.FromRevision)), dash(shortRevision(r.ToRevision)), tried(r),
 			dash(recordImages(r.Images)), dash(r.StartedBy), dash(abbreviate(r.Reason, 80)))
 	}
 	tw.Flush()
