@@ -168,7 +168,7 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 	if len(candidates) == 0 {
 		return nil
 	}
-	protect, err := h.protected(ctx, rev.Family, rec)
+	protect, err := h.protected(ctx, rev.Family, rec, own)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup skipped", "error", err)
 		return nil
@@ -184,7 +184,9 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 	return done
 }
 
-func (h *FinishHandler) protected(ctx context.Context, family string, rec history.Record) ([]string, error) {
+// protected is what cleanup keeps, for every service of the family; own is
+// rec's service's ledger, already read.
+func (h *FinishHandler) protected(ctx context.Context, family string, rec history.Record, own ledger.Ledger) ([]string, error) {
 	services, err := h.d.History.JoinFamily(ctx, family, rec.Service)
 	if err != nil {
 		return nil, err
@@ -195,9 +197,11 @@ func (h *FinishHandler) protected(ctx context.Context, family string, rec histor
 	}
 	protect = append(protect, rec.ToRevision, rec.FromRevision)
 	for _, svc := range services {
-		l, err := h.d.History.Ledger(ctx, svc)
-		if err != nil {
-			return nil, err
+		l := own
+		if svc != rec.Service {
+			if l, err = h.d.History.Ledger(ctx, svc); err != nil {
+				return nil, err
+			}
 		}
 		st, err := h.d.Leases.Get(ctx, svc)
 		if err != nil {

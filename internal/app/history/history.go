@@ -180,9 +180,7 @@ func (s *Store) Put(ctx context.Context, r Record) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-	})
+	_, err = s.db.PutItem(ctx, putItemInput(put))
 	var ccf *ddbtypes.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
@@ -191,6 +189,14 @@ func (s *Store) Put(ctx context.Context, r Record) error {
 		return fmt.Errorf("put record: %w", err)
 	}
 	return nil
+}
+
+// putItemInput is a transaction's Put as a PutItem on its own.
+func putItemInput(p *ddbtypes.Put) *dynamodb.PutItemInput {
+	return &dynamodb.PutItemInput{
+		TableName: p.TableName, Item: p.Item, ConditionExpression: p.ConditionExpression,
+		ExpressionAttributeNames: p.ExpressionAttributeNames, ExpressionAttributeValues: p.ExpressionAttributeValues,
+	}
 }
 
 // recordPut is the conditional write of a terminal record.

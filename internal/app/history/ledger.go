@@ -219,10 +219,7 @@ func (s *Store) Forget(ctx context.Context, service string, revisions []string) 
 		if err != nil {
 			return err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-			ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues,
-		})
+		_, err = s.db.PutItem(ctx, putItemInput(put))
 		var ccf *ddbtypes.ConditionalCheckFailedException
 		switch {
 		case err == nil:

@@ -62,7 +62,7 @@ func AfterFailure(l ledger.Ledger, failed, previous string) Decision {
 	if lg, ok := l.LastGood(failed); ok {
 		return Decision{Target: lg.Revision, Detail: "back to the last good revision " + lg.Revision}
 	}
-	if previous != "" && !same(previous, failed) && !l.IsBad(previous) {
+	if previous != "" && !ledger.Same(previous, failed) && !l.IsBad(previous) {
 		return Decision{Target: previous, Detail: "back to the revision before the deploy " + previous + " (no good revision in the ledger)"}
 	}
 	return skip(NoTarget, "no good revision other than "+failed+" to go back to")
@@ -97,7 +97,7 @@ func Manual(l ledger.Ledger, current, requested string, force bool) (Decision, e
 		return Decision{}, err
 	}
 	target := r.String()
-	if same(target, current) {
+	if ledger.Same(target, current) {
 		return skip(AlreadyOnTarget, "service already runs "+current), nil
 	}
 	if e, ok := l.Get(target); ok && e.Status == ledger.StatusBad && !force {
@@ -129,7 +129,7 @@ func ForAlarm(in AlarmInput) Decision {
 	if in.LeaseHeld {
 		return skip(DeployInFlight, "an execution holds the service; it watches the alarm")
 	}
-	if in.Culprit != "" && !same(in.Culprit, in.Current) {
+	if in.Culprit != "" && !ledger.Same(in.Culprit, in.Current) {
 		return skip(RevisionChanged, "alarm fired on "+in.Culprit+" but the service now runs "+in.Current)
 	}
 	cur, ok := in.Ledger.Get(in.Current)
@@ -150,8 +150,6 @@ func ForAlarm(in AlarmInput) Decision {
 	}
 	return Decision{Target: target.Revision, Detail: "alarm within the rollback window of the deploy of " + in.Current + ": back to " + target.Revision}
 }
-
-func same(a, b string) bool { return ledger.Same(a, b) }
 
 var unsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
 

@@ -157,29 +157,17 @@ func (p *ruleParser) scan() (token, error) {
 }
 
 func (p *ruleParser) or() (ruleNode, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		t, err := p.peek()
-		if err != nil {
-			return nil, err
-		}
-		if t.kind != tokWord || t.text != "OR" {
-			return l, nil
-		}
-		p.next()
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l = ruleOr{l, r}
-	}
+	return p.binary("OR", p.and, func(l, r ruleNode) ruleNode { return ruleOr{l, r} })
 }
 
 func (p *ruleParser) and() (ruleNode, error) {
-	l, err := p.unary()
+	return p.binary("AND", p.unary, func(l, r ruleNode) ruleNode { return ruleAnd{l, r} })
+}
+
+// binary parses operand (op operand)*, left-associative: one precedence
+// level of the rule grammar.
+func (p *ruleParser) binary(op string, operand func() (ruleNode, error), join func(l, r ruleNode) ruleNode) (ruleNode, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
@@ -188,15 +176,15 @@ func (p *ruleParser) and() (ruleNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		if t.kind != tokWord || t.text != "AND" {
+		if t.kind != tokWord || t.text != op {
 			return l, nil
 		}
 		p.next()
-		r, err := p.unary()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = ruleAnd{l, r}
+		l = join(l, r)
 	}
 }
 

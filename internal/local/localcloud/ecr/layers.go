@@ -109,6 +109,19 @@ func (s *Service) initiateLayerUpload(ctx context.Context, in *repoInput) (any, 
 	return map[string]any{"uploadId": id, "partSize": maxLayerPart}, nil
 }
 
+// upload finds an upload in progress of the repository (s.mu held).
+func (s *Service) upload(ctx context.Context, registryID, repoName, id string) (*repository, *upload, error) {
+	r, err := s.repo(ctx, registryID, repoName)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, ok := s.uploads[id]
+	if !ok || u.repo != r {
+		return nil, nil, awsproto.Errorf("UploadNotFoundException", "The upload with id '%s' does not exist in the repository with name '%s'", id, repoName)
+	}
+	return r, u, nil
+}
+
 func (s *Service) uploadLayerPart(ctx context.Context, in *struct {
 	RegistryID     string `json:"registryId"`
 	RepositoryName string `json:"repositoryName"`
@@ -119,13 +132,9 @@ func (s *Service) uploadLayerPart(ctx context.Context, in *struct {
 }) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.repo(ctx, in.RegistryID, in.RepositoryName)
+	r, u, err := s.upload(ctx, in.RegistryID, in.RepositoryName, in.UploadID)
 	if err != nil {
 		return nil, err
-	}
-	u, ok := s.uploads[in.UploadID]
-	if !ok || u.repo != r {
-		return nil, awsproto.Errorf("UploadNotFoundException", "The upload with id '%s' does not exist in the repository with name '%s'", in.UploadID, in.RepositoryName)
 	}
 	if in.PartFirstByte != u.length || in.PartLastByte != in.PartFirstByte+int64(len(in.LayerPartBlob))-1 || len(in.LayerPartBlob) > maxLayerPart {
 		return nil, awsproto.Errorf("InvalidLayerPartException",
@@ -144,13 +153,9 @@ func (s *Service) completeLayerUpload(ctx context.Context, in *struct {
 }) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, err := s.repo(ctx, in.RegistryID, in.RepositoryName)
+	r, u, err := s.upload(ctx, in.RegistryID, in.RepositoryName, in.UploadID)
 	if err != nil {
 		return nil, err
-	}
-	u, ok := s.uploads[in.UploadID]
-	if !ok || u.repo != r {
-		return nil, awsproto.Errorf("UploadNotFoundException", "The upload with id '%s' does not exist in the repository with name '%s'", in.UploadID, in.RepositoryName)
 	}
 	if u.length == 0 {
 		return nil, awsproto.Errorf("EmptyUploadException", "The upload with id '%s' has no layer parts", in.UploadID)
