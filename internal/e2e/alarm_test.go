@@ -21,10 +21,20 @@ func (w *world) alarmedService() (serviceARN, firstRevision string) {
 	return svc, td
 }
 
-// alarmAt sets the alarm to state at a moment on the virtual clock.
+// alarmAt sets the alarm web-5xx to state at a moment on the virtual clock.
 func (w *world) alarmAt(state string, at time.Time) {
 	w.t.Helper()
-	if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, "web-5xx", state, at); err != nil {
+	w.setAlarmAt("web-5xx", state, at)
+}
+
+// setAlarmAt schedules alarm's state change and holds the virtual clock
+// until the next wait: a scenario schedules an alarm, then pushes, and the
+// clock must not jump to the alarm while the push is on its way (idle for a
+// few real milliseconds on a loaded machine, it would).
+func (w *world) setAlarmAt(alarm, state string, at time.Time) {
+	w.t.Helper()
+	w.holdClock()
+	if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, alarm, state, at); err != nil {
 		w.t.Fatal(err)
 	}
 }

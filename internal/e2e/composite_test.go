@@ -32,9 +32,7 @@ func (w *world) compositeService() (serviceARN, firstRevision string) {
 func TestCompositeAlarmDuringBakeRolledBack(t *testing.T) {
 	w := newWorld(t)
 	svc, before := w.compositeService()
-	if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, "web-latency", "ALARM", w.clock.Now().Add(6*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	w.setAlarmAt("web-latency", "ALARM", w.clock.Now().Add(6*time.Minute))
 	w.push("latest", "web v1")
 	w.wait(1)
 	rec := w.expectOutcomes(svc, history.RolledBack)[0]
@@ -52,9 +50,7 @@ func TestCompositeAlarmAfterBakeRollsBack(t *testing.T) {
 	w := newWorld(t)
 	svc, first := w.compositeService()
 	// The deploy ends at +9m; the child fires at +15m.
-	if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, "web-5xx", "ALARM", w.clock.Now().Add(15*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	w.setAlarmAt("web-5xx", "ALARM", w.clock.Now().Add(15*time.Minute))
 	w.push("latest", "web v1")
 	w.wait(2)
 	recs := w.expectOutcomes(svc, history.Succeeded, history.RolledBack)

@@ -138,9 +138,7 @@ func TestECSRollbackIsNotSuccess(t *testing.T) {
 	}
 	before, _ := w.running("prod", "web")
 	w.Cloud.ECS().Faults().SetRolloutDuration("", 10*time.Minute)
-	if _, err := w.Cloud.CloudWatch().SetStateAt(w.ctx, "ecs-guard", "ALARM", w.clock.Now().Add(2*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
+	w.setAlarmAt("ecs-guard", "ALARM", w.clock.Now().Add(2*time.Minute))
 	w.push("latest", "web v1")
 	w.wait(1)
 	rec := w.records(svc)

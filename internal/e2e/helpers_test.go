@@ -31,6 +31,7 @@ type world struct {
 	ctx   context.Context
 	clock *clock.Virtual
 	repo  string // repository URI
+	held  func() // the scenario's hold on the clock (holdClock), let go by wait
 }
 
 func newWorld(t testing.TB) *world {
@@ -113,9 +114,21 @@ func (w *world) push(tag, seed string) string {
 
 func digestOf(seed string) string { return lcecr.Digest(lcecr.Manifest(seed)) }
 
-// wait waits until n executions have finished.
+// holdClock keeps the virtual clock still until the next wait.
+func (w *world) holdClock() {
+	if w.held == nil {
+		w.held = w.clock.Busy()
+	}
+}
+
+// wait lets go of the scenario's hold on the clock and waits until n
+// executions have finished.
 func (w *world) wait(n int) []sfntypes.ExecutionListItem {
 	w.t.Helper()
+	if w.held != nil {
+		w.held()
+		w.held = nil
+	}
 	execs, err := w.WaitIdle(w.ctx, n)
 	if err != nil {
 		w.dump()
