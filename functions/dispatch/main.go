@@ -1,7 +1,23 @@
-// Command dispatch is pushdeploy's dispatch function: internal/app/handler's "dispatch",
-// wired by internal/app/lambdamain.
+// Command dispatch is pushdeploy's dispatch function: handler.DispatchFunction with the
+// clients it calls and no other, started by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-func main() { lambdamain.Run("dispatch") }
+	"github.com/pushdeploy/pushdeploy/internal/app/handler"
+	"github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
+)
+
+func main() { lambdamain.Run("dispatch", wire) }
+
+func wire(cfg aws.Config, w handler.Wiring) (lambda.Handler, error) {
+	return handler.DispatchFunction(w, ecs.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg), resourcegroupstaggingapi.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), sfn.NewFromConfig(cfg), ecr.NewFromConfig(cfg))
+}

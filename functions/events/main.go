@@ -1,7 +1,21 @@
-// Command events is pushdeploy's events function: internal/app/handler's "events",
-// wired by internal/app/lambdamain.
+// Command events is pushdeploy's events function: handler.EventsFunction with the
+// clients it calls and no other, started by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-func main() { lambdamain.Run("events") }
+	"github.com/pushdeploy/pushdeploy/internal/app/handler"
+	"github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
+)
+
+func main() { lambdamain.Run("events", wire) }
+
+func wire(cfg aws.Config, w handler.Wiring) (lambda.Handler, error) {
+	return handler.EventsFunction(w, ecs.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), sfn.NewFromConfig(cfg))
+}

@@ -1,7 +1,21 @@
-// Command finish is pushdeploy's finish function: internal/app/handler's "finish",
-// wired by internal/app/lambdamain.
+// Command finish is pushdeploy's finish function: handler.FinishFunction with the
+// clients it calls and no other, started by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-func main() { lambdamain.Run("finish") }
+	"github.com/pushdeploy/pushdeploy/internal/app/handler"
+	"github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
+)
+
+func main() { lambdamain.Run("finish", wire) }
+
+func wire(cfg aws.Config, w handler.Wiring) (lambda.Handler, error) {
+	return handler.FinishFunction(w, ecs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), sfn.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg))
+}

@@ -1,7 +1,21 @@
-// Command watch is pushdeploy's watch function: internal/app/handler's "watch",
-// wired by internal/app/lambdamain.
+// Command watch is pushdeploy's watch function: handler.WatchFunction with the
+// clients it calls and no other, started by internal/app/lambdamain.
 package main
 
-import "github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-func main() { lambdamain.Run("watch") }
+	"github.com/pushdeploy/pushdeploy/internal/app/handler"
+	"github.com/pushdeploy/pushdeploy/internal/app/lambdamain"
+)
+
+func main() { lambdamain.Run("watch", wire) }
+
+func wire(cfg aws.Config, w handler.Wiring) (lambda.Handler, error) {
+	return handler.WatchFunction(w, ecs.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), sfn.NewFromConfig(cfg))
+}

@@ -1,8 +1,8 @@
 // Package handler adapts the contracts (internal/app/contract) to the domain
 // packages: one file per function, each a thin handler with a constructor
-// that takes its dependencies, plus New, the registry that builds the handler
-// of functions/<name> from an aws.Config and the environment (used by the
-// function mains and by the local cloud's in-process mode).
+// that takes its dependencies, plus one function constructor per
+// functions/<name> (DispatchFunction, PlanFunction, ...) taking exactly the
+// AWS clients that function calls, which its main builds.
 package handler
 
 import (
@@ -38,7 +38,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/trigger"
 )
 
-// Names are the functions New builds, by their functions/<name> directory.
+// Names are the functions, by their functions/<name> directory.
 var Names = []string{"dispatch", "plan", "register", "update", "watch", "check", "events", "finish"}
 
 // Environment variables read by Settings (template.yaml sets them all).
@@ -154,7 +154,8 @@ type ECR interface {
 
 var _ ECR = (*ecr.Client)(nil)
 
-// Clients are the AWS clients the handlers use.
+// Clients are the AWS clients of every function, for what builds functions
+// by name (the local world, tests); a function's main builds its own only.
 type Clients struct {
 	ECS         awsapi.ECS
 	ECR         ECR
@@ -165,7 +166,7 @@ type Clients struct {
 	SFN         awsapi.SFN
 }
 
-// ClientsFrom builds the real clients from cfg.
+// ClientsFrom builds every real client from cfg.
 func ClientsFrom(cfg aws.Config) Clients {
 	return Clients{
 		ECS:         ecs.NewFromConfig(cfg),
@@ -178,49 +179,191 @@ func ClientsFrom(cfg aws.Config) Clients {
 	}
 }
 
-// Option changes what New builds.
-type Option func(*options)
-
-type options struct {
-	log     *slog.Logger
-	clk     clock.Clock
-	clients *Clients
+// Wiring is what every function is built with besides its AWS clients.
+type Wiring struct {
+	Settings Settings
+	Clock    clock.Clock
+	Log      *slog.Logger
 }
 
-// WithLogger sets the logger (default slog.Default()).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
-
-// WithClock sets the clock (default clock.Real{}); the local cloud passes
-// its virtual clock so deadlines and lease expiry follow it.
-func WithClock(c clock.Clock) Option { return func(o *options) { o.clk = c } }
-
-// WithClients replaces the clients built from the aws.Config (tests).
-func WithClients(c Clients) Option { return func(o *options) { o.clients = &c } }
-
-// New builds the handler of functions/<name>, decoding its payload strictly
-// (unknown fields are an error), as the Lambda runtime will run it.
-func New(ctx context.Context, name string, cfg aws.Config, env func(string) string, opts ...Option) (lambda.Handler, error) {
-	o := options{log: slog.Default(), clk: clock.Real{}}
-	for _, opt := range opts {
-		opt(&o)
-	}
+// WiringFromEnv reads the Settings from env, with the real clock and log.
+func WiringFromEnv(env func(string) string, log *slog.Logger) (Wiring, error) {
 	s, err := SettingsFromEnv(env)
 	if err != nil {
-		return nil, fmt.Errorf("function %s: %w", name, err)
+		return Wiring{}, err
 	}
-	c := ClientsFrom(cfg)
-	if o.clients != nil {
-		c = *o.clients
-	}
-	d, err := newDomain(c, s, o.clk)
+	return Wiring{Settings: s, Clock: clock.Real{}, Log: log}, nil
+}
+
+// The function constructors: one per functions/<name>, each taking exactly
+// the clients its handler calls, so that a function's main, which builds
+// those clients, links its own handler and clients and no other. They
+// return the handler as the Lambda runtime runs it, decoding its payload
+// strictly (unknown fields are an error). The one place that builds them by
+// name (the local world) is out of the bootstraps' reach: a switch over
+// names would link every handler into every bootstrap.
+
+// DispatchFunction builds functions/dispatch.
+func DispatchFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, tagging awsapi.Tagging, db awsapi.DynamoDB, sf awsapi.SFN, ecrAPI ECR) (lambda.Handler, error) {
+	const name = "dispatch"
+	resolver, leases, triggers, err := planDomain(w, ecsAPI, tagging, db)
 	if err != nil {
-		return nil, fmt.Errorf("function %s: %w", name, err)
+		return nil, fail(name, err)
 	}
-	fn, err := build(name, c, s, d, o.clk, o.log.With("function", name))
+	ev, err := NewEvaluator(ecsAPI, cw, leases, w.Clock)
 	if err != nil {
-		return nil, fmt.Errorf("function %s: %w", name, err)
+		return nil, fail(name, err)
 	}
-	return newStrictHandler(fn), nil
+	h, err := NewDispatch(DispatchDeps{Evaluator: ev, Resolver: resolver, SFN: sf, ECR: ecrAPI, Leases: leases, Triggers: triggers, Clock: w.Clock, Log: w.log(name), Settings: w.Settings})
+	return strict(name, err, func() any { return h.Handle })
+}
+
+// PlanFunction builds functions/plan.
+func PlanFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, tagging awsapi.Tagging, db awsapi.DynamoDB, sf awsapi.SFN, ecrAPI ECR) (lambda.Handler, error) {
+	const name = "plan"
+	resolver, leases, triggers, err := planDomain(w, ecsAPI, tagging, db)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	hist, err := history.New(db, w.Settings.Table, w.Settings.Retention)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewPlan(PlanDeps{Resolver: resolver, ECS: ecsAPI, CloudWatch: cw, ECR: ecrAPI, History: hist, Leases: leases, Triggers: triggers, SFN: sf, Clock: w.Clock, Log: w.log(name), Settings: w.Settings})
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	fn, err := withExecutionInput(sf, h.Handle)
+	return strict(name, err, func() any { return fn })
+}
+
+// RegisterFunction builds functions/register.
+func RegisterFunction(w Wiring, ecsAPI awsapi.ECS, db awsapi.DynamoDB) (lambda.Handler, error) {
+	const name = "register"
+	leases, err := coord.New(db, w.Settings.Table, w.Clock)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewRegister(RegisterDeps{ECS: ecsAPI, Leases: leases, Policy: w.Settings.Policy, Log: w.log(name)})
+	return strict(name, err, func() any { return h.Handle })
+}
+
+// UpdateFunction builds functions/update.
+func UpdateFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi.DynamoDB, sf awsapi.SFN) (lambda.Handler, error) {
+	const name = "update"
+	leases, ev, err := judging(w, ecsAPI, cw, db)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewUpdate(UpdateDeps{ECS: ecsAPI, Leases: leases, SFN: sf, Clock: w.Clock, Log: w.log(name), Evaluator: ev})
+	return strict(name, err, func() any { return h.Handle })
+}
+
+// WatchFunction builds functions/watch.
+func WatchFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi.DynamoDB, sf awsapi.SFN) (lambda.Handler, error) {
+	const name = "watch"
+	leases, ev, err := judging(w, ecsAPI, cw, db)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewWatch(WatchDeps{Evaluator: ev, Leases: leases, SFN: sf, Log: w.log(name)})
+	return strict(name, err, func() any { return h.Handle })
+}
+
+// CheckFunction builds functions/check.
+func CheckFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi.DynamoDB) (lambda.Handler, error) {
+	const name = "check"
+	leases, ev, err := judging(w, ecsAPI, cw, db)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewCheck(CheckDeps{Evaluator: ev, Leases: leases, Log: w.log(name)})
+	return strict(name, err, func() any { return h.Handle })
+}
+
+// EventsFunction builds functions/events.
+func EventsFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi.DynamoDB, sf awsapi.SFN) (lambda.Handler, error) {
+	const name = "events"
+	leases, ev, err := judging(w, ecsAPI, cw, db)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewEvents(EventsDeps{Evaluator: ev, Leases: leases, SFN: sf, Clock: w.Clock, Log: w.log(name)})
+	return strict(name, err, func() any { return h.Handle })
+}
+
+// FinishFunction builds functions/finish.
+func FinishFunction(w Wiring, ecsAPI awsapi.ECS, db awsapi.DynamoDB, sf awsapi.SFN, eb awsapi.EventBridge) (lambda.Handler, error) {
+	const name = "finish"
+	hist, err := history.New(db, w.Settings.Table, w.Settings.Retention)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	leases, err := coord.New(db, w.Settings.Table, w.Clock)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	pub, err := notify.New(eb, w.Settings.EventBus)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	cl, err := cleanup.New(ecsAPI)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewFinish(FinishDeps{History: hist, Leases: leases, SFN: sf, Notifier: pub, Cleaner: cl, Clock: w.Clock, Log: w.log(name), KeepRevisions: w.Settings.KeepRevisions})
+	return strict(name, err, func() any { return h.HandleRequest })
+}
+
+func (w Wiring) log(name string) *slog.Logger {
+	l := w.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	return l.With("function", name)
+}
+
+func fail(name string, err error) error { return fmt.Errorf("function %s: %w", name, err) }
+
+// strict wraps the handler fn returns once its constructor succeeded (err
+// is the constructor's).
+func strict(name string, err error, fn func() any) (lambda.Handler, error) {
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	return newStrictHandler(fn()), nil
+}
+
+// planDomain is what dispatch and plan share: the target resolver, the lease
+// and the trigger tickets.
+func planDomain(w Wiring, ecsAPI awsapi.ECS, tagging awsapi.Tagging, db awsapi.DynamoDB) (*target.Resolver, *coord.Store, *trigger.Store, error) {
+	r, err := target.NewResolver(ecsAPI, tagging, w.Settings.Defaults)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	l, err := coord.New(db, w.Settings.Table, w.Clock)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tr, err := trigger.New(db, w.Settings.Table, w.Clock)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return r, l, tr, nil
+}
+
+// judging is what the functions that judge a wait share: the lease and the
+// evaluator.
+func judging(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi.DynamoDB) (*coord.Store, *Evaluator, error) {
+	l, err := coord.New(db, w.Settings.Table, w.Clock)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := NewEvaluator(ecsAPI, cw, l, w.Clock)
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, ev, nil
 }
 
 // strictHandler checks the payload against the handler's input type before
@@ -246,114 +389,6 @@ func (h strictHandler) Invoke(ctx context.Context, payload []byte) ([]byte, erro
 		return nil, &contract.BadInput{Field: "payload", Reason: err.Error()}
 	}
 	return h.next.Invoke(ctx, payload)
-}
-
-// build returns the Handle method of function name's handler.
-func build(name string, c Clients, s Settings, d domain, clk clock.Clock, log *slog.Logger) (any, error) {
-	switch name {
-	case "dispatch":
-		ev, err := NewEvaluator(c.ECS, c.CloudWatch, d.leases, clk)
-		if err != nil {
-			return nil, err
-		}
-		h, err := NewDispatch(DispatchDeps{Evaluator: ev, Resolver: d.resolver, SFN: c.SFN, ECR: c.ECR, Leases: d.leases, Triggers: d.triggers, Clock: clk, Log: log, Settings: s})
-		if err != nil {
-			return nil, err
-		}
-		return h.Handle, nil
-	case "plan":
-		h, err := NewPlan(PlanDeps{Resolver: d.resolver, ECS: c.ECS, CloudWatch: c.CloudWatch, ECR: c.ECR, History: d.history, Leases: d.leases, Triggers: d.triggers, SFN: c.SFN, Clock: clk, Log: log, Settings: s})
-		if err != nil {
-			return nil, err
-		}
-		return withExecutionInput(c.SFN, h.Handle)
-	case "register":
-		h, err := NewRegister(RegisterDeps{ECS: c.ECS, Leases: d.leases, Policy: s.Policy, Log: log})
-		if err != nil {
-			return nil, err
-		}
-		return h.Handle, nil
-	case "update":
-		ev, err := NewEvaluator(c.ECS, c.CloudWatch, d.leases, clk)
-		if err != nil {
-			return nil, err
-		}
-		h, err := NewUpdate(UpdateDeps{ECS: c.ECS, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log, Evaluator: ev})
-		if err != nil {
-			return nil, err
-		}
-		return h.Handle, nil
-	case "watch", "check":
-		ev, err := NewEvaluator(c.ECS, c.CloudWatch, d.leases, clk)
-		if err != nil {
-			return nil, err
-		}
-		if name == "watch" {
-			h, err := NewWatch(WatchDeps{Evaluator: ev, Leases: d.leases, SFN: c.SFN, Log: log})
-			if err != nil {
-				return nil, err
-			}
-			return h.Handle, nil
-		}
-		h, err := NewCheck(CheckDeps{Evaluator: ev, Leases: d.leases, Log: log})
-		if err != nil {
-			return nil, err
-		}
-		return h.Handle, nil
-	case "events":
-		ev, err := NewEvaluator(c.ECS, c.CloudWatch, d.leases, clk)
-		if err != nil {
-			return nil, err
-		}
-		h, err := NewEvents(EventsDeps{Evaluator: ev, Leases: d.leases, SFN: c.SFN, Clock: clk, Log: log})
-		if err != nil {
-			return nil, err
-		}
-		return h.Handle, nil
-	case "finish":
-		pub, err := notify.New(c.EventBridge, s.EventBus)
-		if err != nil {
-			return nil, err
-		}
-		cl, err := cleanup.New(c.ECS)
-		if err != nil {
-			return nil, err
-		}
-		h, err := NewFinish(FinishDeps{History: d.history, Leases: d.leases, SFN: c.SFN, Notifier: pub, Cleaner: cl, Clock: clk, Log: log, KeepRevisions: s.KeepRevisions})
-		if err != nil {
-			return nil, err
-		}
-		return h.HandleRequest, nil
-	}
-	return nil, fmt.Errorf("unknown function (have %s)", strings.Join(Names, ", "))
-}
-
-// domain holds the domain services shared by several handlers.
-type domain struct {
-	resolver *target.Resolver
-	history  *history.Store
-	leases   *coord.Store
-	triggers *trigger.Store
-}
-
-func newDomain(c Clients, s Settings, clk clock.Clock) (domain, error) {
-	r, err := target.NewResolver(c.ECS, c.Tagging, s.Defaults)
-	if err != nil {
-		return domain{}, err
-	}
-	h, err := history.New(c.DynamoDB, s.Table, s.Retention)
-	if err != nil {
-		return domain{}, err
-	}
-	l, err := coord.New(c.DynamoDB, s.Table, clk)
-	if err != nil {
-		return domain{}, err
-	}
-	tr, err := trigger.New(c.DynamoDB, s.Table, clk)
-	if err != nil {
-		return domain{}, err
-	}
-	return domain{resolver: r, history: h, leases: l, triggers: tr}, nil
 }
 
 var errMissing = errors.New("missing dependency")

@@ -53,10 +53,10 @@ func (w *world) clients() Clients {
 	return Clients{ECS: w.ecs, ECR: w.ecr, CloudWatch: w.cw, Tagging: w.tagging, DynamoDB: unusedDynamoDB{}, EventBridge: unusedEventBridge{}, SFN: w.sfn}
 }
 
-func TestNewBuildsEveryFunction(t *testing.T) {
+func TestEveryFunctionBuilds(t *testing.T) {
 	w := newWorld(t)
 	for _, name := range Names {
-		h, err := New(context.Background(), name, aws.Config{Region: region}, envOf(nil), WithClients(w.clients()), WithClock(w.clk), WithLogger(w.log))
+		h, err := newFunction(name, w.clients(), envOf(nil), w.clk, w.log)
 		if err != nil || h == nil {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -65,12 +65,13 @@ func TestNewBuildsEveryFunction(t *testing.T) {
 			t.Errorf("functions/%s: %v", name, err)
 		}
 	}
-	// And the real clients are built from an aws.Config.
-	if _, err := New(context.Background(), "plan", aws.Config{Region: region}, envOf(nil)); err != nil {
+	// And from the real clients built from an aws.Config.
+	if _, err := newFunction("plan", ClientsFrom(aws.Config{Region: region}), envOf(nil), w.clk, w.log); err != nil {
 		t.Errorf("real clients: %v", err)
 	}
-	if _, err := New(context.Background(), "deploy", aws.Config{}, envOf(nil)); err == nil || !strings.Contains(err.Error(), "unknown function") {
-		t.Errorf("unknown name: %v", err)
+	// A missing client is a named error at start-up, not a nil call later.
+	if _, err := RegisterFunction(Wiring{Settings: Settings{Table: "t"}}, w.ecs, nil); err == nil || !strings.Contains(err.Error(), "function register") {
+		t.Errorf("register without DynamoDB: %v", err)
 	}
 }
 
@@ -100,11 +101,11 @@ func TestSettingsFromEnv(t *testing.T) {
 	}
 }
 
-// TestStrictPayloads: the handlers New builds reject unknown fields, so a
+// TestStrictPayloads: the function constructors build handlers that reject unknown fields, so a
 // drift between the state machine and the contract is loud.
 func TestStrictPayloads(t *testing.T) {
 	w := newWorld(t)
-	h, err := New(context.Background(), "check", aws.Config{}, envOf(nil), WithClients(w.clients()), WithClock(w.clk), WithLogger(w.log))
+	h, err := newFunction("check", w.clients(), envOf(nil), w.clk, w.log)
 	if err != nil {
 		t.Fatal(err)
 	}

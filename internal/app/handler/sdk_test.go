@@ -29,7 +29,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/local/samlocal"
 )
 
-// TestSDKTier runs the handlers built by New, with the real SDK clients and
+// TestSDKTier runs the functions as their mains build them, with the real SDK clients and
 // the real domain stores, against the local cloud over HTTP: plan, register,
 // update, check and finish of a manual deploy by tag, and a bad input.
 func TestSDKTier(t *testing.T) {
@@ -66,7 +66,7 @@ func TestSDKTier(t *testing.T) {
 	env := envOf(map[string]string{EnvHistoryTable: table})
 	fns := map[string]lambda.Handler{}
 	for _, name := range Names {
-		if fns[name], err = New(ctx, name, cfg, env, WithClock(clk), WithLogger(log)); err != nil {
+		if fns[name], err = newFunction(name, ClientsFrom(cfg), env, clk, log); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
+
+	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/pushdeploy/pushdeploy/internal/app/handler"
 	lclambda "github.com/pushdeploy/pushdeploy/internal/local/localcloud/lambda"
 	"github.com/pushdeploy/pushdeploy/internal/local/samlocal"
 )
@@ -50,4 +54,30 @@ func (f *lambdaFunctions) InstallFunction(ctx context.Context, fn samlocal.Funct
 		return fmt.Errorf("create function %s: %w", fn.Name, err)
 	}
 	return nil
+}
+
+// newHandler builds functions/<name>'s handler in-process, with the clients
+// of c it calls: the one registry of the functions by name. It lives here,
+// out of the bootstraps' reach: each functions/<name>/main.go calls its own
+// constructor, so the linker keeps one handler and its clients per binary.
+func newHandler(name string, c handler.Clients, w handler.Wiring) (awslambda.Handler, error) {
+	switch name {
+	case "dispatch":
+		return handler.DispatchFunction(w, c.ECS, c.CloudWatch, c.Tagging, c.DynamoDB, c.SFN, c.ECR)
+	case "plan":
+		return handler.PlanFunction(w, c.ECS, c.CloudWatch, c.Tagging, c.DynamoDB, c.SFN, c.ECR)
+	case "register":
+		return handler.RegisterFunction(w, c.ECS, c.DynamoDB)
+	case "update":
+		return handler.UpdateFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
+	case "watch":
+		return handler.WatchFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
+	case "check":
+		return handler.CheckFunction(w, c.ECS, c.CloudWatch, c.DynamoDB)
+	case "events":
+		return handler.EventsFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
+	case "finish":
+		return handler.FinishFunction(w, c.ECS, c.DynamoDB, c.SFN, c.EventBridge)
+	}
+	return nil, fmt.Errorf("unknown function %q (have %s)", name, strings.Join(handler.Names, ", "))
 }

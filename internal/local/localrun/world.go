@@ -173,7 +173,11 @@ func (w *World) handlerFactory(ctx context.Context, fn lclambda.FunctionConfig) 
 		logs = io.Discard
 	}
 	logger := slog.New(slog.NewJSONHandler(logs, nil)).With("function", fn.Name)
-	return handler.New(ctx, path.Base(codeURI), cfg, fn.Getenv, handler.WithClock(w.Clock), handler.WithLogger(logger))
+	s, err := handler.SettingsFromEnv(fn.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("function %s: %w", fn.Name, err)
+	}
+	return newHandler(path.Base(codeURI), handler.ClientsFrom(cfg), handler.Wiring{Settings: s, Clock: w.Clock, Log: logger})
 }
 
 // inProcessRetry is awsconfig.DefaultRetry's attempts with its delays
