@@ -77,6 +77,23 @@ build-EventsFunction:
 build-FinishFunction:
 	$(BUILD_FUNCTION) ./functions/finish
 
+## build-package: one more bootstrap built exactly as the functions are,
+## `make build-package PKG=./path ARTIFACTS_DIR=dir` (bench-functions builds
+## its reference functions with it).
+.PHONY: build-package
+build-package:
+	$(BUILD_FUNCTION) $(PKG)
+
+## bench-functions: each function's cold-start cost beside the smallest
+## aws-lambda-go function, in one run: stripped linux/arm64 size, init CPU
+## and peak RSS up to its first invocation/next (internal/local/fnbench).
+## `make bench-functions REPO=dir` measures another checkout's functions.
+REPO ?= .
+RUNS ?= 20
+.PHONY: bench-functions
+bench-functions:
+	$(GO) run ./internal/local/fnbench -repo $(REPO) -runs $(RUNS) -functions "$(FUNCTIONS)"
+
 ## build: every function into build/<LogicalId>/bootstrap for this machine
 ## (the local cloud runs them here); `make build GOARCH=arm64` for Lambda.
 build: FUNCTION_GOOS = $(or $(GOOS),$(shell $(GO) env GOOS))

@@ -23,6 +23,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -94,10 +95,12 @@ func (e *NotOptedInError) Error() string {
 var repoName = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
 
 // Image tags: up to 128 of [A-Za-z0-9_.-], first not . or -; patterns add *.
-var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$`)
+// Compiled at first use: a counted repetition compiles to a program as long
+// as its count, which every cold start would otherwise build.
+var tagPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$`) })
 
 // Container names: up to 255 letters, digits, hyphens and underscores.
-var containerName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+var containerName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`) })
 
 // Parse reads the configuration from a service's tags. A service without
 // pushdeploy:repository gives *NotOptedInError; a tag with a bad value gives
@@ -118,7 +121,7 @@ func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
 	c := Config{Repository: repo, Bake: d.Bake, Timeout: d.Timeout, RollbackWindow: d.RollbackWindow}
 
 	var err error
-	if c.TagPatterns, err = list(tags, TagTags, tagPattern, "not a valid tag pattern"); err != nil {
+	if c.TagPatterns, err = list(tags, TagTags, tagPattern(), "not a valid tag pattern"); err != nil {
 		return Config{}, err
 	}
 	if _, set := tags[TagTags]; !set {
@@ -126,7 +129,7 @@ func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
 	} else if len(c.TagPatterns) == 0 {
 		return Config{}, &ConfigError{Key: TagTags, Value: tags[TagTags], Reason: "no tag pattern"}
 	}
-	if c.Containers, err = list(tags, TagContainers, containerName, "not a valid container name"); err != nil {
+	if c.Containers, err = list(tags, TagContainers, containerName(), "not a valid container name"); err != nil {
 		return Config{}, err
 	}
 	if c.Alarms, err = list(tags, TagAlarms, nil, ""); err != nil {

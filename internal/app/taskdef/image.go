@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -71,13 +72,15 @@ func ECRRegistry(account, region string) string {
 	return fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com", account, region)
 }
 
-var digestRE = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+// Compiled at first use: a counted repetition compiles to a program as long
+// as its count, which every cold start would otherwise build.
+var digestRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[a-f0-9]{64}$`) })
 
 // ValidDigest reports whether d is "sha256:" and 64 lowercase hex digits.
-func ValidDigest(d string) bool { return digestRE.MatchString(d) }
+func ValidDigest(d string) bool { return digestRE().MatchString(d) }
 
 var repoRE = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
-var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var tagRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
 
 // ImageError: a malformed image reference.
 type ImageError struct {
@@ -109,7 +112,7 @@ func ParseImage(s string) (Image, error) {
 	if colon := strings.LastIndex(rest, ":"); colon >= 0 {
 		img.Tag = rest[colon+1:]
 		rest = rest[:colon]
-		if !tagRE.MatchString(img.Tag) {
+		if !tagRE().MatchString(img.Tag) {
 			return Image{}, &ImageError{Image: s, Reason: "bad tag"}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Revision identifies one task definition revision.
@@ -34,8 +35,9 @@ func (e *WrongFamilyError) Error() string {
 	return fmt.Sprintf("revision %s is not of family %s", e.Revision, e.Family)
 }
 
-// Task definition families: up to 255 letters, digits, hyphens and underscores.
-var familyRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+// Task definition families: up to 255 letters, digits, hyphens and underscores
+// (compiled at first use, as digestRE).
+var familyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`) })
 var digitsRE = regexp.MustCompile(`^[0-9]+$`)
 
 // ParseRevision reads a task definition ARN
@@ -50,7 +52,7 @@ func ParseRevision(s string) (Revision, error) {
 		v = v[i+len(":task-definition/"):]
 	}
 	fam, num, ok := strings.Cut(v, ":")
-	if !ok || !familyRE.MatchString(fam) {
+	if !ok || !familyRE().MatchString(fam) {
 		return Revision{}, &RevisionError{Value: s, Reason: "want family:revision"}
 	}
 	n, err := strconv.Atoi(num)
