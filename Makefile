@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK_VERSION := $(shell sed -n 's/^[[:space:]]*honnef.co\/go\/tools \(v[^ ]*\).*/\1/p' tools/lint/go.mod)
 STATICCHECK := .tools/staticcheck-$(STATICCHECK_VERSION)-$(shell $(GO) env GOVERSION)
 
-.PHONY: test check tidy lint tools demo bench soak
+.PHONY: test check tidy lint tools demo bench bench-functions soak
 ## test: the hygiene gates (make check), the functions built once (make
 ## build), then every test tier: unit, SDK (real clients against the local
 ## cloud), end to end (real definition, real handlers, virtual clock; the
@@ -87,12 +87,12 @@ build-package:
 ## bench-functions: each function's cold-start cost beside the smallest
 ## aws-lambda-go function, in one run: stripped linux/arm64 size, init CPU
 ## and peak RSS up to its first invocation/next (internal/local/fnbench).
-## `make bench-functions REPO=dir` measures another checkout's functions.
-REPO ?= .
-RUNS ?= 20
+## `make bench-functions BENCH_REPO=dir` measures another checkout's functions.
+BENCH_REPO ?= .
+BENCH_RUNS ?= 20
 .PHONY: bench-functions
 bench-functions:
-	$(GO) run ./internal/local/fnbench -repo $(REPO) -runs $(RUNS) -functions "$(FUNCTIONS)"
+	$(GO) run ./internal/local/fnbench -repo $(BENCH_REPO) -runs $(BENCH_RUNS) -functions "$(FUNCTIONS)"
 
 ## build: every function into build/<LogicalId>/bootstrap for this machine
 ## (the local cloud runs them here); `make build GOARCH=arm64` for Lambda.
