@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +26,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
+	"github.com/pushdeploy/pushdeploy/internal/app/tracing"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
 	localecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
 	"github.com/pushdeploy/pushdeploy/internal/local/samlocal"
@@ -64,9 +67,17 @@ func TestSDKTier(t *testing.T) {
 
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	env := envOf(map[string]string{EnvHistoryTable: table})
+	// The functions' clients trace as in Lambda with Tracing: Active, and
+	// each invocation carries a sampled trace: every call they make must
+	// reach the X-Ray daemon as a subsegment.
+	daemon := xrayDaemon(t)
+	traced := cfg
+	tracing.Instrument(&traced)
+	//lint:ignore SA1029 the string key aws-lambda-go itself uses
+	invocation := context.WithValue(ctx, "x-amzn-trace-id", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")
 	fns := map[string]lambda.Handler{}
 	for _, name := range Names {
-		if fns[name], err = newFunction(name, ClientsFrom(cfg), env, clk, log); err != nil {
+		if fns[name], err = newFunction(name, ClientsFrom(traced), env, clk, log); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,9 +89,24 @@ func TestSDKTier(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := len(cloud.Log().Calls())
-		res, err := fns[name].Invoke(ctx, payload)
+		res, err := fns[name].Invoke(invocation, payload)
+		calls := cloud.Log().Calls()[before:]
+		var called, recorded []string
+		for _, c := range calls {
+			called = append(called, c.Operation)
+		}
+		for range calls {
+			if doc := daemon.next(); doc != nil {
+				recorded = append(recorded, doc.AWS.Operation)
+			}
+		}
+		slices.Sort(called)
+		slices.Sort(recorded)
+		if !slices.Equal(called, recorded) {
+			t.Errorf("%s called %v, X-Ray recorded %v", name, called, recorded)
+		}
 		// Least privilege, checked against what the function really called.
-		for _, c := range cloud.Log().Calls()[before:] {
+		for _, c := range calls {
 			action := iamPrefix[c.Service] + ":" + c.Operation
 			if action == "dynamodb:TransactWriteItems" {
 				// IAM checks a transaction's items by their own actions;
@@ -281,4 +307,40 @@ func templateActions(t *testing.T) map[string]map[string]bool {
 		}
 	}
 	return out
+}
+
+// daemon is a stand-in X-Ray daemon at AWS_XRAY_DAEMON_ADDRESS.
+type daemon struct{ conn *net.UDPConn }
+
+type subsegment struct {
+	Type string `json:"type"`
+	AWS  struct {
+		Operation string `json:"operation"`
+	} `json:"aws"`
+}
+
+func xrayDaemon(t *testing.T) daemon {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	t.Setenv("AWS_XRAY_DAEMON_ADDRESS", conn.LocalAddr().String())
+	return daemon{conn}
+}
+
+// next is the next subsegment sent, nil after a second without one.
+func (d daemon) next() *subsegment {
+	d.conn.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 64<<10)
+	n, err := d.conn.Read(buf)
+	if err != nil {
+		return nil
+	}
+	_, body, _ := strings.Cut(string(buf[:n]), "\n")
+	var s subsegment
+	if json.Unmarshal([]byte(body), &s) != nil || s.Type != "subsegment" {
+		return nil
+	}
+	return &s
 }
