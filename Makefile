@@ -87,12 +87,14 @@ build-package:
 ## bench-functions: each function's cold-start cost beside the smallest
 ## aws-lambda-go function, in one run: stripped linux/arm64 size, init CPU
 ## and peak RSS up to its first invocation/next (internal/local/fnbench).
-## `make bench-functions BENCH_REPO=dir` measures another checkout's functions.
+## `make bench-functions BENCH_REPO=dir` measures another checkout's functions;
+## BENCH_ENV="GOGC=400" adds environment to every run.
 BENCH_REPO ?= .
 BENCH_RUNS ?= 20
+BENCH_ENV ?=
 .PHONY: bench-functions
 bench-functions:
-	$(GO) run ./internal/local/fnbench -repo $(BENCH_REPO) -runs $(BENCH_RUNS) -functions "$(FUNCTIONS)"
+	$(GO) run ./internal/local/fnbench -repo $(BENCH_REPO) -runs $(BENCH_RUNS) -env "$(BENCH_ENV)" -functions "$(FUNCTIONS)"
 
 ## build: every function into build/<LogicalId>/bootstrap for this machine
 ## (the local cloud runs them here); `make build GOARCH=arm64` for Lambda.
