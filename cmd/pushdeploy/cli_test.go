@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 )
 
 // operatorCommands are the subcommands this file's rules apply to.
@@ -120,8 +122,9 @@ func TestConnectionError(t *testing.T) {
 			if code != exitAWS {
 				t.Errorf("exit %d, want %d; stderr %q", code, exitAWS, errb.String())
 			}
-			if !strings.Contains(errb.String(), "pushdeploy "+tc.cmd+":") || !strings.Contains(errb.String(), "connect") {
-				t.Errorf("stderr %q should name the command and the connection problem", errb.String())
+			if !strings.HasPrefix(errb.String(), "pushdeploy: "+tc.cmd+": ") || !strings.Contains(errb.String(), "connect") ||
+				strings.Count(errb.String(), "\n") != 1 || strings.Contains(errb.String(), "StatusCode") || strings.Contains(errb.String(), "operation error") {
+				t.Errorf("stderr %q should be one line naming the command and the connection problem, without the SDK's dump", errb.String())
 			}
 		})
 	}
@@ -143,6 +146,13 @@ func TestExitCode(t *testing.T) {
 		{api("AccessDeniedException"), exitAWS},
 		{errors.New("dial tcp: connection refused"), exitAWS},
 		{fmt.Errorf("follow: %w", context.Canceled), exitInterrupted},
+		// the product's named errors, by their class
+		{fmt.Errorf("precheck: %w", &contract.WrongFamily{}), exitBadInput},
+		{&contract.ServiceNotFound{Err: api("ClusterNotFoundException")}, exitBadInput},
+		{&contract.Superseded{}, exitSuperseded},
+		{&contract.Throttled{Err: api("AccessDeniedException")}, exitAWS},
+		{&contract.Retryable{}, exitAWS},
+		{&contract.Internal{}, exitFailed},
 	}
 	for _, tc := range cases {
 		if got := exitCode(tc.err); got != tc.want {
@@ -183,6 +193,23 @@ func TestVersion(t *testing.T) {
 		var out, errb strings.Builder
 		if code := run(context.Background(), []string{arg}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "pushdeploy ") || errb.Len() != 0 {
 			t.Errorf("%s: exit %d, %q %q", arg, code, out.String(), errb.String())
+		}
+	}
+}
+
+// TestExitForEveryErrorName: every name the product routes on has an exit
+// code from its class; a name that is not the product's fails (1).
+func TestExitForEveryErrorName(t *testing.T) {
+	want := map[contract.ErrorClass]int{contract.Final: exitBadInput, contract.Lost: exitSuperseded,
+		contract.Throttle: exitAWS, contract.Transient: exitAWS, contract.Unexpected: exitFailed}
+	for _, name := range contract.ErrorNames() {
+		if got := exitForName(name); got != want[contract.ClassOf(name)] {
+			t.Errorf("exitForName(%s) = %d, want %d", name, got, want[contract.ClassOf(name)])
+		}
+	}
+	for _, name := range []string{"States.TaskFailed", "Lambda.ServiceException", ""} {
+		if got := exitForName(name); got != exitFailed {
+			t.Errorf("exitForName(%q) = %d, want %d", name, got, exitFailed)
 		}
 	}
 }

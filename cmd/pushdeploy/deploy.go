@@ -106,6 +106,9 @@ func (m *manual) run(ctx context.Context, in contract.ExecutionInput) int {
 		}
 		in.Image = img.String()
 	}
+	if err := precheck(ctx, cfg, *m.stateMachine, in); err != nil {
+		return c.fail(err)
+	}
 	in.RequestedBy = requestedBy(ctx, cfg, isLoopback(m.aws.endpointURL()))
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -138,7 +141,7 @@ func (m *manual) run(ctx context.Context, in contract.ExecutionInput) int {
 		return c.fail(err)
 	}
 	if res.ExitCode != exitOK && res.Reason != "" {
-		fmt.Fprintf(c.stderr, "pushdeploy %s: %s: %s\n", c.name, res.Status, res.Reason)
+		fmt.Fprintln(c.stderr, errorLine(c.name, fmt.Errorf("%s: %s", res.Status, res.Reason)))
 	}
 	return res.ExitCode
 }

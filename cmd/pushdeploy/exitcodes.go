@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 )
 
 // Exit codes of the operator subcommands (deploy, rollback, redeploy, status,
@@ -61,10 +64,12 @@ func badInput(format string, a ...any) error {
 }
 
 // badInputAPICodes are AWS error codes caused by the command's arguments
-// (a wrong name or ARN), not by the environment.
+// (a wrong name or ARN), not by the environment. The product's own errors
+// are classified by contract.ClassOf (exitForClass).
 var badInputAPICodes = map[string]bool{
 	"InvalidArn":                  true,
 	"ExecutionDoesNotExist":       true,
+	"StateMachineDoesNotExist":    true,
 	"InvalidName":                 true,
 	"InvalidExecutionInput":       true,
 	"ClusterNotFoundException":    true,
@@ -76,8 +81,35 @@ var badInputAPICodes = map[string]bool{
 	"RepositoryNotFoundException": true,
 }
 
-// exitCode classifies an error: known classes, then AWS API errors by code;
-// anything else reached AWS or failed to (exit 5).
+// exitForClass is the exit code of a product error (contract.ErrorNames) by
+// its class, the one the state machine's Retry and Catch policy uses:
+// retrying cannot help (the input) is 2, a lost lease is superseded (4),
+// AWS throttling or a transient failure is the environment (5), anything
+// else failed (1).
+func exitForClass(c contract.ErrorClass) int {
+	switch c {
+	case contract.Final:
+		return exitBadInput
+	case contract.Lost:
+		return exitSuperseded
+	case contract.Throttle, contract.Transient:
+		return exitAWS
+	}
+	return exitFailed
+}
+
+// exitForName is exitForClass of an error name an execution reported, or
+// exitFailed for a name that is not the product's (States.*, Lambda.*).
+func exitForName(name string) int {
+	if !slices.Contains(contract.ErrorNames(), name) {
+		return exitFailed
+	}
+	return exitForClass(contract.ClassOf(name))
+}
+
+// exitCode classifies an error: known exit codes, the product's named
+// errors by class, then AWS API errors by code; anything else reached AWS
+// or failed to (exit 5).
 func exitCode(err error) int {
 	if err == nil {
 		return exitOK
@@ -89,6 +121,9 @@ func exitCode(err error) int {
 	if errors.Is(err, context.Canceled) {
 		return exitInterrupted
 	}
+	if name := contract.NameOf(err); name != "" {
+		return exitForName(name)
+	}
 	var api smithy.APIError
 	if errors.As(err, &api) && badInputAPICodes[api.ErrorCode()] {
 		return exitBadInput
@@ -96,8 +131,8 @@ func exitCode(err error) int {
 	return exitAWS
 }
 
-// fail prints err on stderr and returns its exit code.
+// fail prints err on one line of stderr and returns its exit code.
 func fail(stderr io.Writer, cmd string, err error) int {
-	fmt.Fprintf(stderr, "pushdeploy %s: %v\n", cmd, err)
+	fmt.Fprintln(stderr, errorLine(cmd, err))
 	return exitCode(err)
 }

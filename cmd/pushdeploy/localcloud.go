@@ -75,12 +75,11 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 			printUsage(stdout)
 			return 0
 		}
-		fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
-		printUsage(stderr)
+		fmt.Fprintf(stderr, "pushdeploy: localcloud: %v (see 'pushdeploy localcloud --help')\n", err)
 		return 2
 	}
 	badUsage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "pushdeploy localcloud: %s\nrun 'pushdeploy localcloud --help' for usage\n", fmt.Sprintf(format, a...))
+		fmt.Fprintf(stderr, "pushdeploy: localcloud: %s (see 'pushdeploy localcloud --help')\n", fmt.Sprintf(format, a...))
 		return 2
 	}
 	set := map[string]bool{}
@@ -119,26 +118,26 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 		w, err := localrun.Start(ctx, localrun.Options{Clock: clk, Root: *root, BinDir: *bin, InProcess: *inProcess,
 			Log: stdout, FunctionLogs: stderr, Listen: *listen})
 		if err != nil {
-			fmt.Fprintf(stderr, "pushdeploy localcloud: install: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("localcloud: install", err))
 			return 1
 		}
 		url, closeCloud, env = w.URL, w.Close, w.Env
 		if *envFile != "" {
 			if err := writeEnvFile(*envFile, env); err != nil {
 				w.Close()
-				fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
+				fmt.Fprintln(stderr, errorLine("localcloud", err))
 				return 1
 			}
 		}
 	} else {
 		cloud, err := localcloud.New(localcloud.Options{Clock: clk, Log: stdout, Lambda: lambda.Options{Logs: stderr}})
 		if err != nil {
-			fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("localcloud", err))
 			return 1
 		}
 		if url, err = cloud.Listen(*listen); err != nil {
 			cloud.Close()
-			fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("localcloud", err))
 			return 1
 		}
 		closeCloud = cloud.Close
@@ -154,7 +153,7 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	<-ctx.Done()
 	if err := closeCloud(); err != nil {
-		fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
+		fmt.Fprintln(stderr, errorLine("localcloud", err))
 		return 1
 	}
 	return 0

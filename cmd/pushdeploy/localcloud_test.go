@@ -66,7 +66,8 @@ func TestLocalCloudCommand(t *testing.T) {
 	for _, args := range [][]string{{"--speed", "0"}, {"--bogus"}, {"extra"}, {"--clock", "sundial"},
 		{"--clock", "virtual", "--speed", "2"}, {"--env-file", "x"}, {"--install", "--in-process", "--bin", "b"}} {
 		var stderr strings.Builder
-		if code := runLocalCloud(context.Background(), args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "usage") {
+		if code := runLocalCloud(context.Background(), args, io.Discard, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), "pushdeploy: localcloud: ") ||
+			!strings.Contains(stderr.String(), "--help") || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
 		}
 	}

@@ -221,7 +221,7 @@ func runFault(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stdout, "faults cleared")
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "pushdeploy localcloud fault: unknown fault %q\n%s", kind, faultUsage)
+		fmt.Fprintf(stderr, "pushdeploy: localcloud fault: unknown fault %q (want image, throttle, latency, rollout or clear; see 'pushdeploy localcloud fault --help')\n", kind)
 		return exitBadInput
 	}
 	client, err := newControlClient(aws.endpointURL())

@@ -90,10 +90,6 @@ type result struct {
 	ExitCode   int    `json:"exitCode"`
 }
 
-// badInputErrors are the plan errors that mean "the input was wrong,
-// nothing changed" (contract.ErrorNames).
-var badInputErrors = []string{"BadInput", "ServiceNotFound", "ContainerNotFound", "RegistryNotAllowed", "WrongFamily", "ImageNotFound"}
-
 // timeline turns history events into entries and tracks the outcome.
 type timeline struct {
 	start     time.Time
@@ -290,8 +286,10 @@ func outcomeExit(r *result, updated bool) int {
 			}
 			return exitRolledBack
 		}
-		if !updated && slices.Contains(badInputErrors, r.FirstError) {
-			return exitBadInput
+		// Before the service was touched, the first error's class says
+		// why (bad input: 2, throttled or transient: 5, superseded: 4).
+		if !updated && r.FirstError != "" {
+			return exitForName(r.FirstError)
 		}
 	}
 	return exitFailed
