@@ -8,10 +8,13 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
 // operatorCommands are the subcommands this file's rules apply to.
@@ -211,5 +214,42 @@ func TestExitForEveryErrorName(t *testing.T) {
 		if got := exitForName(name); got != exitFailed {
 			t.Errorf("exitForName(%q) = %d, want %d", name, got, exitFailed)
 		}
+	}
+}
+
+// TestHistoryTableFits: however long a record's values, the default table
+// fits 120 columns and keeps every column; --wide keeps every value whole.
+func TestHistoryTableFits(t *testing.T) {
+	at := mustTime(t, "2026-11-22T03:04:05Z")
+	long := strings.Repeat("x", 300)
+	td := "arn:aws:ecs:us-east-1:123456789012:task-definition/" + strings.Repeat("f", 200) + ":12"
+	recs := []history.Record{
+		{StartedAt: at, FinishedAt: at.Add(time.Hour), Action: "rollback", Trigger: "manual", Outcome: history.RolledBack,
+			FromRevision: td, ToRevision: td, DeployedRevision: td + "3", StartedBy: "arn:aws:sts::123456789012:assumed-role/" + long,
+			Reason: "first line\nsecond " + long,
+			Images: []history.Image{{Container: "a", Image: "r/" + long, Tag: "t"}, {Container: "b", Image: long, Digest: "sha256:" + strings.Repeat("c", 64)}}},
+		{StartedAt: at, FinishedAt: at, Action: "deploy", Trigger: "push", Outcome: history.Succeeded, Reason: "ok"},
+	}
+	var narrow, wide bytes.Buffer
+	writeHistoryTable(&narrow, recs, false)
+	writeHistoryTable(&wide, recs, true)
+	lines := strings.Split(strings.TrimSuffix(narrow.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and two rows:\n%s", narrow.String())
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > historyWidth {
+			t.Errorf("%d columns: %q", n, l)
+		}
+		if len(strings.Fields(l)) < 11 {
+			t.Errorf("a column is missing: %q", l)
+		}
+	}
+	if !strings.Contains(lines[1], "first line sec") || !strings.Contains(lines[1], "…") {
+		t.Errorf("the reason is not cut on one line: %q", lines[1])
+	}
+	if !strings.Contains(wide.String(), "second "+long) || !strings.Contains(wide.String(), "sha256:"+strings.Repeat("c", 64)) ||
+		strings.Contains(wide.String(), "…") {
+		t.Errorf("--wide cut something:\n%s", wide.String())
 	}
 }
