@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
-		"time"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
