@@ -78,6 +78,9 @@ func TestUsageErrors(t *testing.T) {
 		{"history", []string{"--cluster", "c"}, "missing --service, --table"},
 		{"watch", nil, "want one EXECUTION_ARN"},
 		{"watch", []string{"a", "b"}, "unexpected arguments"},
+		{"watch", []string{"--latest"}, "--latest: missing --service, --state-machine"},
+		{"watch", []string{"arn", "--latest", "--service", "s", "--state-machine", sm}, "not both"},
+		{"watch", []string{"--service", "s"}, "--service and --cluster go with --latest"},
 		{"diff", []string{"--cluster", "c", "--service", "s"}, "missing --image"},
 		{"diff", []string{"--cluster", "c", "--service", "s", "--image", "::"}, "--image"},
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
@@ -135,7 +136,7 @@ func (m *manual) run(ctx context.Context, in contract.ExecutionInput) int {
 	if !m.out.json() {
 		fmt.Fprintf(c.stdout, "execution %s\n", arn)
 	}
-	f := &follower{api: api, out: c.stdout, json: m.out.json(), tty: !m.out.json() && isTerminal(c.stdout), interval: *m.interval}
+	f := &follower{api: api, ecs: ecs.NewFromConfig(cfg), out: c.stdout, json: m.out.json(), tty: !m.out.json() && isTerminal(c.stdout), interval: *m.interval}
 	res, err := f.follow(ctx, arn)
 	if err != nil {
 		return c.fail(err)

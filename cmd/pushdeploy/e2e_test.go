@@ -426,6 +426,26 @@ func TestCLIRolledBack(t *testing.T) {
 	if td, _ := e.running(); td != e.first {
 		t.Fatalf("service runs %s after the rollback, want %s", td, e.first)
 	}
+	// Piped: the service's events and deployment counts as plain lines.
+	for _, want := range []string{"ecs: (service web) has stopped 2 running tasks", "deployments: PRIMARY web:2 0/2 running, 2 pending, 2 failed (IN_PROGRESS)",
+		"ecs: (service web) has reached a steady state."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\033") || strings.Contains(out, "\r") {
+		t.Errorf("piped output has terminal codes")
+	}
+	// watch --latest finds it by the service's name, and exits as it ended.
+	arn := executionOf(t, out)
+	code, out, errs = e.cli(runWatch, "--service", "web", "--cluster", "prod", "--latest", "--interval", "5ms")
+	if code != exitRolledBack || executionOf(t, out) != arn || !strings.Contains(out, "== ROLLED_BACK") {
+		t.Errorf("watch --latest: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = e.cli(runWatch, "--service", "web", "--cluster", "staging", "--latest")
+	if code != exitBadInput || out != "" || !strings.HasPrefix(errs, "pushdeploy: watch: no execution of service web in cluster staging") {
+		t.Errorf("watch --latest of no execution: exit %d\n%s\n%s", code, out, errs)
+	}
 }
 
 // TestCLIInFlight: with the clock stopped a deploy stays in its rollout
