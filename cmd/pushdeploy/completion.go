@@ -21,9 +21,10 @@ func init() {
 // is checked by a test to answer --help.
 var subcommands = map[string][]string{
 	"quarantine":       {"list", "release"},
-	"localcloud":       {"fault", "clock"},
+	"localcloud":       {"fault", "clock", "alarm"},
 	"localcloud fault": {"image", "throttle", "latency", "rollout", "clear"},
 	"localcloud clock": {"advance", "now"},
+	"localcloud alarm": {"set"},
 	"states":           {"run"},
 	"completion":       {"bash", "zsh"},
 }

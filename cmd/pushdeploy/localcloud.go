@@ -21,6 +21,7 @@ const localCloudUsage = `usage: pushdeploy localcloud [--listen 127.0.0.1:4566] 
                             [--install [--in-process | --bin DIR] [--root DIR] [--env-file FILE]]
        pushdeploy localcloud fault image|throttle|latency|rollout|clear [flags]
        pushdeploy localcloud clock advance DURATION | now
+       pushdeploy localcloud alarm set NAME --state ALARM [--in 5m] [--for 10m]
 
 Serves the local cloud (ECS, ECR, CloudWatch, EventBridge, Lambda, DynamoDB,
 Resource Groups Tagging, STS, Step Functions) on one address until
@@ -37,9 +38,9 @@ PUSHDEPLOY_TABLE, and dummy AWS credentials.
 --clock virtual stands still until 'pushdeploy localcloud clock advance'.
 Function processes write their output to stderr.
 
-The fault and clock commands talk to a running local cloud (--endpoint-url,
-default $AWS_ENDPOINT_URL) through its control API under /_localcloud/;
-'pushdeploy localcloud fault --help' lists them.
+The fault, clock and alarm commands talk to a running local cloud
+(--endpoint-url, default $AWS_ENDPOINT_URL) through its control API under
+/_localcloud/; 'pushdeploy localcloud fault --help' lists the faults.
 
 Flags:
 `
@@ -52,6 +53,8 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return runFault(ctx, args[1:], stdout, stderr)
 		case "clock":
 			return runClock(ctx, args[1:], stdout, stderr)
+		case "alarm":
+			return runAlarm(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("localcloud", flag.ContinueOnError)
