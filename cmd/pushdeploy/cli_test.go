@@ -244,7 +244,7 @@ func TestHistoryTableFits(t *testing.T) {
 		if n := utf8.RuneCountInString(l); n > historyWidth {
 			t.Errorf("%d columns: %q", n, l)
 		}
-		if len(strings.Fields(l)) < 11 {
+		if len(strings.Fields(l)) < 10 {
 			t.Errorf("a column is missing: %q", l)
 		}
 	}
@@ -254,5 +254,25 @@ func TestHistoryTableFits(t *testing.T) {
 	if !strings.Contains(wide.String(), "second "+long) || !strings.Contains(wide.String(), "sha256:"+strings.Repeat("c", 64)) ||
 		strings.Contains(wide.String(), "…") {
 		t.Errorf("--wide cut something:\n%s", wide.String())
+	}
+}
+
+func TestStartedBy(t *testing.T) {
+	for _, c := range []struct {
+		trigger, by, narrow string
+	}{
+		{"push", "ecr event 1234-5678", "push"},
+		{"alarm", "alarm web-5xx", "alarm web-5xx"},
+		{"alarm", "web-5xx", "alarm web-5xx"},
+		{"manual", "arn:aws:sts::123456789012:assumed-role/Ops/alice", "alice"},
+		{"manual", "alice", "alice"},
+	} {
+		r := history.Record{Trigger: c.trigger, StartedBy: c.by}
+		if got := startedBy(r, false); got != c.narrow {
+			t.Errorf("startedBy(%s, %q) = %q, want %q", c.trigger, c.by, got, c.narrow)
+		}
+		if got := startedBy(r, true); got != c.by {
+			t.Errorf("wide startedBy(%s, %q) = %q", c.trigger, c.by, got)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/aws/smithy-go"
 
@@ -37,16 +38,33 @@ const (
 	exitInterrupted = 130 // interrupted while following; the execution goes on (see `pushdeploy watch`)
 )
 
+// exitCodes are the exit codes' meanings, in order, with the product's
+// error names of each class (contract.NamesOf), so that the help and the
+// README (a test compares them) say which named errors give which code.
+var exitCodes = []struct {
+	code    int
+	meaning string
+}{
+	{exitOK, "succeeded (a rollback: rolled back), or skipped (nothing needed to change; the reason is printed)"},
+	{exitFailed, "the execution failed (and was not rolled back), timed out or was aborted (" + strings.Join(contract.NamesOf(contract.Unexpected), ", ") + ", or any error once the service was touched)"},
+	{exitBadInput, "usage error or bad input, refused by the CLI before anything started or by the state machine before anything changed: " +
+		strings.Join(contract.NamesOf(contract.Final), ", ")},
+	{exitRolledBack, "the deploy (or redeploy) failed and was rolled back"},
+	{exitSuperseded, "superseded: a newer execution took over the service (" + strings.Join(contract.NamesOf(contract.Lost), ", ") + ")"},
+	{exitAWS, "AWS or connection error (credentials, endpoint, missing table or state machine; " +
+		strings.Join(append(contract.NamesOf(contract.Throttle), contract.NamesOf(contract.Transient)...), ", ") + " after the retries)"},
+	{exitInterrupted, "interrupted while following (the execution goes on)"},
+}
+
 // exitCodesHelp is appended to every subcommand's usage.
-const exitCodesHelp = `Exit codes:
-  0    succeeded (a rollback: rolled back), or skipped (nothing needed to change; the reason is printed)
-  1    the execution failed (and was not rolled back), timed out or was aborted
-  2    usage error or bad input (rejected by the CLI or by the state machine before anything changed)
-  3    the deploy (or redeploy) failed and was rolled back
-  4    superseded: a newer execution took over the service
-  5    AWS or connection error (credentials, endpoint, throttling, missing table or state machine)
-  130  interrupted while following (the execution goes on)
-`
+var exitCodesHelp = func() string {
+	var b strings.Builder
+	b.WriteString("Exit codes:\n")
+	for _, e := range exitCodes {
+		fmt.Fprintf(&b, "  %-4d %s\n", e.code, e.meaning)
+	}
+	return b.String()
+}()
 
 // exitError carries an exit code with an error, for errors whose class is
 // known where they are made.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -84,6 +85,24 @@ func tried(r history.Record) string {
 	return shortRevision(r.DeployedRevision)
 }
 
+// taskDefinitionPrefix is a task definition ARN up to family:N.
+var taskDefinitionPrefix = regexp.MustCompile(`arn:aws[a-z-]*:ecs:[a-z0-9-]*:[0-9]*:task-definition/`)
+
+// startedBy is who started an execution; narrow, with the trigger in it: a
+// push is "push" (its ECR event id is in --wide and JSON), an alarm its
+// alarm, a person the last part of their ARN.
+func startedBy(r history.Record, wide bool) string {
+	switch {
+	case wide:
+		return r.StartedBy
+	case r.Trigger == "push":
+		return "push"
+	case r.Trigger == "alarm" && !strings.HasPrefix(r.StartedBy, "alarm"):
+		return strings.TrimSpace("alarm " + r.StartedBy)
+	}
+	return shortName(r.StartedBy)
+}
+
 // historyWidth is what the table fits in by default: a terminal of 120
 // columns, the REASON column last taking what the others leave.
 const historyWidth = 120
@@ -94,20 +113,28 @@ func writeHistoryTable(w io.Writer, recs []history.Record, wide bool) {
 		return
 	}
 	// Narrow: the year and seconds go (records expire after
-	// HistoryRetentionDays, 90 by default), an image is its tag.
+	// HistoryRetentionDays, 90 by default), an image is its tag (or 8 hex
+	// digits of its digest), TRIGGER goes into BY, task definition ARNs in
+	// reasons are family:N.
 	started := "01-02 15:04"
+	header := []string{"STARTED", "TOOK", "ACTION", "OUTCOME", "FROM", "TO", "TRIED", "IMAGE", "BY", "REASON"}
 	if wide {
 		started = time.DateTime
+		header = []string{"STARTED", "TOOK", "ACTION", "TRIGGER", "OUTCOME", "FROM", "TO", "TRIED", "IMAGE", "BY", "REASON"}
 	}
-	rows := [][]string{{"STARTED", "TOOK", "ACTION", "TRIGGER", "OUTCOME", "FROM", "TO", "TRIED", "IMAGE", "BY", "REASON"}}
+	rows := [][]string{header}
 	for _, r := range recs {
 		reason := strings.Join(strings.Fields(r.Reason), " ")
-		rows = append(rows, []string{
-			r.StartedAt.UTC().Format(started),
-			r.FinishedAt.Sub(r.StartedAt).Round(time.Second).String(),
-			dash(r.Action), dash(r.Trigger), string(r.Outcome),
+		row := []string{r.StartedAt.UTC().Format(started), r.FinishedAt.Sub(r.StartedAt).Round(time.Second).String(), dash(r.Action)}
+		if wide {
+			row = append(row, dash(r.Trigger))
+		} else {
+			reason = taskDefinitionPrefix.ReplaceAllString(reason, "")
+		}
+		row = append(row, string(r.Outcome),
 			dash(shortRevision(r.FromRevision)), dash(shortRevision(r.ToRevision)), tried(r),
-			dash(recordImages(r.Images, wide)), dash(r.StartedBy), dash(reason)})
+			dash(recordImages(r.Images, wide)), dash(startedBy(r, wide)), dash(reason))
+		rows = append(rows, row)
 	}
 	widths := columnWidths(rows)
 	if !wide {
@@ -139,12 +166,12 @@ func columnWidths(rows [][]string) []int {
 
 // fitColumns narrows the columns so that a row fits in total runes (two
 // spaces between columns): the last column (REASON) takes what is left,
-// down to minLast (28); below that the widest of the cuttable columns (FROM, TO,
+// down to minLast (24); below that the widest of the cuttable columns (FROM, TO,
 // TRIED, IMAGE, BY) gives a rune at a time, down to minCut (8), and
 // then the last column too.
 func fitColumns(widths []int, total int) {
-	const minLast, minCut = 28, 8
-	cuttable := []int{5, 6, 7, 8, 9}
+	const minLast, minCut = 24, 8
+	cuttable := []int{len(widths) - 6, len(widths) - 5, len(widths) - 4, len(widths) - 3, len(widths) - 2} // FROM, TO, TRIED, IMAGE, BY
 	sum := func() int {
 		n := 2 * (len(widths) - 1)
 		for _, w := range widths[:len(widths)-1] {
@@ -178,7 +205,7 @@ func cut(s string, n int) string {
 }
 
 // recordImages shows a record's images short: name:tag (by digest, its
-// first 12 hex digits, when it has no tag), or container=... when there are
+// first 8 hex digits, when it has no tag), or container=... when there are
 // several; wide, name:tag@sha256:<whole digest>.
 func recordImages(imgs []history.Image, wide bool) string {
 	var parts []string
@@ -197,7 +224,7 @@ func recordImages(imgs []history.Image, wide bool) string {
 		case wide && i.Digest != "":
 			name += "@" + i.Digest
 		case d != "" && i.Tag == "":
-			name += "@" + d[:min(12, len(d))]
+			name += "@" + d[:min(8, len(d))]
 		}
 		if len(imgs) > 1 {
 			name = i.Container + "=" + name

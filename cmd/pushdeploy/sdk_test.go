@@ -202,10 +202,10 @@ func TestHistoryCommand(t *testing.T) {
 	}
 
 	code, out, _ = c.run(t, runHistory, append(base, "--table", testTable)...)
-	wantTable := `STARTED      TOOK   ACTION    TRIGGER  OUTCOME      FROM   TO     TRIED  IMAGE   BY         REASON
-11-20 12:00  3m30s  rollback  manual   SKIPPED      web:2  web:2  -      -       alice      already-on-last-good: web:2
-11-20 11:00  2m30s  deploy    push     ROLLED_BACK  web:2  web:2  web:3  web:v3  ecr:evt-2  alarm web-5xx fired during …
-11-20 10:00  1m30s  deploy    push     SUCCEEDED    web:1  web:2  -      web:v2  ecr:evt-1  deployed v2
+	wantTable := `STARTED      TOOK   ACTION    OUTCOME      FROM   TO     TRIED  IMAGE   BY     REASON
+11-20 12:00  3m30s  rollback  SKIPPED      web:2  web:2  -      -       alice  already-on-last-good: web:2
+11-20 11:00  2m30s  deploy    ROLLED_BACK  web:2  web:2  web:3  web:v3  push   alarm web-5xx fired during the bake
+11-20 10:00  1m30s  deploy    SUCCEEDED    web:1  web:2  -      web:v2  push   deployed v2
 `
 	if d := cmp.Diff(wantTable, out); code != exitOK || d != "" {
 		t.Errorf("table, exit %d (-want +got):\n%s", code, d)
