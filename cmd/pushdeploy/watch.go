@@ -652,7 +652,8 @@ func (f *follower) history(ctx context.Context, arn string, last int64) ([]sfnty
 	for {
 		out, err := f.api.GetExecutionHistory(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("execution history of %s: %w", arn, err)
+			// Not the ARN: the caller gave it, and AWS's message quotes it.
+			return nil, fmt.Errorf("read the execution's history: %w", err)
 		}
 		for _, e := range out.Events {
 			if e.Id > last {
