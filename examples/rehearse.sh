@@ -141,6 +141,7 @@ code=0
 pushdeploy watch --cluster demo --service web --latest > "$WORK/watch.log" || code=$?
 expect "watch --latest's exit code (rolled back)" "$code" 3
 grep -q '== ROLLED_BACK: alarm' "$WORK/watch.log" || fail "watch --latest did not replay the alarm's rollback"
+grep -q 'ecs: (service web)' "$WORK/watch.log" || fail "watch --latest shows none of the service's ECS events"
 expect "the alarm, after its window" "$(aws cloudwatch describe-alarms --alarm-names web-5xx --query 'MetricAlarms[0].StateValue')" OK
 
 say "4. push while ECS throttles the next two UpdateService calls: retried, it deploys"

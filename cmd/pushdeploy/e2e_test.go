@@ -427,7 +427,9 @@ func TestCLIRolledBack(t *testing.T) {
 		t.Fatalf("service runs %s after the rollback, want %s", td, e.first)
 	}
 	// Piped: the service's events and deployment counts as plain lines.
-	for _, want := range []string{"ecs: (service web) has stopped 2 running tasks", "deployments: PRIMARY web:2 0/2 running, 2 pending, 2 failed (IN_PROGRESS)",
+	// (The counts seen depend on when the polls fall; every event up to the
+	// execution's end is shown.)
+	for _, want := range []string{"ecs: (service web) has stopped 2 running tasks", "deployments: PRIMARY web:",
 		"ecs: (service web) has reached a steady state."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deploy output lacks %q:\n%s", want, out)
@@ -439,7 +441,8 @@ func TestCLIRolledBack(t *testing.T) {
 	// watch --latest finds it by the service's name, and exits as it ended.
 	arn := executionOf(t, out)
 	code, out, errs = e.cli(runWatch, "--service", "web", "--cluster", "prod", "--latest", "--interval", "5ms")
-	if code != exitRolledBack || executionOf(t, out) != arn || !strings.Contains(out, "== ROLLED_BACK") {
+	if code != exitRolledBack || executionOf(t, out) != arn || !strings.Contains(out, "== ROLLED_BACK") ||
+		!strings.Contains(out, "ecs: (service web) has stopped 2 running tasks") || strings.Contains(out, "deployments:") {
 		t.Errorf("watch --latest: exit %d\n%s\n%s", code, out, errs)
 	}
 	code, out, errs = e.cli(runWatch, "--service", "web", "--cluster", "staging", "--latest")

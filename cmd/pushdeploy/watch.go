@@ -26,6 +26,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			"with the ECS service's new events and its deployments' running/desired/pending\n"+
 			"counts. On a terminal a progress line shows the elapsed time, the state and the\n"+
 			"counts; piped, every line is plain and timestamped (counts when they change).\n"+
+			"A finished execution is replayed with the service's ECS events up to its end\n"+
+			"(ECS keeps a service's last 100).\n"+
 			"--latest follows the newest execution of --service (of the 100 newest of the\n"+
 			"state machine), e.g. the one a push started. --output json writes one JSON object\n"+
 			"per line, the last one the outcome. The exit code is the execution's outcome (below).",
@@ -518,9 +520,24 @@ func (f *follower) follow(ctx context.Context, arn string) (*result, error) {
 				}
 				return nil, err
 			}
+			var batch []entry
 			for _, e := range events {
-				emit(t.add(e))
+				batch = append(batch, t.add(e)...)
 			}
+			// The service's new events go in among the timeline's by time;
+			// once the execution has ended, those up to its end (a replay
+			// shows them too) and no counts: they are the service's now.
+			var until time.Time
+			var outcome []entry
+			if t.res != nil {
+				// The outcome stays last.
+				outcome = []entry{batch[len(batch)-1]}
+				batch = batch[:len(batch)-1]
+				until = outcome[0].At
+			}
+			batch = append(batch, f.service(ctx, t, until)...)
+			slices.SortStableFunc(batch, func(a, b entry) int { return a.At.Compare(b.At) })
+			emit(append(batch, outcome...))
 			if t.res != nil {
 				if f.json {
 					if err := json.NewEncoder(f.out).Encode(struct {
@@ -532,7 +549,6 @@ func (f *follower) follow(ctx context.Context, arn string) (*result, error) {
 				}
 				return t.res, nil
 			}
-			emit(f.service(ctx, t))
 		}
 		if f.tty {
 			what := t.state
@@ -569,10 +585,11 @@ func (f *follower) elapsed(t *timeline) time.Duration {
 }
 
 // service describes the watched service and returns its new ECS events
-// (since the execution started) and, when piped or JSON, its deployment
-// counts when they changed; on a terminal the counts go in the progress
-// line. Best effort: a failed describe shows nothing.
-func (f *follower) service(ctx context.Context, t *timeline) []entry {
+// (since the execution started, up to until when set) and, while it runs
+// (until zero), when piped or JSON, its deployment counts when they
+// changed; on a terminal the counts go in the progress line. Best effort:
+// a failed describe shows nothing.
+func (f *follower) service(ctx context.Context, t *timeline, until time.Time) []entry {
 	if f.ecs == nil || t.service == "" || t.start.IsZero() {
 		return nil
 	}
@@ -595,11 +612,14 @@ func (f *follower) service(ctx context.Context, t *timeline) []entry {
 	for i := len(svc.Events) - 1; i >= 0; i-- { // ECS lists the newest first
 		e := svc.Events[i]
 		id, at := aws.ToString(e.Id), aws.ToTime(e.CreatedAt)
-		if f.seenEvents[id] || at.Before(t.start) {
+		if f.seenEvents[id] || at.Before(t.start) || (!until.IsZero() && at.After(until)) {
 			continue
 		}
 		f.seenEvents[id] = true
 		ens = append(ens, mk(at, "ecs-event", aws.ToString(e.Message)))
+	}
+	if !until.IsZero() {
+		return ens
 	}
 	counts, at := deploymentCounts(svc.Deployments)
 	if counts != f.deployments {
