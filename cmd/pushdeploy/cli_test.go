@@ -276,3 +276,19 @@ func TestStartedBy(t *testing.T) {
 		}
 	}
 }
+
+// TestOneLineErrors: usage errors of every kind are one line on stderr,
+// "pushdeploy: <what>: <why>", and nothing on stdout.
+func TestOneLineErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"explode"}, {"deploy", "--bogus"}, {"history", "--cluster", "c", "extra"}, {"localcloud", "--bogus"},
+		{"localcloud", "fault", "melt"}, {"localcloud", "alarm", "fire"}, {"states", "run", "--bogus"}, {"demo", "--bogus"},
+		{"completion", "fish"}, {"quarantine", "purge"}, {"watch", "--latest"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb)
+		if code != exitBadInput || out.Len() != 0 || !strings.HasPrefix(errb.String(), "pushdeploy: ") || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q: want exit 2 and one error line", args, code, out.String(), errb.String())
+		}
+	}
+}
