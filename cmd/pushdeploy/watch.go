@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -558,7 +560,9 @@ func (f *follower) follow(ctx context.Context, arn string) (*result, error) {
 			if f.deployments != "" {
 				what += "  " + f.deployments
 			}
-			fmt.Fprintf(f.out, "\r\033[K%s %s %s", spinner[frame%len(spinner)], clockText(f.elapsed(t)), what)
+			// One terminal line: a wrapped one would not be erased.
+			line := cut(fmt.Sprintf("%s %s %s", spinner[frame%len(spinner)], clockText(f.elapsed(t)), what), terminalWidth()-1)
+			fmt.Fprint(f.out, "\r\033[K"+line)
 			frame++
 			progress = true
 		}
@@ -657,6 +661,15 @@ func deploymentCounts(ds []ecstypes.Deployment) (string, time.Time) {
 		}
 	}
 	return strings.Join(parts, "; "), at
+}
+
+// terminalWidth is $COLUMNS, or 120 (go.mod carries no terminal library
+// to ask the terminal).
+func terminalWidth() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 20 {
+		return n
+	}
+	return historyWidth
 }
 
 // clockText is a duration as hh:mm:ss.

@@ -476,3 +476,29 @@ func (l *listSFN) ListExecutions(ctx context.Context, in *sfn.ListExecutionsInpu
 func (l *listSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
 	return &sfn.DescribeExecutionOutput{Input: aws.String(l.inputs[aws.ToString(in.ExecutionArn)])}, nil
 }
+
+// TestFollowProgressFitsTerminal: the progress line is cut to $COLUMNS-1,
+// so that it never wraps (a wrapped line would not be erased).
+func TestFollowProgressFitsTerminal(t *testing.T) {
+	t.Setenv("COLUMNS", "40")
+	t0 := mustTime(t, "2026-11-22T03:00:00Z")
+	h := deployHistory(t).finish("", "SUCCEEDED", "ok").succeeded("SUCCEEDED")
+	var tty bytes.Buffer
+	f := &follower{api: &fakeSFN{events: h.events, visible: 3, grow: 3}, ecs: &fakeECS{states: []ecstypes.Service{serviceState(t0, 1, 2)}},
+		out: &tty, tty: true, interval: time.Millisecond}
+	if _, err := f.follow(context.Background(), "arn:exec"); err != nil {
+		t.Fatal(err)
+	}
+	segments := 0
+	for _, seg := range strings.Split(tty.String(), "\r\033[K")[1:] {
+		if line, _, _ := strings.Cut(seg, "\n"); !strings.Contains(seg, "\n") {
+			segments++
+			if n := len([]rune(line)); n > 39 {
+				t.Errorf("progress line of %d runes: %q", n, line)
+			}
+		}
+	}
+	if segments == 0 {
+		t.Fatal("no progress line")
+	}
+}
