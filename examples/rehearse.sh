@@ -4,7 +4,8 @@
 # clock that moves only when told; a service that follows web:latest; then
 #   1. a good push deploys (SUCCEEDED), with the bake moved along by the clock;
 #   2. a push whose tasks crash is rolled back by the circuit breaker (ROLLED_BACK);
-#   3. a push whose alarm fires during the bake is rolled back (ROLLED_BACK);
+#   3. a push whose alarm (scheduled on the clock) fires during the bake is
+#      rolled back (ROLLED_BACK), and watch --latest replays it (exit 3);
 #   4. a push while ECS throttles UpdateService deploys (the calls are retried).
 # Each step checks its outcome; the script exits non-zero at the first surprise.
 #
@@ -131,12 +132,17 @@ expect "the deploy" "$(outcome)" ROLLED_BACK
 pushdeploy localcloud fault clear
 
 say "3. push an image whose alarm fires during the bake: pushdeploy rolls it back"
+# On the cloud's clock: ALARM three minutes into the bake, OK ten minutes later.
+pushdeploy localcloud alarm set web-5xx --state ALARM --in 5m --for 10m --reason "rehearsal: 5xx spike"
 push v3 latest
-pushdeploy localcloud clock advance 3m # rollout done, in the bake
-aws cloudwatch set-alarm-state --alarm-name web-5xx --state-value ALARM --state-reason "rehearsal: 5xx spike"
-pushdeploy localcloud clock advance 10m
+pushdeploy localcloud clock advance 20m
 expect "the deploy" "$(outcome)" ROLLED_BACK
-aws cloudwatch set-alarm-state --alarm-name web-5xx --state-value OK --state-reason "rehearsal: recovered"
+code=0
+pushdeploy watch --cluster demo --service web --latest > "$WORK/watch.log" || code=$?
+expect "watch --latest's exit code (rolled back)" "$code" 3
+grep -q '== ROLLED_BACK: alarm' "$WORK/watch.log" || fail "watch --latest did not replay the alarm's rollback"
+grep -q 'ecs: (service web)' "$WORK/watch.log" || fail "watch --latest shows none of the service's ECS events"
+expect "the alarm, after its window" "$(aws cloudwatch describe-alarms --alarm-names web-5xx --query 'MetricAlarms[0].StateValue')" OK
 
 say "4. push while ECS throttles the next two UpdateService calls: retried, it deploys"
 pushdeploy localcloud fault throttle --operation ecs:UpdateService --rate 1 --limit 2

@@ -8,8 +8,13 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
 // operatorCommands are the subcommands this file's rules apply to.
@@ -73,6 +78,9 @@ func TestUsageErrors(t *testing.T) {
 		{"history", []string{"--cluster", "c"}, "missing --service, --table"},
 		{"watch", nil, "want one EXECUTION_ARN"},
 		{"watch", []string{"a", "b"}, "unexpected arguments"},
+		{"watch", []string{"--latest"}, "--latest: missing --service, --state-machine"},
+		{"watch", []string{"arn", "--latest", "--service", "s", "--state-machine", sm}, "not both"},
+		{"watch", []string{"--service", "s"}, "--service and --cluster go with --latest"},
 		{"diff", []string{"--cluster", "c", "--service", "s"}, "missing --image"},
 		{"diff", []string{"--cluster", "c", "--service", "s", "--image", "::"}, "--image"},
 	}
@@ -120,8 +128,9 @@ func TestConnectionError(t *testing.T) {
 			if code != exitAWS {
 				t.Errorf("exit %d, want %d; stderr %q", code, exitAWS, errb.String())
 			}
-			if !strings.Contains(errb.String(), "pushdeploy "+tc.cmd+":") || !strings.Contains(errb.String(), "connect") {
-				t.Errorf("stderr %q should name the command and the connection problem", errb.String())
+			if !strings.HasPrefix(errb.String(), "pushdeploy: "+tc.cmd+": ") || !strings.Contains(errb.String(), "connect") ||
+				strings.Count(errb.String(), "\n") != 1 || strings.Contains(errb.String(), "StatusCode") || strings.Contains(errb.String(), "operation error") {
+				t.Errorf("stderr %q should be one line naming the command and the connection problem, without the SDK's dump", errb.String())
 			}
 		})
 	}
@@ -143,6 +152,13 @@ func TestExitCode(t *testing.T) {
 		{api("AccessDeniedException"), exitAWS},
 		{errors.New("dial tcp: connection refused"), exitAWS},
 		{fmt.Errorf("follow: %w", context.Canceled), exitInterrupted},
+		// the product's named errors, by their class
+		{fmt.Errorf("precheck: %w", &contract.WrongFamily{}), exitBadInput},
+		{&contract.ServiceNotFound{Err: api("ClusterNotFoundException")}, exitBadInput},
+		{&contract.Superseded{}, exitSuperseded},
+		{&contract.Throttled{Err: api("AccessDeniedException")}, exitAWS},
+		{&contract.Retryable{}, exitAWS},
+		{&contract.Internal{}, exitFailed},
 	}
 	for _, tc := range cases {
 		if got := exitCode(tc.err); got != tc.want {
@@ -183,6 +199,96 @@ func TestVersion(t *testing.T) {
 		var out, errb strings.Builder
 		if code := run(context.Background(), []string{arg}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "pushdeploy ") || errb.Len() != 0 {
 			t.Errorf("%s: exit %d, %q %q", arg, code, out.String(), errb.String())
+		}
+	}
+}
+
+// TestExitForEveryErrorName: every name the product routes on has an exit
+// code from its class; a name that is not the product's fails (1).
+func TestExitForEveryErrorName(t *testing.T) {
+	want := map[contract.ErrorClass]int{contract.Final: exitBadInput, contract.Lost: exitSuperseded,
+		contract.Throttle: exitAWS, contract.Transient: exitAWS, contract.Unexpected: exitFailed}
+	for _, name := range contract.ErrorNames() {
+		if got := exitForName(name); got != want[contract.ClassOf(name)] {
+			t.Errorf("exitForName(%s) = %d, want %d", name, got, want[contract.ClassOf(name)])
+		}
+	}
+	for _, name := range []string{"States.TaskFailed", "Lambda.ServiceException", ""} {
+		if got := exitForName(name); got != exitFailed {
+			t.Errorf("exitForName(%q) = %d, want %d", name, got, exitFailed)
+		}
+	}
+}
+
+// TestHistoryTableFits: however long a record's values, the default table
+// fits 120 columns and keeps every column; --wide keeps every value whole.
+func TestHistoryTableFits(t *testing.T) {
+	at := mustTime(t, "2026-11-22T03:04:05Z")
+	long := strings.Repeat("x", 300)
+	td := "arn:aws:ecs:us-east-1:123456789012:task-definition/" + strings.Repeat("f", 200) + ":12"
+	recs := []history.Record{
+		{StartedAt: at, FinishedAt: at.Add(time.Hour), Action: "rollback", Trigger: "manual", Outcome: history.RolledBack,
+			FromRevision: td, ToRevision: td, DeployedRevision: td + "3", StartedBy: "arn:aws:sts::123456789012:assumed-role/" + long,
+			Reason: "first line\nsecond " + long,
+			Images: []history.Image{{Container: "a", Image: "r/" + long, Tag: "t"}, {Container: "b", Image: long, Digest: "sha256:" + strings.Repeat("c", 64)}}},
+		{StartedAt: at, FinishedAt: at, Action: "deploy", Trigger: "push", Outcome: history.Succeeded, Reason: "ok"},
+	}
+	var narrow, wide bytes.Buffer
+	writeHistoryTable(&narrow, recs, false)
+	writeHistoryTable(&wide, recs, true)
+	lines := strings.Split(strings.TrimSuffix(narrow.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want a header and two rows:\n%s", narrow.String())
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > historyWidth {
+			t.Errorf("%d columns: %q", n, l)
+		}
+		if len(strings.Fields(l)) < 10 {
+			t.Errorf("a column is missing: %q", l)
+		}
+	}
+	if !strings.Contains(lines[1], "first line sec") || !strings.Contains(lines[1], "…") {
+		t.Errorf("the reason is not cut on one line: %q", lines[1])
+	}
+	if !strings.Contains(wide.String(), "second "+long) || !strings.Contains(wide.String(), "sha256:"+strings.Repeat("c", 64)) ||
+		strings.Contains(wide.String(), "…") {
+		t.Errorf("--wide cut something:\n%s", wide.String())
+	}
+}
+
+func TestStartedBy(t *testing.T) {
+	for _, c := range []struct {
+		trigger, by, narrow string
+	}{
+		{"push", "ecr event 1234-5678", "push"},
+		{"alarm", "alarm web-5xx", "alarm web-5xx"},
+		{"alarm", "web-5xx", "alarm web-5xx"},
+		{"manual", "arn:aws:sts::123456789012:assumed-role/Ops/alice", "alice"},
+		{"manual", "alice", "alice"},
+	} {
+		r := history.Record{Trigger: c.trigger, StartedBy: c.by}
+		if got := startedBy(r, false); got != c.narrow {
+			t.Errorf("startedBy(%s, %q) = %q, want %q", c.trigger, c.by, got, c.narrow)
+		}
+		if got := startedBy(r, true); got != c.by {
+			t.Errorf("wide startedBy(%s, %q) = %q", c.trigger, c.by, got)
+		}
+	}
+}
+
+// TestOneLineErrors: usage errors of every kind are one line on stderr,
+// "pushdeploy: <what>: <why>", and nothing on stdout.
+func TestOneLineErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"explode"}, {"deploy", "--bogus"}, {"history", "--cluster", "c", "extra"}, {"localcloud", "--bogus"},
+		{"localcloud", "fault", "melt"}, {"localcloud", "alarm", "fire"}, {"states", "run", "--bogus"}, {"demo", "--bogus"},
+		{"completion", "fish"}, {"quarantine", "purge"}, {"watch", "--latest"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), args, &out, &errb)
+		if code != exitBadInput || out.Len() != 0 || !strings.HasPrefix(errb.String(), "pushdeploy: ") || strings.Count(errb.String(), "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q: want exit 2 and one error line", args, code, out.String(), errb.String())
 		}
 	}
 }

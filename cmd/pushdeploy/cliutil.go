@@ -23,8 +23,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 )
@@ -47,8 +49,9 @@ type cliCommand struct {
 func newCLICommand(name, synopsis, about string, stdout, stderr io.Writer) *cliCommand {
 	c := &cliCommand{name: name, synopsis: synopsis, about: about, stdout: stdout, stderr: stderr}
 	c.fs = flag.NewFlagSet(name, flag.ContinueOnError)
-	c.fs.SetOutput(stderr)
-	c.fs.Usage = func() { c.usage(c.fs.Output()) }
+	// parse reports flag errors itself, on one line.
+	c.fs.SetOutput(io.Discard)
+	c.fs.Usage = func() {}
 	return c
 }
 
@@ -81,7 +84,7 @@ func (c *cliCommand) parse(args []string, maxArgs int) (pos []string, code int, 
 	rest := args
 	for {
 		if err := c.fs.Parse(rest); err != nil {
-			return nil, exitBadInput, true
+			return nil, c.usageError("%v", err), true
 		}
 		rest = c.fs.Args()
 		if len(rest) == 0 {
@@ -95,17 +98,14 @@ func (c *cliCommand) parse(args []string, maxArgs int) (pos []string, code int, 
 		rest = rest[1:]
 	}
 	if len(pos) > maxArgs {
-		fmt.Fprintf(c.stderr, "pushdeploy %s: unexpected arguments %q\n", c.name, pos[maxArgs:])
-		c.usage(c.stderr)
-		return nil, exitBadInput, true
+		return nil, c.usageError("unexpected arguments %q", pos[maxArgs:]), true
 	}
 	return pos, exitOK, false
 }
 
-// usageError prints a usage problem and returns exit 2.
+// usageError prints a usage problem on one line and returns exit 2.
 func (c *cliCommand) usageError(format string, a ...any) int {
-	fmt.Fprintf(c.stderr, "pushdeploy %s: %s\n", c.name, fmt.Sprintf(format, a...))
-	fmt.Fprintf(c.stderr, "run 'pushdeploy %s --help' for usage\n", c.name)
+	fmt.Fprintf(c.stderr, "pushdeploy: %s: %s (see 'pushdeploy %s --help')\n", c.name, fmt.Sprintf(format, a...), c.name)
 	return exitBadInput
 }
 
@@ -260,20 +260,18 @@ func executionName(action, service string, now time.Time) string {
 	return fmt.Sprintf("cli-%s-%s-%s-%s", action, svc, now.UTC().Format("20060102T150405"), hex.EncodeToString(b[:]))
 }
 
-// serviceNotFound is a missing or inactive service: the operator's input.
-type serviceNotFound struct{ cluster, service, reason string }
-
-func (e *serviceNotFound) Error() string {
-	return fmt.Sprintf("service %s not found in cluster %s (%s)", e.service, e.cluster, e.reason)
-}
-
-// describeService returns an active service with its tags.
+// describeService returns an active service with its tags; a missing or
+// inactive one (or cluster) is contract.ServiceNotFound, as plan names it.
 func describeService(ctx context.Context, client *ecs.Client, cluster, service string) (ecstypes.Service, error) {
 	out, err := client.DescribeServices(ctx, &ecs.DescribeServicesInput{
 		Cluster:  aws.String(cluster),
 		Services: []string{service},
 		Include:  []ecstypes.ServiceField{ecstypes.ServiceFieldTags},
 	})
+	var api smithy.APIError
+	if errors.As(err, &api) && (api.ErrorCode() == "ClusterNotFoundException" || api.ErrorCode() == "ServiceNotFoundException") {
+		return ecstypes.Service{}, &contract.ServiceNotFound{Cluster: cluster, Service: service, Err: errors.New(strings.TrimSuffix(api.ErrorMessage(), "."))}
+	}
 	if err != nil {
 		return ecstypes.Service{}, fmt.Errorf("describe service %s: %w", service, err)
 	}
@@ -283,13 +281,13 @@ func describeService(ctx context.Context, client *ecs.Client, cluster, service s
 		if aws.ToString(s.Status) == "ACTIVE" {
 			return s, nil
 		}
-		return ecstypes.Service{}, &exitError{code: exitBadInput, err: &serviceNotFound{cluster, service, "status " + aws.ToString(s.Status)}}
+		return ecstypes.Service{}, &contract.ServiceNotFound{Cluster: cluster, Service: service, Err: errors.New("status " + aws.ToString(s.Status))}
 	}
 	reason := "missing"
 	for _, f := range out.Failures {
 		reason = strings.ToLower(aws.ToString(f.Reason))
 	}
-	return ecstypes.Service{}, &exitError{code: exitBadInput, err: &serviceNotFound{cluster, service, reason}}
+	return ecstypes.Service{}, &contract.ServiceNotFound{Cluster: cluster, Service: service, Err: errors.New(reason)}
 }
 
 // serviceTags returns a service's tags as a map.

@@ -14,19 +14,24 @@ import (
 // runDemo is `pushdeploy demo`: the main job on this machine, no AWS.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	root := fs.String("root", "", "repository root holding template.yaml (default: this checkout)")
 	bin := fs.String("bin", "", "directory of built functions, <LogicalId>/bootstrap (default: ROOT/build, from make build)")
 	inProcess := fs.Bool("in-process", false, "run the handlers in this process instead of the built bootstrap binaries")
 	verbose := fs.Bool("v", false, "print every API call of the local cloud and the functions' logs")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pushdeploy demo [flags]\n\nStarts the local cloud on a virtual clock, installs pushdeploy from template.yaml,\nand runs four pushes: one that deploys, one whose tasks crash, one whose alarm fires in the bake,\nand one that passes its bake and whose alarm fires ten minutes later (pushdeploy rolls it back on its own).")
+	usage := func(w io.Writer) {
+		fmt.Fprintln(w, "usage: pushdeploy demo [flags]\n\nStarts the local cloud on a virtual clock, installs pushdeploy from template.yaml,\nand runs four pushes: one that deploys, one whose tasks crash, one whose alarm fires in the bake,\nand one that passes its bake and whose alarm fires ten minutes later (pushdeploy rolls it back on its own).")
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
+			usage(stdout)
 			return 0
 		}
+		fmt.Fprintf(stderr, "pushdeploy: demo: %v (see 'pushdeploy demo --help')\n", err)
 		return 2
 	}
 	clk := clock.NewVirtual(time.Now().UTC().Truncate(time.Second))
@@ -41,12 +46,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	started, virtualStart := time.Now(), clk.Now()
 	w, err := localrun.Start(ctx, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "pushdeploy demo: %v\n", err)
+		fmt.Fprintln(stderr, errorLine("demo", err))
 		return 1
 	}
 	defer w.Close()
 	if err := w.Demo(ctx, stdout); err != nil {
-		fmt.Fprintf(stderr, "pushdeploy demo: %v\n", err)
+		fmt.Fprintln(stderr, errorLine("demo", err))
 		return 1
 	}
 	// What an operator sees afterwards: the same history, through the CLI.

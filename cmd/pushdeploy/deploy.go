@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
@@ -106,6 +107,9 @@ func (m *manual) run(ctx context.Context, in contract.ExecutionInput) int {
 		}
 		in.Image = img.String()
 	}
+	if err := precheck(ctx, cfg, *m.stateMachine, in); err != nil {
+		return c.fail(err)
+	}
 	in.RequestedBy = requestedBy(ctx, cfg, isLoopback(m.aws.endpointURL()))
 	body, err := json.Marshal(in)
 	if err != nil {
@@ -132,13 +136,13 @@ func (m *manual) run(ctx context.Context, in contract.ExecutionInput) int {
 	if !m.out.json() {
 		fmt.Fprintf(c.stdout, "execution %s\n", arn)
 	}
-	f := &follower{api: api, out: c.stdout, json: m.out.json(), tty: !m.out.json() && isTerminal(c.stdout), interval: *m.interval}
+	f := &follower{api: api, ecs: ecs.NewFromConfig(cfg), out: c.stdout, json: m.out.json(), tty: !m.out.json() && isTerminal(c.stdout), interval: *m.interval}
 	res, err := f.follow(ctx, arn)
 	if err != nil {
 		return c.fail(err)
 	}
 	if res.ExitCode != exitOK && res.Reason != "" {
-		fmt.Fprintf(c.stderr, "pushdeploy %s: %s: %s\n", c.name, res.Status, res.Reason)
+		fmt.Fprintln(c.stderr, errorLine(c.name, fmt.Errorf("%s: %s", res.Status, res.Reason)))
 	}
 	return res.ExitCode
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
@@ -322,42 +325,94 @@ func TestCLIManualActions(t *testing.T) {
 	}
 }
 
-// TestCLIBadInput: each bad manual input ends in its named error, exit 2,
-// and the service is untouched.
+// TestCLIBadInput: bad manual input the CLI can check is refused before
+// StartExecution (exit 2, one line naming plan's error, no execution, no
+// record, the service untouched); the same input started on the state
+// machine directly, bypassing the CLI, still ends FAILED with plan's named
+// error and the service untouched.
 func TestCLIBadInput(t *testing.T) {
 	e := newE2E(t)
 	e.push("v1", "web v1")
 	absent := lcecr.Digest(lcecr.Manifest("never pushed"))
 	cases := []struct {
-		name string
-		cmd  command
-		args []string
-		err  string // the named error, in the finish reason on stderr
+		name  string
+		cmd   command
+		args  []string
+		input map[string]any // the same input started directly; nil for a CLI-only check
+		err   string         // in the CLI's error line
+		named string         // plan's error name, in the direct execution's cause
 	}{
-		{"revision of another family", runRollback, []string{"--service", "web", "--revision", "api:1"}, "api:1"},
-		{"digest not in the repository", runDeploy, []string{"--service", "web", "--digest", absent}, "not found"},
-		{"unknown container", runDeploy, []string{"--service", "web", "--image", e.repo + ":v1", "--containers", "db"}, `"db"`},
-		{"registry not allowed", runDeploy, []string{"--service", "web", "--image", "docker.io/library/nginx@" + absent}, "not allowed"},
-		{"no such service", runRedeploy, []string{"--service", "nope"}, "nope"},
+		{"revision of another family", runRollback, []string{"--service", "web", "--revision", "api:1"},
+			map[string]any{"action": "rollback", "service": "web", "revision": "api:1"}, "revision api:1 is not of the service's family web", "WrongFamily"},
+		{"digest not in the repository", runDeploy, []string{"--service", "web", "--digest", absent},
+			map[string]any{"action": "deploy", "service": "web", "digest": absent}, "not found", "ImageNotFound"},
+		{"unknown container", runDeploy, []string{"--service", "web", "--image", "web:v1", "--containers", "db"},
+			map[string]any{"action": "deploy", "service": "web", "image": e.repo + ":v1", "containers": []string{"db"}}, `container "db" not found in task definition web:1`, "ContainerNotFound"},
+		{"registry not allowed", runDeploy, []string{"--service", "web", "--image", "docker.io/library/nginx@" + absent},
+			map[string]any{"action": "deploy", "service": "web", "image": "docker.io/library/nginx@" + absent}, "registry docker.io is not allowed", "RegistryNotAllowed"},
+		{"no such service", runRedeploy, []string{"--service", "nope"},
+			map[string]any{"action": "redeploy", "service": "nope"}, "service nope not found in cluster prod", "ServiceNotFound"},
+		{"no such cluster", runRedeploy, []string{"--service", "web", "--cluster", "staging"}, nil, "service web not found in cluster staging", ""},
+		{"malformed image", runDeploy, []string{"--service", "web", "--image", "web:v1:v2"}, nil, `--image: image "web:v1:v2"`, ""},
 	}
+	sfnc := awssfn.NewFromConfig(e.Config)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			execs, err := e.Executions(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			before, revs, records := e.first, e.revisions(), len(e.history())
 			code, out, errs := e.cli(tc.cmd, append([]string{"--cluster", "prod", "--interval", "5ms"}, tc.args...)...)
 			if code != exitBadInput {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, exitBadInput, out, errs)
 			}
-			if !strings.Contains(errs, "FAILED") || !strings.Contains(errs, tc.err) {
-				t.Errorf("stderr %q should say FAILED and %q", errs, tc.err)
+			if want := "pushdeploy: " + c(tc.cmd) + ": "; !strings.HasPrefix(errs, want) || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, tc.err) {
+				t.Errorf("stderr %q: want one line %q...%q", errs, want, tc.err)
+			}
+			if out != "" {
+				t.Errorf("stdout %q: nothing was started", out)
+			}
+			if now, _ := e.Executions(e.ctx); len(now) != len(execs) {
+				t.Errorf("the CLI started an execution: %d, was %d", len(now), len(execs))
+			}
+			if td, _ := e.running(); td != before || e.revisions() != revs || len(e.history()) != records {
+				t.Errorf("changed: runs %s (was %s), %d revisions (was %d), %d records (was %d)", td, before, e.revisions(), revs, len(e.history()), records)
+			}
+			if tc.input == nil {
+				return
+			}
+			tc.input["cluster"] = "prod"
+			body, _ := json.Marshal(tc.input)
+			started, err := sfnc.StartExecution(e.ctx, &awssfn.StartExecutionInput{StateMachineArn: aws.String(e.StateMachineARN), Input: aws.String(string(body))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.WaitIdle(e.ctx, len(execs)+1); err != nil {
+				t.Fatal(err)
+			}
+			_, desc, err := e.Output(e.ctx, aws.ToString(started.ExecutionArn))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if desc.Status != sfntypes.ExecutionStatusFailed || !strings.Contains(aws.ToString(desc.Cause), tc.named) {
+				t.Errorf("direct execution: %s, cause %q: want FAILED naming %s", desc.Status, aws.ToString(desc.Cause), tc.named)
 			}
 			if td, _ := e.running(); td != before || e.revisions() != revs {
-				t.Errorf("service changed: runs %s (was %s), %d revisions (was %d)", td, before, e.revisions(), revs)
-			}
-			if tc.name != "no such service" && len(e.history()) != records+1 {
-				t.Errorf("want one more FAILED record")
+				t.Errorf("the direct execution changed the service: runs %s (was %s), %d revisions (was %d)", td, before, e.revisions(), revs)
 			}
 		})
 	}
+}
+
+// c names a command of the table by its function.
+func c(cmd command) string {
+	for name, f := range commands {
+		if fmt.Sprintf("%p", f) == fmt.Sprintf("%p", cmd) {
+			return name
+		}
+	}
+	return "?"
 }
 
 func TestCLIRolledBack(t *testing.T) {
@@ -370,6 +425,29 @@ func TestCLIRolledBack(t *testing.T) {
 	}
 	if td, _ := e.running(); td != e.first {
 		t.Fatalf("service runs %s after the rollback, want %s", td, e.first)
+	}
+	// Piped: the service's events and deployment counts as plain lines.
+	// (The counts seen depend on when the polls fall; every event up to the
+	// execution's end is shown.)
+	for _, want := range []string{"ecs: (service web) has stopped 2 running tasks", "deployments: PRIMARY web:",
+		"ecs: (service web) has reached a steady state."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\033") || strings.Contains(out, "\r") {
+		t.Errorf("piped output has terminal codes")
+	}
+	// watch --latest finds it by the service's name, and exits as it ended.
+	arn := executionOf(t, out)
+	code, out, errs = e.cli(runWatch, "--service", "web", "--cluster", "prod", "--latest", "--interval", "5ms")
+	if code != exitRolledBack || executionOf(t, out) != arn || !strings.Contains(out, "== ROLLED_BACK") ||
+		!strings.Contains(out, "ecs: (service web) has stopped 2 running tasks") || strings.Contains(out, "deployments:") {
+		t.Errorf("watch --latest: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = e.cli(runWatch, "--service", "web", "--cluster", "staging", "--latest")
+	if code != exitBadInput || out != "" || !strings.HasPrefix(errs, "pushdeploy: watch: no execution of service web in cluster staging") {
+		t.Errorf("watch --latest of no execution: exit %d\n%s\n%s", code, out, errs)
 	}
 }
 

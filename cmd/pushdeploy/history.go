@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -15,12 +16,16 @@ import (
 
 // runHistory is `pushdeploy history`.
 func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newCLICommand("history", "--cluster C --service S [--limit N] [--output json]",
+	c := newCLICommand("history", "--cluster C --service S [--limit N] [--wide] [--output json]",
 		"Lists a service's deployment records, newest first: one per execution (deploys,\n"+
-			"rollbacks, redeploys, skips), with outcome, revisions, image, trigger and reason.",
+			"rollbacks, redeploys, skips), with outcome, revisions, image, trigger and reason.\n"+
+			"TRIED is the revision an execution put on the service when it is not the one left\n"+
+			"running (a deploy rolled back, failed or superseded). The table fits 120 columns,\n"+
+			"long values cut with …; --wide shows them whole; --output json has every field.",
 		stdout, stderr)
 	f := newServiceFlags(c)
 	limit := c.fs.Int("limit", 20, "at most this many records")
+	wide := c.fs.Bool("wide", false, "show every column whole (default: the table fits 120 columns, long values cut with …)")
 	if _, code, done := c.parse(args, 0); done {
 		return code
 	}
@@ -47,7 +52,7 @@ func runHistory(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		return exitOK
 	}
-	writeHistoryTable(stdout, recs)
+	writeHistoryTable(stdout, recs, *wide)
 	return exitOK
 }
 
@@ -80,27 +85,129 @@ func tried(r history.Record) string {
 	return shortRevision(r.DeployedRevision)
 }
 
-func writeHistoryTable(w io.Writer, recs []history.Record) {
+// taskDefinitionPrefix is a task definition ARN up to family:N.
+var taskDefinitionPrefix = regexp.MustCompile(`arn:aws[a-z-]*:ecs:[a-z0-9-]*:[0-9]*:task-definition/`)
+
+// startedBy is who started an execution; narrow, with the trigger in it: a
+// push is "push" (its ECR event id is in --wide and JSON), an alarm its
+// alarm, a person the last part of their ARN.
+func startedBy(r history.Record, wide bool) string {
+	switch {
+	case wide:
+		return r.StartedBy
+	case r.Trigger == "push":
+		return "push"
+	case r.Trigger == "alarm" && !strings.HasPrefix(r.StartedBy, "alarm"):
+		return strings.TrimSpace("alarm " + r.StartedBy)
+	}
+	return shortName(r.StartedBy)
+}
+
+// historyWidth is what the table fits in by default: a terminal of 120
+// columns, the REASON column last taking what the others leave.
+const historyWidth = 120
+
+func writeHistoryTable(w io.Writer, recs []history.Record, wide bool) {
 	if len(recs) == 0 {
 		fmt.Fprintln(w, "no deployment records")
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tDURATION\tACTION\tTRIGGER\tOUTCOME\tFROM\tTO\tTRIED\tIMAGE\tBY\tREASON")
-	for _, r := range recs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			r.StartedAt.UTC().Format("2006-01-02 15:04:05"),
-			r.FinishedAt.Sub(r.StartedAt).Round(time.Second),
-			dash(r.Action), dash(r.Trigger), r.Outcome,
-			dash(shortRevision(r.FromRevision)), dash(shortRevision(r.ToRevision)), tried(r),
-			dash(recordImages(r.Images)), dash(r.StartedBy), dash(abbreviate(r.Reason, 80)))
+	// Narrow: the year and seconds go (records expire after
+	// HistoryRetentionDays, 90 by default), an image is its tag (or 8 hex
+	// digits of its digest), TRIGGER goes into BY, task definition ARNs in
+	// reasons are family:N.
+	started := "01-02 15:04"
+	header := []string{"STARTED", "TOOK", "ACTION", "OUTCOME", "FROM", "TO", "TRIED", "IMAGE", "BY", "REASON"}
+	if wide {
+		started = time.DateTime
+		header = []string{"STARTED", "TOOK", "ACTION", "TRIGGER", "OUTCOME", "FROM", "TO", "TRIED", "IMAGE", "BY", "REASON"}
 	}
-	tw.Flush()
+	rows := [][]string{header}
+	for _, r := range recs {
+		reason := strings.Join(strings.Fields(r.Reason), " ")
+		row := []string{r.StartedAt.UTC().Format(started), r.FinishedAt.Sub(r.StartedAt).Round(time.Second).String(), dash(r.Action)}
+		if wide {
+			row = append(row, dash(r.Trigger))
+		} else {
+			reason = taskDefinitionPrefix.ReplaceAllString(reason, "")
+		}
+		row = append(row, string(r.Outcome),
+			dash(shortRevision(r.FromRevision)), dash(shortRevision(r.ToRevision)), tried(r),
+			dash(recordImages(r.Images, wide)), dash(startedBy(r, wide)), dash(reason))
+		rows = append(rows, row)
+	}
+	widths := columnWidths(rows)
+	if !wide {
+		fitColumns(widths, historyWidth)
+	}
+	for _, row := range rows {
+		var b strings.Builder
+		for i, cell := range row {
+			cell = cut(cell, widths[i])
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+2))
+			}
+		}
+		fmt.Fprintln(w, b.String())
+	}
 }
 
-// recordImages shows a record's images short: tag@sha256:first 12, or
-// container=... when there are several.
-func recordImages(imgs []history.Image) string {
+// columnWidths is each column's widest cell, in runes.
+func columnWidths(rows [][]string) []int {
+	widths := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	return widths
+}
+
+// fitColumns narrows the columns so that a row fits in total runes (two
+// spaces between columns): the last column (REASON) takes what is left,
+// down to minLast (24); below that the widest of the cuttable columns (FROM, TO,
+// TRIED, IMAGE, BY) gives a rune at a time, down to minCut (8), and
+// then the last column too.
+func fitColumns(widths []int, total int) {
+	const minLast, minCut = 24, 8
+	cuttable := []int{len(widths) - 6, len(widths) - 5, len(widths) - 4, len(widths) - 3, len(widths) - 2} // FROM, TO, TRIED, IMAGE, BY
+	sum := func() int {
+		n := 2 * (len(widths) - 1)
+		for _, w := range widths[:len(widths)-1] {
+			n += w
+		}
+		return n
+	}
+	for sum()+minLast > total {
+		widest := -1
+		for _, i := range cuttable {
+			if widths[i] > minCut && (widest < 0 || widths[i] > widths[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			break
+		}
+		widths[widest]--
+	}
+	last := len(widths) - 1
+	widths[last] = min(widths[last], max(minCut, total-sum()))
+}
+
+// cut shortens s to n runes, the last one "…".
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// recordImages shows a record's images short: name:tag (by digest, its
+// first 8 hex digits, when it has no tag), or container=... when there are
+// several; wide, name:tag@sha256:<whole digest>.
+func recordImages(imgs []history.Image, wide bool) string {
 	var parts []string
 	for _, i := range imgs {
 		name := i.Image
@@ -113,8 +220,11 @@ func recordImages(imgs []history.Image) string {
 		if i.Tag != "" {
 			name += ":" + i.Tag
 		}
-		if d := strings.TrimPrefix(i.Digest, "sha256:"); d != "" {
-			name += "@" + d[:min(12, len(d))]
+		switch d := strings.TrimPrefix(i.Digest, "sha256:"); {
+		case wide && i.Digest != "":
+			name += "@" + i.Digest
+		case d != "" && i.Tag == "":
+			name += "@" + d[:min(8, len(d))]
 		}
 		if len(imgs) > 1 {
 			name = i.Container + "=" + name

@@ -21,6 +21,7 @@ const localCloudUsage = `usage: pushdeploy localcloud [--listen 127.0.0.1:4566] 
                             [--install [--in-process | --bin DIR] [--root DIR] [--env-file FILE]]
        pushdeploy localcloud fault image|throttle|latency|rollout|clear [flags]
        pushdeploy localcloud clock advance DURATION | now
+       pushdeploy localcloud alarm set NAME --state ALARM [--in 5m] [--for 10m]
 
 Serves the local cloud (ECS, ECR, CloudWatch, EventBridge, Lambda, DynamoDB,
 Resource Groups Tagging, STS, Step Functions) on one address until
@@ -37,9 +38,9 @@ PUSHDEPLOY_TABLE, and dummy AWS credentials.
 --clock virtual stands still until 'pushdeploy localcloud clock advance'.
 Function processes write their output to stderr.
 
-The fault and clock commands talk to a running local cloud (--endpoint-url,
-default $AWS_ENDPOINT_URL) through its control API under /_localcloud/;
-'pushdeploy localcloud fault --help' lists them.
+The fault, clock and alarm commands talk to a running local cloud
+(--endpoint-url, default $AWS_ENDPOINT_URL) through its control API under
+/_localcloud/; 'pushdeploy localcloud fault --help' lists the faults.
 
 Flags:
 `
@@ -52,6 +53,8 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return runFault(ctx, args[1:], stdout, stderr)
 		case "clock":
 			return runClock(ctx, args[1:], stdout, stderr)
+		case "alarm":
+			return runAlarm(ctx, args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("localcloud", flag.ContinueOnError)
@@ -75,12 +78,11 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 			printUsage(stdout)
 			return 0
 		}
-		fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
-		printUsage(stderr)
+		fmt.Fprintf(stderr, "pushdeploy: localcloud: %v (see 'pushdeploy localcloud --help')\n", err)
 		return 2
 	}
 	badUsage := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "pushdeploy localcloud: %s\nrun 'pushdeploy localcloud --help' for usage\n", fmt.Sprintf(format, a...))
+		fmt.Fprintf(stderr, "pushdeploy: localcloud: %s (see 'pushdeploy localcloud --help')\n", fmt.Sprintf(format, a...))
 		return 2
 	}
 	set := map[string]bool{}
@@ -119,26 +121,26 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 		w, err := localrun.Start(ctx, localrun.Options{Clock: clk, Root: *root, BinDir: *bin, InProcess: *inProcess,
 			Log: stdout, FunctionLogs: stderr, Listen: *listen})
 		if err != nil {
-			fmt.Fprintf(stderr, "pushdeploy localcloud: install: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("localcloud: install", err))
 			return 1
 		}
 		url, closeCloud, env = w.URL, w.Close, w.Env
 		if *envFile != "" {
 			if err := writeEnvFile(*envFile, env); err != nil {
 				w.Close()
-				fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
+				fmt.Fprintln(stderr, errorLine("localcloud", err))
 				return 1
 			}
 		}
 	} else {
 		cloud, err := localcloud.New(localcloud.Options{Clock: clk, Log: stdout, Lambda: lambda.Options{Logs: stderr}})
 		if err != nil {
-			fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("localcloud", err))
 			return 1
 		}
 		if url, err = cloud.Listen(*listen); err != nil {
 			cloud.Close()
-			fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("localcloud", err))
 			return 1
 		}
 		closeCloud = cloud.Close
@@ -154,7 +156,7 @@ func runLocalCloud(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	<-ctx.Done()
 	if err := closeCloud(); err != nil {
-		fmt.Fprintf(stderr, "pushdeploy localcloud: %v\n", err)
+		fmt.Fprintln(stderr, errorLine("localcloud", err))
 		return 1
 	}
 	return 0

@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 )
 
@@ -66,7 +68,8 @@ func TestLocalCloudCommand(t *testing.T) {
 	for _, args := range [][]string{{"--speed", "0"}, {"--bogus"}, {"extra"}, {"--clock", "sundial"},
 		{"--clock", "virtual", "--speed", "2"}, {"--env-file", "x"}, {"--install", "--in-process", "--bin", "b"}} {
 		var stderr strings.Builder
-		if code := runLocalCloud(context.Background(), args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "usage") {
+		if code := runLocalCloud(context.Background(), args, io.Discard, &stderr); code != 2 || !strings.HasPrefix(stderr.String(), "pushdeploy: localcloud: ") ||
+			!strings.Contains(stderr.String(), "--help") || strings.Count(stderr.String(), "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
 		}
 	}
@@ -165,6 +168,57 @@ func TestLocalCloudInstall(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d, %q, %q", c.args, code, stdout, stderr, c.code, c.stdout, c.stderr)
 		}
 	}
+
+	// An alarm's state change scheduled on the clock, seen with the CloudWatch API.
+	cw := cloudwatch.New(cloudwatch.Options{Region: "us-east-1", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if _, err := cw.PutMetricAlarm(context.Background(), &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("web-5xx"), MetricName: aws.String("5xx"), Namespace: aws.String("AWS/ApplicationELB"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	alarmState := func() cwtypes.StateValue {
+		out, err := cw.DescribeAlarms(context.Background(), &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"web-5xx"}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			t.Fatalf("describe alarms: %v %v", out, err)
+		}
+		return out.MetricAlarms[0].StateValue
+	}
+	at := t0.Add(15 * time.Minute).Format(time.RFC3339)
+	for _, c := range []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"alarm", "set", "web-5xx", "--state", "ALARM", "--in", "5m", "--for", "10m", "--reason", "spike"}, 0,
+			"alarm web-5xx goes to ALARM at " + at + ", back to OK at " + t0.Add(25*time.Minute).Format(time.RFC3339) + "\n", ""},
+		{[]string{"alarm", "set", "nope", "--state", "ALARM"}, 2, "", `pushdeploy: localcloud alarm set: alarm scenario: no such alarm: "nope" in us-east-1`},
+		{[]string{"alarm", "set", "web-5xx", "--state", "RED"}, 2, "", "--state is ALARM, OK or INSUFFICIENT_DATA"},
+		{[]string{"alarm", "set", "--state", "OK"}, 2, "", "want one alarm NAME"},
+		{[]string{"alarm", "fire"}, 2, "", "unknown subcommand"},
+		{[]string{"alarm"}, 2, "", "usage"},
+		{[]string{"alarm", "--help"}, 0, "usage", ""},
+	} {
+		code, stdout, stderr := cli(c.args...)
+		if code != c.code || !strings.Contains(stdout, c.stdout) || !strings.Contains(stderr, c.stderr) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %d, %q, %q", c.args, code, stdout, stderr, c.code, c.stdout, c.stderr)
+		}
+	}
+	if s := alarmState(); s == cwtypes.StateValueAlarm {
+		t.Errorf("the alarm fired before its time")
+	}
+	cli("clock", "advance", "5m")
+	if s := alarmState(); s != cwtypes.StateValueAlarm {
+		t.Errorf("at %s the alarm is %s, want ALARM", at, s)
+	}
+	cli("clock", "advance", "10m")
+	if s := alarmState(); s != cwtypes.StateValueOk {
+		t.Errorf("after its window the alarm is %s, want OK", s)
+	}
+
 	t.Setenv("AWS_ENDPOINT_URL", "")
 	if code, _, stderr := cli("fault", "clear"); code != 2 || !strings.Contains(stderr, "no local cloud") {
 		t.Errorf("fault clear without endpoint: exit %d, %q", code, stderr)

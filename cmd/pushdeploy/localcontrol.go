@@ -221,7 +221,7 @@ func runFault(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stdout, "faults cleared")
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "pushdeploy localcloud fault: unknown fault %q\n%s", kind, faultUsage)
+		fmt.Fprintf(stderr, "pushdeploy: localcloud fault: unknown fault %q (want image, throttle, latency, rollout or clear; see 'pushdeploy localcloud fault --help')\n", kind)
 		return exitBadInput
 	}
 	client, err := newControlClient(aws.endpointURL())
@@ -271,5 +271,74 @@ func runClock(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return c.usageError("want 'advance DURATION' or 'now'")
 	}
 	fmt.Fprintln(stdout, state.Now.UTC().Format(time.RFC3339))
+	return exitOK
+}
+
+const alarmUsage = `usage: pushdeploy localcloud alarm set NAME --state ALARM|OK|INSUFFICIENT_DATA [--in 5m] [--for 10m] [--reason TEXT]
+
+Schedules an alarm's state change on a running local cloud's clock
+(--endpoint-url, default $AWS_ENDPOINT_URL): in --in from now (at once by
+default), back to OK after --for when given. On --clock virtual it happens
+when 'pushdeploy localcloud clock advance' reaches it, as CloudWatch would
+move it: EventBridge gets the state change and pushdeploy reacts.
+`
+
+// runAlarm is `pushdeploy localcloud alarm set NAME --state S [--in D] [--for D]`.
+func runAlarm(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if len(args) == 0 {
+			fmt.Fprint(stderr, alarmUsage)
+			return exitBadInput
+		}
+		fmt.Fprint(stdout, alarmUsage)
+		return exitOK
+	}
+	if args[0] != "set" {
+		fmt.Fprintf(stderr, "pushdeploy: localcloud alarm: unknown subcommand %q (want set; see 'pushdeploy localcloud alarm --help')\n", args[0])
+		return exitBadInput
+	}
+	c := newCLICommand("localcloud alarm set", "NAME --state ALARM|OK|INSUFFICIENT_DATA [--in 5m] [--for 10m] [--reason TEXT]",
+		alarmUsage[strings.Index(alarmUsage, "\n\n")+2:], stdout, stderr)
+	c.exits = controlExitsHelp
+	var aws awsFlags
+	c.fs.StringVar(&aws.endpoint, "endpoint-url", "", "the local cloud (default: $AWS_ENDPOINT_URL)")
+	state := c.fs.String("state", "", "the state: ALARM, OK or INSUFFICIENT_DATA")
+	in := c.fs.Duration("in", 0, "how long from now on the cloud's clock (default: at once)")
+	window := c.fs.Duration("for", 0, "back to OK after this long (default: stays)")
+	reason := c.fs.String("reason", "", "the state reason (default: the local cloud's)")
+	pos, code, stop := c.parse(args[1:], 1)
+	if stop {
+		return code
+	}
+	switch {
+	case len(pos) != 1:
+		return c.usageError("want one alarm NAME")
+	case *state != "ALARM" && *state != "OK" && *state != "INSUFFICIENT_DATA":
+		return c.usageError("--state is ALARM, OK or INSUFFICIENT_DATA, not %q", *state)
+	case *in < 0:
+		return c.usageError("--in must not be negative")
+	case *window < 0:
+		return c.usageError("--for must be positive")
+	}
+	req := localcloud.AlarmStateRequest{Alarm: pos[0], State: *state, Reason: *reason}
+	if *in > 0 {
+		req.In = in.String()
+	}
+	if *window > 0 {
+		req.For = window.String()
+	}
+	var out localcloud.AlarmStateScheduled
+	client, err := newControlClient(aws.endpointURL())
+	if err == nil {
+		err = client.do(ctx, http.MethodPost, "/alarms/state", req, &out)
+	}
+	if err != nil {
+		return c.fail(err)
+	}
+	line := fmt.Sprintf("alarm %s goes to %s at %s", out.Alarm, out.State, out.At.UTC().Format(time.RFC3339))
+	if out.Until != nil {
+		line += ", back to OK at " + out.Until.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintln(stdout, line)
 	return exitOK
 }

@@ -53,8 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "pushdeploy: unknown command %q\n", args[0])
-		usage(stderr)
+		fmt.Fprintf(stderr, "pushdeploy: unknown command %q (see 'pushdeploy --help')\n", args[0])
 		return 2
 	}
 	return cmd(ctx, args[1:], stdout, stderr)

@@ -29,11 +29,12 @@ func runQuarantine(ctx context.Context, args []string, stdout, stderr io.Writer)
 			"  list     the quarantined digests, with the revision and the execution that rolled back\n"+
 			"  release  lets pushes of --digest deploy again (a recorded execution)",
 		stdout, stderr)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		c.usage(stderr)
+		return exitBadInput
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		c.usage(stdout)
-		if len(args) == 0 {
-			return exitBadInput
-		}
 		return exitOK
 	}
 	return c.usageError("unknown subcommand %q (want list or release)", args[0])

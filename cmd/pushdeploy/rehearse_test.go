@@ -64,6 +64,9 @@ func TestRehearsal(t *testing.T) {
 		"UpdateService calls were throttled and retried",
 		"tasks of sha256:",
 		"faults cleared",
+		"alarm web-5xx goes to ALARM at ",
+		"ok: watch --latest's exit code (rolled back) is 3",
+		"ok: the alarm, after its window is OK",
 		"rehearsal passed",
 	} {
 		if !strings.Contains(string(out), want) {

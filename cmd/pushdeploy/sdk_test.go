@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -201,13 +202,23 @@ func TestHistoryCommand(t *testing.T) {
 	}
 
 	code, out, _ = c.run(t, runHistory, append(base, "--table", testTable)...)
-	wantTable := `STARTED              DURATION  ACTION    TRIGGER  OUTCOME      FROM   TO     TRIED  IMAGE                BY         REASON
-2026-11-20 12:00:00  3m30s     rollback  manual   SKIPPED      web:2  web:2  -      -                    alice      already-on-last-good: web:2
-2026-11-20 11:00:00  2m30s     deploy    push     ROLLED_BACK  web:2  web:2  web:3  web:v3@bbbbbbbbbbbb  ecr:evt-2  alarm web-5xx fired during the bake
-2026-11-20 10:00:00  1m30s     deploy    push     SUCCEEDED    web:1  web:2  -      web:v2@aaaaaaaaaaaa  ecr:evt-1  deployed v2
+	wantTable := `STARTED      TOOK   ACTION    OUTCOME      FROM   TO     TRIED  IMAGE   BY     REASON
+11-20 12:00  3m30s  rollback  SKIPPED      web:2  web:2  -      -       alice  already-on-last-good: web:2
+11-20 11:00  2m30s  deploy    ROLLED_BACK  web:2  web:2  web:3  web:v3  push   alarm web-5xx fired during the bake
+11-20 10:00  1m30s  deploy    SUCCEEDED    web:1  web:2  -      web:v2  push   deployed v2
 `
 	if d := cmp.Diff(wantTable, out); code != exitOK || d != "" {
 		t.Errorf("table, exit %d (-want +got):\n%s", code, d)
+	}
+	code, out, _ = c.run(t, runHistory, append(base, "--wide")...)
+	a, b := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	img := func(s string) string { return fmt.Sprintf("%-78s", s) }
+	wantWide := "STARTED              TOOK   ACTION    TRIGGER  OUTCOME      FROM   TO     TRIED  " + img("IMAGE") + "  BY         REASON\n" +
+		"2026-11-20 12:00:00  3m30s  rollback  manual   SKIPPED      web:2  web:2  -      " + img("-") + "  alice      already-on-last-good: web:2\n" +
+		"2026-11-20 11:00:00  2m30s  deploy    push     ROLLED_BACK  web:2  web:2  web:3  " + img("web:v3@sha256:"+b) + "  ecr:evt-2  alarm web-5xx fired during the bake\n" +
+		"2026-11-20 10:00:00  1m30s  deploy    push     SUCCEEDED    web:1  web:2  -      " + img("web:v2@sha256:"+a) + "  ecr:evt-1  deployed v2\n"
+	if d := cmp.Diff(wantWide, out); code != exitOK || d != "" {
+		t.Errorf("--wide table, exit %d (-want +got):\n%s", code, d)
 	}
 
 	// The table name may come from the environment.

@@ -43,41 +43,43 @@ func runStates(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	fs := flag.NewFlagSet("states run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, statesUsage) }
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	defPath := fs.String("definition", "", "state machine definition file (JSON)")
 	input := fs.String("input", "{}", "execution input: JSON text, or @FILE")
 	tasks := taskFlags{}
 	fs.Var(tasks, "task", "STATE=COMMAND: run COMMAND for Task state STATE (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, statesUsage)
 			return 0
 		}
+		fmt.Fprintf(stderr, "pushdeploy: states run: %v (see 'pushdeploy states --help')\n", err)
 		return 2
 	}
 	if *defPath == "" || fs.NArg() > 0 {
-		fmt.Fprint(stderr, statesUsage)
+		fmt.Fprintln(stderr, "pushdeploy: states run: want --definition FILE and no arguments (see 'pushdeploy states --help')")
 		return 2
 	}
 	def, err := os.ReadFile(*defPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "pushdeploy states run: read definition: %v\n", err)
+		fmt.Fprintln(stderr, errorLine("states run: read definition", err))
 		return 2
 	}
 	in := []byte(*input)
 	if name, ok := strings.CutPrefix(*input, "@"); ok {
 		if in, err = os.ReadFile(name); err != nil {
-			fmt.Fprintf(stderr, "pushdeploy states run: read input: %v\n", err)
+			fmt.Fprintln(stderr, errorLine("states run: read input", err))
 			return 2
 		}
 	}
 	if !json.Valid(in) {
-		fmt.Fprintf(stderr, "pushdeploy states run: input is not valid JSON\n")
+		fmt.Fprintln(stderr, "pushdeploy: states run: input is not valid JSON")
 		return 2
 	}
 	m, err := states.Parse(def)
 	if err != nil {
-		fmt.Fprintf(stderr, "pushdeploy states run: %v\n", err)
+		fmt.Fprintln(stderr, errorLine("states run", err))
 		return 2
 	}
 

@@ -51,7 +51,7 @@ func TestStatesRun(t *testing.T) {
 		{"unmapped task", []string{"run", "--definition", deploy, "--input", `{"svc":"x"}`}, 1, `{"Error":"States.TaskFailed","Cause":"no --task mapping for Task state \"Deploy\" (resource arn:aws:states:::lambda:invoke)"}`, ""},
 		{"invalid definition", []string{"run", "--definition", invalid}, 2, ``, `transition to "Nowhere"`},
 		{"bad input", []string{"run", "--definition", deploy, "--input", `{nope`}, 2, ``, "not valid JSON"},
-		{"missing definition", []string{"run"}, 2, ``, "usage"},
+		{"missing definition", []string{"run"}, 2, ``, "pushdeploy: states run: want --definition FILE"},
 		{"bad task flag", []string{"run", "--definition", deploy, "--task", "Deploy"}, 2, ``, "STATE=COMMAND"},
 		{"unknown subcommand", []string{"walk"}, 2, ``, "usage"},
 	}

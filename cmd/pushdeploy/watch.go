@@ -5,37 +5,59 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 )
 
-// runWatch is `pushdeploy watch EXECUTION_ARN`.
+// runWatch is `pushdeploy watch EXECUTION_ARN | --service S --latest`.
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c := newCLICommand("watch", "[flags] EXECUTION_ARN",
+	c := newCLICommand("watch", "[flags] EXECUTION_ARN | --service S [--cluster C] --latest",
 		"Follows an execution of the deploy state machine from its history: states entered,\n"+
-			"waits on task tokens (and their timeouts), wake-ups, retries, failures, the outcome.\n"+
-			"A progress line is shown when stdout is a terminal; plain lines when piped.\n"+
-			"--output json writes one JSON object per line, the last one the outcome.\n"+
-			"The exit code is the execution's outcome (below).",
+			"waits on task tokens (and their timeouts), wake-ups, retries, failures, the outcome,\n"+
+			"with the ECS service's new events and its deployments' running/desired/pending\n"+
+			"counts. On a terminal a progress line shows the elapsed time, the state and the\n"+
+			"counts; piped, every line is plain and timestamped (counts when they change).\n"+
+			"A finished execution is replayed with the service's ECS events up to its end\n"+
+			"(ECS keeps a service's last 100).\n"+
+			"--latest follows the newest execution of --service (of the 100 newest of the\n"+
+			"state machine), e.g. the one a push started. --output json writes one JSON object\n"+
+			"per line, the last one the outcome. The exit code is the execution's outcome (below).",
 		stdout, stderr)
 	var af awsFlags
 	af.register(c.fs)
 	var out outputFlag
 	out.register(c.fs)
 	interval := c.fs.Duration("interval", 2*time.Second, "how often to poll the execution history")
+	latest := c.fs.Bool("latest", false, "follow the newest execution of --service instead of an EXECUTION_ARN")
+	service := c.fs.String("service", "", "with --latest: ECS service name or ARN")
+	cluster := c.fs.String("cluster", "", "with --latest: ECS cluster name or ARN (default: any cluster)")
+	stateMachine := stringFlagEnv(c.fs, "state-machine", envStateMachine, "with --latest: ARN of pushdeploy's deploy state machine")
 	pos, code, done := c.parse(args, 1)
 	if done {
 		return code
 	}
-	if len(pos) != 1 {
-		return c.usageError("want one EXECUTION_ARN")
+	switch {
+	case *latest && len(pos) != 0:
+		return c.usageError("give an EXECUTION_ARN or --latest, not both")
+	case *latest:
+		if err := required("service", *service, "state-machine", *stateMachine); err != nil {
+			return c.usageError("--latest: %v", err)
+		}
+	case *service != "" || *cluster != "":
+		return c.usageError("--service and --cluster go with --latest")
+	case len(pos) != 1:
+		return c.usageError("want one EXECUTION_ARN, or --service S --latest")
 	}
 	if *interval <= 0 {
 		return c.usageError("--interval must be positive")
@@ -44,12 +66,58 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return c.fail(err)
 	}
-	f := &follower{api: sfn.NewFromConfig(cfg), out: stdout, json: out.json(), tty: !out.json() && isTerminal(stdout), interval: *interval}
-	res, err := f.follow(ctx, pos[0])
+	api := sfn.NewFromConfig(cfg)
+	var arn string
+	if *latest {
+		if arn, err = latestExecution(ctx, api, *stateMachine, *cluster, *service); err != nil {
+			return c.fail(err)
+		}
+		if !out.json() {
+			fmt.Fprintf(stdout, "execution %s\n", arn)
+		}
+	} else {
+		arn = pos[0]
+	}
+	f := &follower{api: api, ecs: ecs.NewFromConfig(cfg), out: stdout, json: out.json(), tty: !out.json() && isTerminal(stdout), interval: *interval}
+	res, err := f.follow(ctx, arn)
 	if err != nil {
 		return c.fail(err)
 	}
 	return res.ExitCode
+}
+
+// latestExecution is the newest execution, among the state machine's 100
+// newest, whose input names the service (and the cluster, when given).
+func latestExecution(ctx context.Context, api sfnAPI, stateMachine, cluster, service string) (string, error) {
+	out, err := api.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(stateMachine), MaxResults: 100})
+	if err != nil {
+		return "", fmt.Errorf("list executions: %w", err)
+	}
+	var best *sfntypes.ExecutionListItem
+	for i, e := range out.Executions {
+		if best != nil && !aws.ToTime(e.StartDate).After(aws.ToTime(best.StartDate)) {
+			continue
+		}
+		d, err := api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: e.ExecutionArn})
+		if err != nil {
+			return "", fmt.Errorf("describe execution %s: %w", aws.ToString(e.ExecutionArn), err)
+		}
+		var in contract.ExecutionInput
+		if json.Unmarshal([]byte(aws.ToString(d.Input)), &in) != nil {
+			continue
+		}
+		if shortName(in.Service) == shortName(service) && (cluster == "" || shortName(in.Cluster) == shortName(cluster)) {
+			best = &out.Executions[i]
+		}
+	}
+	if best == nil {
+		where := ""
+		if cluster != "" {
+			where = " in cluster " + cluster
+		}
+		return "", badInput("no execution of service %s%s among the state machine's %d newest", service, where, len(out.Executions))
+	}
+	return aws.ToString(best.ExecutionArn), nil
 }
 
 // sfnAPI is the part of the Step Functions API the CLI uses; *sfn.Client
@@ -63,11 +131,18 @@ type sfnAPI interface {
 
 var _ sfnAPI = (*sfn.Client)(nil)
 
+// ecsAPI is what watch reads of the service: its events and deployments.
+type ecsAPI interface {
+	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+}
+
+var _ ecsAPI = (*ecs.Client)(nil)
+
 // entry is one line of a timeline.
 type entry struct {
 	At      time.Time `json:"at"`
 	Elapsed float64   `json:"elapsedSeconds"`
-	Kind    string    `json:"kind"` // started, state, wait, result, failed, timeout, retry, outcome
+	Kind    string    `json:"kind"` // started, state, wait, result, failed, timeout, retry, ecs-event, deployments, outcome
 	State   string    `json:"state,omitempty"`
 	Detail  string    `json:"detail,omitempty"`
 }
@@ -90,10 +165,6 @@ type result struct {
 	ExitCode   int    `json:"exitCode"`
 }
 
-// badInputErrors are the plan errors that mean "the input was wrong,
-// nothing changed" (contract.ErrorNames).
-var badInputErrors = []string{"BadInput", "ServiceNotFound", "ContainerNotFound", "RegistryNotAllowed", "WrongFamily", "ImageNotFound"}
-
 // timeline turns history events into entries and tracks the outcome.
 type timeline struct {
 	start     time.Time
@@ -107,6 +178,8 @@ type timeline struct {
 	res       *result
 	arn       string
 	action    string // from the execution input
+	cluster   string // from the execution input: the service watched
+	service   string
 	sinceWait time.Time
 }
 
@@ -127,10 +200,12 @@ func (t *timeline) add(e sfntypes.HistoryEvent) []entry {
 	case e.ExecutionStartedEventDetails != nil:
 		raw := aws.ToString(e.ExecutionStartedEventDetails.Input)
 		var in struct {
-			Action string `json:"action"`
+			Action  string `json:"action"`
+			Cluster string `json:"cluster"`
+			Service string `json:"service"`
 		}
 		if json.Unmarshal([]byte(raw), &in) == nil {
-			t.action = in.Action
+			t.action, t.cluster, t.service = in.Action, in.Cluster, in.Service
 		}
 		return mk("started", describeInput(raw))
 	case e.StateEnteredEventDetails != nil:
@@ -290,8 +365,10 @@ func outcomeExit(r *result, updated bool) int {
 			}
 			return exitRolledBack
 		}
-		if !updated && slices.Contains(badInputErrors, r.FirstError) {
-			return exitBadInput
+		// Before the service was touched, the first error's class says
+		// why (bad input: 2, throttled or transient: 5, superseded: 4).
+		if !updated && r.FirstError != "" {
+			return exitForName(r.FirstError)
 		}
 	}
 	return exitFailed
@@ -395,13 +472,20 @@ func abbreviate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// follower polls an execution's history and prints its timeline.
+// follower polls an execution's history and prints its timeline, with
+// the service's ECS events and deployment counts (when ecs is set).
 type follower struct {
 	api      sfnAPI
+	ecs      ecsAPI
 	out      io.Writer
 	json     bool
 	tty      bool
 	interval time.Duration
+
+	seenEvents  map[string]bool
+	deployments string // the last deployment counts shown
+	lastAt      time.Time
+	lastSeen    time.Time // when lastAt was seen, on this machine's clock
 }
 
 var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
@@ -416,6 +500,18 @@ func (f *follower) follow(ctx context.Context, arn string) (*result, error) {
 	lastPoll := time.Time{}
 	frame := 0
 	progress := false
+	emit := func(ens []entry) {
+		for _, en := range ens {
+			if progress {
+				fmt.Fprint(f.out, "\r\033[K")
+				progress = false
+			}
+			if en.At.After(f.lastAt) {
+				f.lastAt, f.lastSeen = en.At, time.Now()
+			}
+			f.print(en)
+		}
+	}
 	for {
 		if time.Since(lastPoll) >= f.interval || lastPoll.IsZero() {
 			lastPoll = time.Now()
@@ -426,15 +522,24 @@ func (f *follower) follow(ctx context.Context, arn string) (*result, error) {
 				}
 				return nil, err
 			}
+			var batch []entry
 			for _, e := range events {
-				for _, en := range t.add(e) {
-					if progress {
-						fmt.Fprint(f.out, "\r\033[K")
-						progress = false
-					}
-					f.print(en)
-				}
+				batch = append(batch, t.add(e)...)
 			}
+			// The service's new events go in among the timeline's by time;
+			// once the execution has ended, those up to its end (a replay
+			// shows them too) and no counts: they are the service's now.
+			var until time.Time
+			var outcome []entry
+			if t.res != nil {
+				// The outcome stays last.
+				outcome = []entry{batch[len(batch)-1]}
+				batch = batch[:len(batch)-1]
+				until = outcome[0].At
+			}
+			batch = append(batch, f.service(ctx, t, until)...)
+			slices.SortStableFunc(batch, func(a, b entry) int { return a.At.Compare(b.At) })
+			emit(append(batch, outcome...))
 			if t.res != nil {
 				if f.json {
 					if err := json.NewEncoder(f.out).Encode(struct {
@@ -452,7 +557,12 @@ func (f *follower) follow(ctx context.Context, arn string) (*result, error) {
 			if t.waiting {
 				what += " (waiting)"
 			}
-			fmt.Fprintf(f.out, "\r\033[K%s %s", spinner[frame%len(spinner)], what)
+			if f.deployments != "" {
+				what += "  " + f.deployments
+			}
+			// One terminal line: a wrapped one would not be erased.
+			line := cut(fmt.Sprintf("%s %s %s", spinner[frame%len(spinner)], clockText(f.elapsed(t)), what), terminalWidth()-1)
+			fmt.Fprint(f.out, "\r\033[K"+line)
 			frame++
 			progress = true
 		}
@@ -469,6 +579,105 @@ func (f *follower) follow(ctx context.Context, arn string) (*result, error) {
 	}
 }
 
+// elapsed is the execution's age: the cloud's time of the newest line
+// seen, plus the time passed here since.
+func (f *follower) elapsed(t *timeline) time.Duration {
+	if t.start.IsZero() {
+		return 0
+	}
+	return f.lastAt.Sub(t.start) + time.Since(f.lastSeen)
+}
+
+// service describes the watched service and returns its new ECS events
+// (since the execution started, up to until when set) and, while it runs
+// (until zero), when piped or JSON, its deployment counts when they
+// changed; on a terminal the counts go in the progress line. Best effort:
+// a failed describe shows nothing.
+func (f *follower) service(ctx context.Context, t *timeline, until time.Time) []entry {
+	if f.ecs == nil || t.service == "" || t.start.IsZero() {
+		return nil
+	}
+	in := &ecs.DescribeServicesInput{Services: []string{t.service}}
+	if t.cluster != "" {
+		in.Cluster = aws.String(t.cluster)
+	}
+	out, err := f.ecs.DescribeServices(ctx, in)
+	if err != nil || len(out.Services) == 0 {
+		return nil
+	}
+	svc := out.Services[0]
+	if f.seenEvents == nil {
+		f.seenEvents = map[string]bool{}
+	}
+	var ens []entry
+	mk := func(at time.Time, kind, detail string) entry {
+		return entry{At: at.UTC(), Elapsed: at.Sub(t.start).Seconds(), Kind: kind, State: t.state, Detail: detail}
+	}
+	for i := len(svc.Events) - 1; i >= 0; i-- { // ECS lists the newest first
+		e := svc.Events[i]
+		id, at := aws.ToString(e.Id), aws.ToTime(e.CreatedAt)
+		if f.seenEvents[id] || at.Before(t.start) || (!until.IsZero() && at.After(until)) {
+			continue
+		}
+		f.seenEvents[id] = true
+		ens = append(ens, mk(at, "ecs-event", aws.ToString(e.Message)))
+	}
+	if !until.IsZero() {
+		return ens
+	}
+	counts, at := deploymentCounts(svc.Deployments)
+	if counts != f.deployments {
+		f.deployments = counts
+		if !f.tty && counts != "" {
+			if at.Before(f.lastAt) {
+				at = f.lastAt
+			}
+			ens = append(ens, mk(at, "deployments", counts))
+		}
+	}
+	return ens
+}
+
+// deploymentCounts says, per deployment, its status, revision and tasks:
+// "PRIMARY web:3 1/2 running, 1 pending (IN_PROGRESS); ACTIVE web:2 2/2
+// running". at is the newest deployment update.
+func deploymentCounts(ds []ecstypes.Deployment) (string, time.Time) {
+	var parts []string
+	var at time.Time
+	for _, d := range ds {
+		p := fmt.Sprintf("%s %s %d/%d running", aws.ToString(d.Status), shortRevision(aws.ToString(d.TaskDefinition)), d.RunningCount, d.DesiredCount)
+		if d.PendingCount > 0 {
+			p += fmt.Sprintf(", %d pending", d.PendingCount)
+		}
+		if d.FailedTasks > 0 {
+			p += fmt.Sprintf(", %d failed", d.FailedTasks)
+		}
+		if r := string(d.RolloutState); r != "" {
+			p += " (" + r + ")"
+		}
+		parts = append(parts, p)
+		if u := aws.ToTime(d.UpdatedAt); u.After(at) {
+			at = u
+		}
+	}
+	return strings.Join(parts, "; "), at
+}
+
+// terminalWidth is $COLUMNS, or 120 (go.mod carries no terminal library
+// to ask the terminal).
+func terminalWidth() int {
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 20 {
+		return n
+	}
+	return historyWidth
+}
+
+// clockText is a duration as hh:mm:ss.
+func clockText(d time.Duration) string {
+	d = max(0, d.Round(time.Second))
+	return fmt.Sprintf("%02d:%02d:%02d", int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60)
+}
+
 // history returns the events after id last, oldest first.
 func (f *follower) history(ctx context.Context, arn string, last int64) ([]sfntypes.HistoryEvent, error) {
 	var all []sfntypes.HistoryEvent
@@ -476,7 +685,8 @@ func (f *follower) history(ctx context.Context, arn string, last int64) ([]sfnty
 	for {
 		out, err := f.api.GetExecutionHistory(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("execution history of %s: %w", arn, err)
+			// Not the ARN: the caller gave it, and AWS's message quotes it.
+			return nil, fmt.Errorf("read the execution's history: %w", err)
 		}
 		for _, e := range out.Events {
 			if e.Id > last {
@@ -497,8 +707,7 @@ func (f *follower) print(e entry) {
 		_ = json.NewEncoder(f.out).Encode(e)
 		return
 	}
-	el := time.Duration(e.Elapsed * float64(time.Second)).Round(time.Second)
-	stamp := fmt.Sprintf("%s +%02d:%02d:%02d", e.At.Format("15:04:05"), int(el.Hours()), int(el.Minutes())%60, int(el.Seconds())%60)
+	stamp := e.At.Format("15:04:05") + " +" + clockText(time.Duration(e.Elapsed*float64(time.Second)))
 	switch e.Kind {
 	case "started":
 		fmt.Fprintf(f.out, "%s  started: %s\n", stamp, e.Detail)
@@ -506,6 +715,8 @@ func (f *follower) print(e entry) {
 		fmt.Fprintf(f.out, "%s  -> %s (%s)\n", stamp, e.State, e.Detail)
 	case "outcome":
 		fmt.Fprintf(f.out, "%s  == %s\n", stamp, e.Detail)
+	case "ecs-event":
+		fmt.Fprintf(f.out, "%s       ecs: %s\n", stamp, e.Detail)
 	default:
 		fmt.Fprintf(f.out, "%s       %s: %s\n", stamp, e.Kind, e.Detail)
 	}

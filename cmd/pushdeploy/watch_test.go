@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/google/go-cmp/cmp"
@@ -349,5 +353,152 @@ func TestFollowProgress(t *testing.T) {
 	}
 	if d := cmp.Diff(piped.String(), clean.String()); d != "" {
 		t.Errorf("terminal output minus progress differs from piped (-piped +tty):\n%s", d)
+	}
+}
+
+// fakeECS answers DescribeServices with the next of its states (the last
+// one once they run out), counting the calls.
+type fakeECS struct {
+	states []ecstypes.Service
+	calls  int
+}
+
+func (f *fakeECS) DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	s := f.states[min(f.calls, len(f.states)-1)]
+	f.calls++
+	return &ecs.DescribeServicesOutput{Services: []ecstypes.Service{s}}, nil
+}
+
+func serviceState(t0 time.Time, running, pending int32, events ...string) ecstypes.Service {
+	s := ecstypes.Service{Deployments: []ecstypes.Deployment{{
+		Status: aws.String("PRIMARY"), TaskDefinition: aws.String("arn:aws:ecs:us-east-1:1:task-definition/web:2"),
+		RunningCount: running, DesiredCount: 3, PendingCount: pending, RolloutState: ecstypes.DeploymentRolloutStateInProgress,
+		UpdatedAt: aws.Time(t0.Add(time.Minute)),
+	}}}
+	for i := len(events) - 1; i >= 0; i-- { // newest first, as ECS lists them
+		s.Events = append(s.Events, ecstypes.ServiceEvent{Id: aws.String(events[i]), Message: aws.String(events[i]), CreatedAt: aws.Time(t0.Add(time.Duration(i+1) * time.Second))})
+	}
+	s.Events = append(s.Events, ecstypes.ServiceEvent{Id: aws.String("old"), Message: aws.String("before the execution"), CreatedAt: aws.Time(t0.Add(-time.Hour))})
+	return s
+}
+
+// TestFollowService: the service's new ECS events are shown once each (none
+// from before the execution), and its deployment counts: piped as a line
+// each time they change, on a terminal in the progress line with the
+// elapsed time.
+func TestFollowService(t *testing.T) {
+	t0 := mustTime(t, "2026-11-22T03:00:00Z")
+	states := func() *fakeECS {
+		return &fakeECS{states: []ecstypes.Service{
+			serviceState(t0, 1, 2, "has started 1 tasks"),
+			serviceState(t0, 1, 2, "has started 1 tasks"),
+			serviceState(t0, 3, 0, "has started 1 tasks", "has started 2 tasks", "has reached a steady state."),
+		}}
+	}
+	h := deployHistory(t).finish("", "SUCCEEDED", "ok").succeeded("SUCCEEDED")
+	var piped, tty bytes.Buffer
+	fe := states()
+	f := &follower{api: &fakeSFN{events: h.events, visible: 3, grow: 3}, ecs: fe, out: &piped, interval: time.Millisecond}
+	if _, err := f.follow(context.Background(), "arn:exec"); err != nil {
+		t.Fatal(err)
+	}
+	out := piped.String()
+	if strings.Contains(out, "\033") || strings.Contains(out, "\r") {
+		t.Errorf("piped output has terminal codes: %q", out)
+	}
+	for _, want := range []string{
+		"03:00:01 +00:00:01       ecs: has started 1 tasks\n",
+		"03:00:02 +00:00:02       ecs: has started 2 tasks\n",
+		"deployments: PRIMARY web:2 1/3 running, 2 pending (IN_PROGRESS)\n",
+		"deployments: PRIMARY web:2 3/3 running (IN_PROGRESS)\n",
+		"ecs: has reached a steady state.\n",
+	} {
+		if strings.Count(out, want) != 1 {
+			t.Errorf("piped output has %q %d times, want once:\n%s", want, strings.Count(out, want), out)
+		}
+	}
+	if strings.Contains(out, "before the execution") {
+		t.Errorf("an event from before the execution is shown:\n%s", out)
+	}
+	if fe.calls < 2 {
+		t.Errorf("the service was described %d times", fe.calls)
+	}
+
+	f = &follower{api: &fakeSFN{events: h.events, visible: 3, grow: 3}, ecs: states(), out: &tty, tty: true, interval: time.Millisecond}
+	if _, err := f.follow(context.Background(), "arn:exec"); err != nil {
+		t.Fatal(err)
+	}
+	if got := tty.String(); !regexp.MustCompile(`\r\033\[K. \d\d:\d\d:\d\d \S+.*  PRIMARY web:2 1/3 running, 2 pending`).MatchString(got) ||
+		strings.Contains(got, "deployments:") || !strings.Contains(got, "ecs: has started 2 tasks\n") {
+		t.Errorf("terminal output lacks a progress line with elapsed time and counts, or prints counts as lines:\n%q", got)
+	}
+}
+
+// TestLatestExecution: the newest execution whose input names the service
+// (in the cluster, when given); none is bad input.
+func TestLatestExecution(t *testing.T) {
+	t0 := mustTime(t, "2026-11-22T03:00:00Z")
+	api := &listSFN{inputs: map[string]string{
+		"e4": `{"action":"deploy","cluster":"prod","service":"api"}`,
+		"e3": `{"action":"deploy","cluster":"staging","service":"web"}`,
+		"e2": `{"action":"rollback","cluster":"arn:aws:ecs:us-east-1:1:cluster/prod","service":"arn:aws:ecs:us-east-1:1:service/prod/web","trigger":"alarm"}`,
+		"e1": `{"action":"deploy","cluster":"prod","service":"web"}`,
+	}, t0: t0}
+	for _, tc := range []struct{ cluster, service, want string }{
+		{"", "web", "e3"}, {"prod", "web", "e2"}, {"prod", "arn:aws:ecs:us-east-1:1:service/prod/web", "e2"}, {"prod", "api", "e4"},
+	} {
+		got, err := latestExecution(context.Background(), api, "arn:sm", tc.cluster, tc.service)
+		if err != nil || got != tc.want {
+			t.Errorf("latest of %s in %q: %q, %v; want %s", tc.service, tc.cluster, got, err, tc.want)
+		}
+	}
+	if _, err := latestExecution(context.Background(), api, "arn:sm", "prod", "db"); exitCode(err) != exitBadInput || !strings.Contains(err.Error(), "no execution of service db in cluster prod") {
+		t.Errorf("no execution: %v (exit %d)", err, exitCode(err))
+	}
+}
+
+// listSFN lists executions e4..e1, newest first, with their inputs.
+type listSFN struct {
+	sfnAPI
+	inputs map[string]string
+	t0     time.Time
+}
+
+func (l *listSFN) ListExecutions(ctx context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
+	var out sfn.ListExecutionsOutput
+	for i := 4; i >= 1; i-- {
+		arn := fmt.Sprintf("e%d", i)
+		out.Executions = append(out.Executions, sfntypes.ExecutionListItem{ExecutionArn: aws.String(arn), StartDate: aws.Time(l.t0.Add(time.Duration(i) * time.Minute))})
+	}
+	return &out, nil
+}
+
+func (l *listSFN) DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	return &sfn.DescribeExecutionOutput{Input: aws.String(l.inputs[aws.ToString(in.ExecutionArn)])}, nil
+}
+
+// TestFollowProgressFitsTerminal: the progress line is cut to $COLUMNS-1,
+// so that it never wraps (a wrapped line would not be erased).
+func TestFollowProgressFitsTerminal(t *testing.T) {
+	t.Setenv("COLUMNS", "40")
+	t0 := mustTime(t, "2026-11-22T03:00:00Z")
+	h := deployHistory(t).finish("", "SUCCEEDED", "ok").succeeded("SUCCEEDED")
+	var tty bytes.Buffer
+	f := &follower{api: &fakeSFN{events: h.events, visible: 3, grow: 3}, ecs: &fakeECS{states: []ecstypes.Service{serviceState(t0, 1, 2)}},
+		out: &tty, tty: true, interval: time.Millisecond}
+	if _, err := f.follow(context.Background(), "arn:exec"); err != nil {
+		t.Fatal(err)
+	}
+	segments := 0
+	for _, seg := range strings.Split(tty.String(), "\r\033[K")[1:] {
+		if line, _, _ := strings.Cut(seg, "\n"); !strings.Contains(seg, "\n") {
+			segments++
+			if n := len([]rune(line)); n > 39 {
+				t.Errorf("progress line of %d runes: %q", n, line)
+			}
+		}
+	}
+	if segments == 0 {
+		t.Fatal("no progress line")
 	}
 }

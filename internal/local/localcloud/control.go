@@ -2,6 +2,7 @@ package localcloud
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/local/localcloud/cloudwatch"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecs"
 )
 
@@ -51,6 +53,23 @@ type (
 	RolloutRequest struct {
 		Service  string `json:"service,omitempty"` // name or ARN; empty for every service
 		Duration string `json:"duration"`
+	}
+	// AlarmStateRequest is POST /_localcloud/alarms/state: alarm goes to
+	// state in In (now when empty) on the cloud's clock, and back to OK
+	// after For when set.
+	AlarmStateRequest struct {
+		Alarm  string `json:"alarm"`
+		State  string `json:"state"` // OK, ALARM or INSUFFICIENT_DATA
+		In     string `json:"in,omitempty"`
+		For    string `json:"for,omitempty"`
+		Reason string `json:"reason,omitempty"`
+	}
+	// AlarmStateScheduled answers it: when the change happens (and ends).
+	AlarmStateScheduled struct {
+		Alarm string     `json:"alarm"`
+		State string     `json:"state"`
+		At    time.Time  `json:"at"`
+		Until *time.Time `json:"until,omitempty"`
 	}
 	// ControlError is the body of every refused control request.
 	ControlError struct {
@@ -137,6 +156,8 @@ func (k *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		k.c.ecs.Faults().SetRolloutDuration(in.Service, d)
 		writeControl(w, http.StatusOK, in)
+	case "POST /alarms/state":
+		k.alarmState(w, r)
 	case "DELETE /faults":
 		k.c.Faults().Clear()
 		k.c.ecs.Faults().Clear()
@@ -144,6 +165,47 @@ func (k *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		controlError(w, http.StatusNotFound, "no control API at "+r.Method+" "+r.URL.Path)
 	}
+}
+
+// alarmState schedules an alarm's state change on the cloud's clock (on a
+// virtual clock it happens when an advance reaches it).
+func (k *control) alarmState(w http.ResponseWriter, r *http.Request) {
+	var in AlarmStateRequest
+	if !readControl(w, r, &in) {
+		return
+	}
+	var after, length time.Duration
+	var err error
+	if in.In != "" {
+		if after, err = time.ParseDuration(in.In); err == nil && after < 0 {
+			err = fmt.Errorf("in %q is negative", in.In)
+		}
+	}
+	if err == nil && in.For != "" {
+		length, err = parsePositive(in.For)
+	}
+	if err == nil && in.Alarm == "" {
+		err = fmt.Errorf("want an alarm name")
+	}
+	if err != nil {
+		controlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	now := k.c.clock.Now().UTC()
+	if _, err := k.c.cloudwatch.Apply(r.Context(), cloudwatch.Scenario{Alarm: in.Alarm, State: in.State, After: after, For: length, Reason: in.Reason}); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, cloudwatch.ErrNoAlarm) {
+			status = http.StatusNotFound
+		}
+		controlError(w, status, err.Error())
+		return
+	}
+	out := AlarmStateScheduled{Alarm: in.Alarm, State: in.State, At: now.Add(after)}
+	if length > 0 {
+		until := out.At.Add(length)
+		out.Until = &until
+	}
+	writeControl(w, http.StatusOK, out)
 }
 
 func (k *control) clockState() ClockState {

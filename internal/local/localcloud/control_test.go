@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
@@ -111,5 +114,67 @@ func TestControlAdvanceNeedsVirtualClock(t *testing.T) {
 	}
 	if _, v := control(t, srv.URL, "GET", "/_localcloud/clock", ""); v["virtual"] != false {
 		t.Errorf("clock = %v", v)
+	}
+}
+
+// TestControlAlarmState: an alarm state change scheduled through the
+// control API happens when the virtual clock reaches it, seen through the
+// CloudWatch API (aws-sdk-go-v2), and an alarm window goes back to OK.
+func TestControlAlarmState(t *testing.T) {
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	cloud, err := localcloud.New(localcloud.Options{Clock: clock.NewVirtual(start)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cloud.Close() })
+	srv := httptest.NewServer(cloud.Server)
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	cw := cloudwatch.NewFromConfig(localtest.Config(srv.URL))
+	if _, err := cw.PutMetricAlarm(ctx, &cloudwatch.PutMetricAlarmInput{
+		AlarmName: aws.String("web-5xx"), MetricName: aws.String("5xx"), Namespace: aws.String("AWS/ApplicationELB"),
+		Statistic: cwtypes.StatisticSum, Period: aws.Int32(60), EvaluationPeriods: aws.Int32(1), Threshold: aws.Float64(1),
+		ComparisonOperator: cwtypes.ComparisonOperatorGreaterThanOrEqualToThreshold,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	state := func() cwtypes.StateValue {
+		t.Helper()
+		out, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{AlarmNames: []string{"web-5xx"}})
+		if err != nil || len(out.MetricAlarms) != 1 {
+			t.Fatalf("describe alarms: %v %v", out, err)
+		}
+		return out.MetricAlarms[0].StateValue
+	}
+	initial := state()
+
+	for _, c := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"alarm":"nope","state":"ALARM"}`, 404, "no such alarm"},
+		{`{"alarm":"web-5xx","state":"RED"}`, 400, `invalid state \"RED\"`},
+		{`{"alarm":"web-5xx","state":"ALARM","in":"-1m"}`, 400, "negative"},
+		{`{"alarm":"web-5xx","state":"ALARM","for":"0s"}`, 400, "not positive"},
+		{`{"state":"ALARM"}`, 400, "want an alarm name"},
+		{`{"alarm":"web-5xx","state":"ALARM","in":"5m","for":"10m","reason":"spike"}`, 200, `"at":"2026-03-01T12:05:00Z","state":"ALARM","until":"2026-03-01T12:15:00Z"`},
+	} {
+		status, v := control(t, srv.URL, "POST", "/_localcloud/alarms/state", c.body)
+		got, _ := json.Marshal(v)
+		if status != c.status || !strings.Contains(string(got), c.want) {
+			t.Errorf("POST /alarms/state %s = %d %s, want %d with %s", c.body, status, got, c.status, c.want)
+		}
+	}
+	if s := state(); s != initial {
+		t.Fatalf("the alarm changed before its time: %s", s)
+	}
+	control(t, srv.URL, "POST", "/_localcloud/clock/advance", `{"duration":"5m"}`)
+	if s := state(); s != cwtypes.StateValueAlarm {
+		t.Fatalf("at 12:05 the alarm is %s, want ALARM", s)
+	}
+	control(t, srv.URL, "POST", "/_localcloud/clock/advance", `{"duration":"10m"}`)
+	if s := state(); s != cwtypes.StateValueOk {
+		t.Fatalf("after its window the alarm is %s, want OK", s)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 
+	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	lcecr "github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecr"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud/ecs"
@@ -91,12 +92,22 @@ func (w *World) Demo(ctx context.Context, out io.Writer) error {
 	for i, step := range steps {
 		fmt.Fprintln(out, step.title)
 		digest := lcecr.Digest(lcecr.Manifest(step.seed))
+		// An alarm scheduled by the setup must not fire before the push
+		// lands: hold a virtual clock across both (it jumps to the next
+		// timer whenever nothing holds it).
+		release := func() {}
+		if v, ok := w.Clock.(*clock.Virtual); ok {
+			release = v.Busy()
+		}
 		if step.setup != nil {
 			if err := step.setup(digest); err != nil {
+				release()
 				return err
 			}
 		}
-		if _, err := w.Push(ctx, DemoRepo, "latest", step.seed); err != nil {
+		_, err := w.Push(ctx, DemoRepo, "latest", step.seed)
+		release()
+		if err != nil {
 			return err
 		}
 		total += step.executions
@@ -142,7 +153,7 @@ func (w *World) Demo(ctx context.Context, out io.Writer) error {
 // on the virtual clock: built functions run as processes on wall-clock time,
 // so the record's own finish time is not comparable with its start here.
 func printRecord(out io.Writer, r history.Record, took time.Duration) {
-	fmt.Fprintf(out, "  outcome %s: %s\n", r.Outcome, r.Reason)
+	fmt.Fprintf(out, "  outcome %s: %s\n", r.Outcome, short(r.Reason))
 	fmt.Fprintf(out, "  revision %s -> %s, %s of virtual time\n", shortRevision(r.FromRevision), shortRevision(r.ToRevision), took.Round(time.Second))
 }
 

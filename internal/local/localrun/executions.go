@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,51 +69,4 @@ func (w *World) Output(ctx context.Context, executionARN string) (map[string]any
 		}
 	}
 	return v, out, nil
-}
-
-// PrintTimeline writes a readable timeline of an execution: each state
-// entered, with the virtual time since the start, and the outcome.
-func (w *World) PrintTimeline(ctx context.Context, out io.Writer, executionARN string) error {
-	client := sfn.NewFromConfig(w.Config)
-	var events []sfntypes.HistoryEvent
-	p := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(executionARN)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("execution history: %w", err)
-		}
-		events = append(events, page.Events...)
-	}
-	if len(events) == 0 {
-		return nil
-	}
-	start := aws.ToTime(events[0].Timestamp)
-	for _, e := range events {
-		at := aws.ToTime(e.Timestamp).Sub(start).Round(time.Second)
-		line := ""
-		switch {
-		case e.StateEnteredEventDetails != nil:
-			line = "→ " + aws.ToString(e.StateEnteredEventDetails.Name)
-		case e.TaskTimedOutEventDetails != nil:
-			line = "  timed out: " + aws.ToString(e.TaskTimedOutEventDetails.Error)
-		case e.TaskFailedEventDetails != nil:
-			line = "  failed: " + aws.ToString(e.TaskFailedEventDetails.Error)
-		case e.ExecutionSucceededEventDetails != nil:
-			line = "✔ execution succeeded"
-		case e.ExecutionFailedEventDetails != nil:
-			line = "✘ execution failed: " + aws.ToString(e.ExecutionFailedEventDetails.Error) + " " + aws.ToString(e.ExecutionFailedEventDetails.Cause)
-		case e.ExecutionAbortedEventDetails != nil:
-			line = "✘ execution aborted"
-		default:
-			continue
-		}
-		fmt.Fprintf(out, "  %8s  %s\n", fmtDuration(at), strings.TrimSpace(line))
-	}
-	return nil
-}
-
-func fmtDuration(d time.Duration) string {
-	m := int(d.Minutes())
-	s := int(d.Seconds()) % 60
-	return fmt.Sprintf("+%02d:%02d", m, s)
 }

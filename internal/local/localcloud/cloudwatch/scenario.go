@@ -2,6 +2,7 @@ package cloudwatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +22,9 @@ type Scenario struct {
 	Reason string        `json:"reason,omitempty"`
 }
 
+// ErrNoAlarm is a scenario for an alarm that does not exist.
+var ErrNoAlarm = errors.New("no such alarm")
+
 // Apply schedules sc on the clock. The alarm must exist now; if it is
 // deleted before the scenario fires, the scenario does nothing. Stop on the
 // returned timer cancels what has not fired yet.
@@ -39,7 +43,7 @@ func (s *Service) Apply(ctx context.Context, sc Scenario) (clock.Timer, error) {
 	_, ok := s.alarms[alarmKey{region, sc.Alarm}]
 	s.mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("alarm scenario: no alarm %q in %s", sc.Alarm, region)
+		return nil, fmt.Errorf("alarm scenario: %w: %q in %s", ErrNoAlarm, sc.Alarm, region)
 	}
 	reason := sc.Reason
 	if reason == "" {
