@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
@@ -176,6 +177,29 @@ func TestRealismTaggingAnswer(t *testing.T) {
 	}})
 	if got := calls(t, 5, "ThrottledException", get(cfg)); got != 3 {
 		t.Fatalf("a bucket of 3: %d served", got)
+	}
+}
+
+// TestRealismObservers: an observer's calls (a harness polling) neither
+// take tokens nor are throttled.
+func TestRealismObservers(t *testing.T) {
+	r := localcloud.DocumentedRealism()
+	r.Observers = []string{"observer"}
+	cfg, _, _ := realismCloud(t, r)
+	ctx := context.Background()
+	update := func(c *ecs.Client) func() error {
+		return func() error {
+			_, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String("none"), Service: aws.String("web")})
+			return err
+		}
+	}
+	obs := cfg.Copy()
+	obs.Credentials = credentials.NewStaticCredentialsProvider("observer", "secret", "")
+	if got := calls(t, 80, "ThrottlingException", update(ecs.NewFromConfig(obs))); got != 80 {
+		t.Fatalf("observer: %d of 80 served", got)
+	}
+	if got := calls(t, 60, "ThrottlingException", update(ecs.NewFromConfig(cfg))); got != 50 {
+		t.Fatalf("after the observer's calls: %d served, want the whole burst of 50", got)
 	}
 }
 

@@ -143,7 +143,7 @@ func (s *Server) begin(r *http.Request, service, op string, hold *awsproto.Hold)
 		return nil, nil, e
 	}
 	if lim := s.realism(); lim != nil {
-		if e := lim.take(req.Account, req.Region, service, op); e != nil {
+		if e := lim.take(req.Account, req.Region, service, op, accessKeyOf(r)); e != nil {
 			log(e)
 			return nil, nil, e
 		}
@@ -280,6 +280,16 @@ func regionOf(r *http.Request, fallback string) string {
 		return parts[2]
 	}
 	return fallback
+}
+
+// accessKeyOf reads the access key ID from the SigV4 credential scope.
+func accessKeyOf(r *http.Request) string {
+	_, scope, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(scope, "/")
+	return key
 }
 
 type statusRecorder struct {
