@@ -27,7 +27,7 @@ type fanout struct {
 	peakUpdate int           // most UpdateService calls served in one second of the virtual clock
 	outcomes   map[string]int
 	byOp       map[string]int // calls by service:operation
-	failures   []string // executions not SUCCEEDED, with why
+	failures   []string       // executions not SUCCEEDED, with why
 }
 
 // runFanout creates n services following web:latest in one cluster, turns
