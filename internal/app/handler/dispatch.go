@@ -115,6 +115,12 @@ func (h *DispatchHandler) push(ctx context.Context, ev contract.Event) (contract
 	if err != nil {
 		return res, err
 	}
+	// The alarm index learns each target's alarms now, before any of
+	// them can fire for this deploy. A hint only (ForAlarm verifies, and
+	// scans when it is old): a failed write is logged, not fatal.
+	if err := h.d.Resolver.Index(ctx, disc.Targets); err != nil {
+		log.WarnContext(ctx, "alarm index not updated", "error", err)
+	}
 	ticket := trigger.Ticket{Seq: at.UnixMilli(), Tie: d.ImageDigest}
 	started := make([]*contract.StartedExecution, len(disc.Targets))
 	err = fanOut(ctx, len(disc.Targets), func(i int) error {

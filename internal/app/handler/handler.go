@@ -341,6 +341,11 @@ func newDomain(c Clients, s Settings, clk clock.Clock) (domain, error) {
 	if err != nil {
 		return domain{}, err
 	}
+	idx, err := target.NewAlarmIndex(c.DynamoDB, s.Table, clk)
+	if err != nil {
+		return domain{}, err
+	}
+	r = r.WithIndex(idx) // alarms resolved through it (dispatch records pushes in it)
 	h, err := history.New(c.DynamoDB, s.Table, s.Retention)
 	if err != nil {
 		return domain{}, err
@@ -383,6 +388,8 @@ type Resolver interface {
 	Get(ctx context.Context, cluster, service string) (target.Target, error)
 	Discover(ctx context.Context, repo, tag string) (target.Discovery, error)
 	ForAlarm(ctx context.Context, alarm string) (target.Discovery, error)
+	// Index records a push's targets in the alarm index (dispatch).
+	Index(ctx context.Context, targets []target.Target) error
 }
 
 // Notifier publishes terminal records (*notify.Publisher).
