@@ -52,6 +52,13 @@ type (
 		Service  string `json:"service,omitempty"` // name or ARN; empty for every service
 		Duration string `json:"duration"`
 	}
+	// RealismRequest is POST /_localcloud/realism: "documented" turns the
+	// realism mode on (AWS's documented throttling, buckets full), "off"
+	// turns it off; Observers are access keys left unthrottled.
+	RealismRequest struct {
+		Mode      string   `json:"mode"`
+		Observers []string `json:"observers,omitempty"`
+	}
 	// ControlError is the body of every refused control request.
 	ControlError struct {
 		Error string `json:"error"`
@@ -136,6 +143,23 @@ func (k *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		k.c.ecs.Faults().SetRolloutDuration(in.Service, d)
+		writeControl(w, http.StatusOK, in)
+	case "POST /realism":
+		var in RealismRequest
+		if !readControl(w, r, &in) {
+			return
+		}
+		switch in.Mode {
+		case "documented":
+			rl := DocumentedRealism()
+			rl.Observers = in.Observers
+			k.c.Server.SetRealism(rl)
+		case "off":
+			k.c.Server.SetRealism(nil)
+		default:
+			controlError(w, http.StatusBadRequest, fmt.Sprintf("mode %q: want documented or off", in.Mode))
+			return
+		}
 		writeControl(w, http.StatusOK, in)
 	case "DELETE /faults":
 		k.c.Faults().Clear()

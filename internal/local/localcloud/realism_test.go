@@ -224,3 +224,30 @@ func countErrors(c *localcloud.Cloud, service, op, errType string) int {
 	}
 	return n
 }
+
+// TestRealismControlAPI: POST /_localcloud/realism turns the mode on
+// (buckets full) and off, for a cloud driven from outside the process.
+func TestRealismControlAPI(t *testing.T) {
+	cfg, _, _ := realismCloud(t, nil)
+	url := aws.ToString(cfg.BaseEndpoint)
+	c := ecs.NewFromConfig(cfg)
+	update := func() error {
+		_, err := c.UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String("none"), Service: aws.String("web")})
+		return err
+	}
+	if code, _ := control(t, url, "POST", "/_localcloud/realism", `{"mode":"sometimes"}`); code != 400 {
+		t.Fatalf("bad mode answered %d", code)
+	}
+	if code, _ := control(t, url, "POST", "/_localcloud/realism", `{"mode":"documented"}`); code != 200 {
+		t.Fatalf("documented answered %d", code)
+	}
+	if got := calls(t, 60, "ThrottlingException", update); got != 50 {
+		t.Fatalf("realism on: %d of 60 served, want 50", got)
+	}
+	if code, _ := control(t, url, "POST", "/_localcloud/realism", `{"mode":"off"}`); code != 200 {
+		t.Fatalf("off answered %d", code)
+	}
+	if got := calls(t, 60, "ThrottlingException", update); got != 60 {
+		t.Fatalf("realism off: %d of 60 served", got)
+	}
+}
