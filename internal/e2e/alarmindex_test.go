@@ -93,3 +93,23 @@ func TestAlarmIndexStaleEntry(t *testing.T) {
 		t.Fatalf("indexed after the stale entry was seen: %v, want only web", got)
 	}
 }
+
+// TestAlarmIndexManualDeploy: a manual execution does not pass dispatch;
+// plan indexes its service under its alarms, so an alarm after it finds
+// the service in the index.
+func TestAlarmIndexManualDeploy(t *testing.T) {
+	w := newWorld(t)
+	if err := w.CreateAlarm(w.ctx, "web-5xx", nil); err != nil {
+		t.Fatal(err)
+	}
+	web := w.service("prod", "web", map[string]string{"pushdeploy:alarms": "web-5xx", "pushdeploy:repository": "not-followed"})
+	if got := w.indexed("web-5xx"); len(got) != 0 {
+		t.Fatalf("indexed before any execution: %v", got)
+	}
+	w.start("manual-redeploy", map[string]string{"action": "redeploy", "cluster": "prod", "service": "web"})
+	w.wait(1)
+	w.expectOutcomes(web, history.Succeeded)
+	if got := w.indexed("web-5xx"); !slices.Equal(got, []string{web}) {
+		t.Fatalf("indexed after a manual redeploy: %v, want web", got)
+	}
+}
