@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,19 @@ func BenchmarkFanOut(b *testing.B) {
 	for _, f := range rows {
 		fmt.Printf("| %d | %s | %s | %.1f | %d | %d | %s | %d |\n", f.n, f.wall.Round(10*time.Millisecond), f.virtual.Round(time.Second),
 			float64(f.calls)/float64(f.n), f.throttled, f.peakUpdate, outcomes(f.outcomes), len(f.failures))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	last := rows[len(rows)-1]
+	ops := make([]string, 0, len(last.throttleOp))
+	for op := range last.throttleOp {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool { return last.throttleOp[ops[i]] > last.throttleOp[ops[j]] })
+	fmt.Printf("\nthrottled calls by operation at %d services (of all its calls):\n", last.n)
+	for _, op := range ops {
+		fmt.Printf("  %-36s %6d of %6d\n", op, last.throttleOp[op], last.byOp[op])
 	}
 }
 

@@ -27,6 +27,7 @@ type fanout struct {
 	peakUpdate int           // most UpdateService calls served in one second of the virtual clock
 	outcomes   map[string]int
 	byOp       map[string]int // calls by service:operation
+	throttleOp map[string]int // throttled calls by service:operation
 	failures   []string       // executions not SUCCEEDED, with why
 }
 
@@ -60,7 +61,7 @@ func runFanout(tb testing.TB, n int, timeout time.Duration) fanout {
 	start, startVirtual := time.Now(), w.clock.Now()
 	digest := w.push("latest", "web v1 fleet")
 	execs := w.waitFanout(n)
-	f := fanout{n: n, wall: time.Since(start), virtual: w.clock.Now().Sub(startVirtual), outcomes: map[string]int{}, byOp: map[string]int{}}
+	f := fanout{n: n, wall: time.Since(start), virtual: w.clock.Now().Sub(startVirtual), outcomes: map[string]int{}, byOp: map[string]int{}, throttleOp: map[string]int{}}
 	f.count(w.Cloud.Log().Calls())
 	for _, e := range execs {
 		if e.Status != sfntypes.ExecutionStatusSucceeded {
@@ -101,6 +102,7 @@ func (f *fanout) count(calls []localcloud.Call) {
 		f.byOp[c.Service+":"+c.Operation]++
 		if c.Error == "ThrottlingException" || c.Error == "ThrottledException" {
 			f.throttled++
+			f.throttleOp[c.Service+":"+c.Operation]++
 			continue
 		}
 		if c.Service == "ecs" && c.Operation == "UpdateService" && c.Error == "" {
