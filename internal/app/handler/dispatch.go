@@ -176,26 +176,21 @@ func (e *DeadlineNearError) Error() string {
 // *contract.Retryable wrapping *DeadlineNearError for the deadline).
 func fanOut(ctx context.Context, n int, do func(i int) error) error {
 	var (
-		mu       sync.Mutex
-		first    error
-		skipped  int
-		wg       sync.WaitGroup
-		slots    = make(chan struct{}, startParallelism)
-		deadline time.Time
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, startParallelism)
 	)
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
 	deadline, hasDeadline := ctx.Deadline()
+	left := 0
 	for i := range n {
-		slots <- struct{}{}
-		mu.Lock()
-		stop := first != nil
-		mu.Unlock()
-		if !stop && hasDeadline && time.Until(deadline) < deadlineMargin {
-			skipped = n - i
-			<-slots
+		slots <- struct{}{} // a free slot: at most startParallelism run
+		if failed() {
 			break
 		}
-		if stop {
-			<-slots
+		if hasDeadline && time.Until(deadline) < deadlineMargin {
+			left = n - i
 			break
 		}
 		wg.Add(1)
@@ -211,11 +206,11 @@ func fanOut(ctx context.Context, n int, do func(i int) error) error {
 		}()
 	}
 	wg.Wait()
-	if first != nil {
+	switch {
+	case first != nil:
 		return first
-	}
-	if skipped > 0 {
-		return &contract.Retryable{Op: "dispatch", Err: &DeadlineNearError{Remaining: skipped, Total: n}}
+	case left > 0:
+		return &contract.Retryable{Op: "dispatch", Err: &DeadlineNearError{Remaining: left, Total: n}}
 	}
 	return nil
 }

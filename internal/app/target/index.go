@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -214,9 +215,9 @@ func (r *Resolver) forAlarmIndexed(ctx context.Context, alarm string, e IndexEnt
 		}
 		add(cluster, service)
 	}
-	for key, alarms := range linked {
+	for key, alarms := range linked { // keys are "cluster/service" (serviceKey)
 		if slices.Contains(alarms, alarm) {
-			cluster, service, _ := splitKey(key)
+			cluster, service, _ := strings.Cut(key, "/")
 			add(cluster, service)
 		}
 	}
@@ -247,14 +248,4 @@ func (r *Resolver) forAlarmIndexed(ctx context.Context, alarm string, e IndexEnt
 func isNotFound(err error) bool {
 	var nf *ServiceNotFoundError
 	return errors.As(err, &nf)
-}
-
-// splitKey reads "cluster/service".
-func splitKey(key string) (cluster, service string, ok bool) {
-	for i := 0; i < len(key); i++ {
-		if key[i] == '/' {
-			return key[:i], key[i+1:], i > 0 && i < len(key)-1
-		}
-	}
-	return "", "", false
 }
