@@ -5,7 +5,7 @@ GO ?= go
 STATICCHECK_VERSION := $(shell sed -n 's/^[[:space:]]*honnef.co\/go\/tools \(v[^ ]*\).*/\1/p' tools/lint/go.mod)
 STATICCHECK := .tools/staticcheck-$(STATICCHECK_VERSION)-$(shell $(GO) env GOVERSION)
 
-.PHONY: test check tidy lint tools demo bench bench-functions soak
+.PHONY: test check tidy lint tools demo bench bench-functions bench-fanout soak
 ## test: the hygiene gates (make check), the functions built once (make
 ## build), then every test tier: unit, SDK (real clients against the local
 ## cloud), end to end (real definition, real handlers, virtual clock; the
@@ -50,6 +50,12 @@ demo: build
 ## bench: cost of a deploy against rollout length, and engine throughput.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/e2e/ ./internal/local/states/
+
+## bench-fanout: one push followed by 1, 10, 100 and 500 services with the
+## local cloud in realism mode (AWS's documented API throttling): wall time,
+## calls per service, throttled calls, peak UpdateService rate, failures (0).
+bench-fanout:
+	PUSHDEPLOY_BENCH_FANOUT=1 $(GO) test -run '^$$' -bench BenchmarkFanOut -benchtime 1x -timeout 30m ./internal/e2e/
 
 ## build-<LogicalId>: SAM's makefile build method (sam build runs these with
 ## ARTIFACTS_DIR set); one per function in template.yaml.

@@ -21,23 +21,40 @@ import (
 
 // Policy is the one Retry policy of every Lambda task, by error class: the
 // handlers' own errors (contract.ClassOf) and the Lambda service's.
+//
+// Throttling is retried long enough to queue behind a whole fan-out: one
+// push to 500 services registers 500 task definitions through ECS's "Task
+// definition modify actions" bucket (20, refilled at 1 per second), so the
+// last of them waits about 8 minutes; UpdateService's bucket (50, 5 per
+// second) drains in under 2. The retries are spread with FULL jitter (a
+// uniform draw in [0, delay]) so that executions throttled together do not
+// come back together, and capped at 60 s so that a refilled token is
+// taken within a minute. Budget, 60 attempts: delays capped at 2, 4, 8,
+// 16, 32 and then 60 s; on average half of that, about 28 minutes in all
+// (55 draws of 30 s), at most 56; 55 uniform draws sum to under 8 minutes
+// with a probability below 1e-18. The state machine waits, not the
+// function: no Lambda time is billed while queueing. A throttled call
+// changed nothing (AWS refuses it before acting), so the retry re-runs the
+// task: Update's lease check and Intend come again before UpdateService,
+// and only an outcome of the rollout, never a throttle, judges the image.
 var Policy = []Retrier{throttled, transient}
 
 var (
 	throttleNames  = append(contract.NamesOf(contract.Throttle), "Lambda.TooManyRequestsException")
 	transientNames = append(contract.NamesOf(contract.Transient),
 		"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.Unknown")
-	throttled = Retrier{ErrorEquals: throttleNames, IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2.0}
+	throttled = Retrier{ErrorEquals: throttleNames, IntervalSeconds: 2, MaxAttempts: 60, BackoffRate: 2.0,
+		MaxDelaySeconds: 60, JitterStrategy: "FULL"}
 	transient = Retrier{ErrorEquals: transientNames, IntervalSeconds: 1, MaxAttempts: 4, BackoffRate: 2.0}
 )
 
 // finishPolicy is finish's: it is idempotent (the record is written once)
-// and the only step that writes the record, so it retries longer than any
-// task (throttling about 8 minutes, transient errors such as a cancelled
-// transaction about 3), and retries Internal too: its history transaction
-// can lose a race with another execution's and succeed again.
+// and the only step that writes the record, so it retries transient errors
+// (a cancelled transaction) longer than any task (about 3 minutes) and
+// retries Internal too: its history transaction can lose a race with
+// another execution's and succeed again. Throttling: the one rule.
 var finishPolicy = []Retrier{
-	{ErrorEquals: throttleNames, IntervalSeconds: 2, MaxAttempts: 12, BackoffRate: 2.0, MaxDelaySeconds: 60},
+	throttled,
 	{ErrorEquals: transientNames, IntervalSeconds: 1, MaxAttempts: 10, BackoffRate: 2.0, MaxDelaySeconds: 30},
 	{ErrorEquals: contract.NamesOf(contract.Unexpected), IntervalSeconds: 5, MaxAttempts: 3, BackoffRate: 2.0},
 }
@@ -50,6 +67,8 @@ type Retrier struct {
 	BackoffRate     float64  `json:"BackoffRate"`
 	// MaxDelaySeconds caps the backoff (0: no cap).
 	MaxDelaySeconds int `json:"MaxDelaySeconds,omitempty"`
+	// JitterStrategy FULL draws each delay from [0, delay]; "" is NONE.
+	JitterStrategy string `json:"JitterStrategy,omitempty"`
 }
 
 // MarshalJSON keeps BackoffRate a float (2.0) as Step Functions documents it.
@@ -61,6 +80,9 @@ func (r Retrier) MarshalJSON() ([]byte, error) {
 	cap := ""
 	if r.MaxDelaySeconds > 0 {
 		cap = fmt.Sprintf(`,"MaxDelaySeconds":%d`, r.MaxDelaySeconds)
+	}
+	if r.JitterStrategy != "" {
+		cap += fmt.Sprintf(`,"JitterStrategy":%q`, r.JitterStrategy)
 	}
 	return fmt.Appendf(nil, `{"ErrorEquals":%s,"IntervalSeconds":%d,"MaxAttempts":%d,"BackoffRate":%.1f%s}`,
 		names, r.IntervalSeconds, r.MaxAttempts, r.BackoffRate, cap), nil

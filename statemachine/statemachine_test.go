@@ -428,3 +428,30 @@ func TestDoneRoutesEveryTerminal(t *testing.T) {
 		t.Errorf("Done's default %v", fail)
 	}
 }
+
+// TestThrottleBudget: the throttling retry outlasts a whole fan-out. One
+// push to 500 services queues 500 RegisterTaskDefinition calls behind ECS's
+// "Task definition modify actions" bucket (20, refilled at 1 per second):
+// the last is served after 480 s. With FULL jitter the expected wait is
+// half of each capped delay; it must cover that drain twice over, and the
+// rule must spread retries (FULL jitter, a cap).
+func TestThrottleBudget(t *testing.T) {
+	r := throttled
+	if r.JitterStrategy != "FULL" || r.MaxDelaySeconds == 0 {
+		t.Fatalf("throttling retry %+v: want FULL jitter and a MaxDelaySeconds cap", r)
+	}
+	var expected float64
+	d := float64(r.IntervalSeconds)
+	for range r.MaxAttempts {
+		expected += min(d, float64(r.MaxDelaySeconds)) / 2
+		d *= r.BackoffRate
+	}
+	if drain := float64(500-20) / 1; expected < 2*drain {
+		t.Fatalf("expected throttling wait %.0fs, want at least %.0fs (twice the drain of 500 registrations)", expected, 2*drain)
+	}
+	for _, p := range [][]Retrier{Policy, finishPolicy} {
+		if p[0].MaxAttempts != r.MaxAttempts || p[0].JitterStrategy != r.JitterStrategy {
+			t.Fatalf("a policy without the one throttling rule: %+v", p[0])
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -114,22 +115,104 @@ func (h *DispatchHandler) push(ctx context.Context, ev contract.Event) (contract
 	if err != nil {
 		return res, err
 	}
+	// The alarm index learns each target's alarms now, before any of
+	// them can fire for this deploy. A hint only (ForAlarm verifies, and
+	// scans when it is old): a failed write is logged, not fatal.
+	if err := h.d.Resolver.Index(ctx, disc.Targets); err != nil {
+		log.WarnContext(ctx, "alarm index not updated", "error", err)
+	}
 	ticket := trigger.Ticket{Seq: at.UnixMilli(), Tie: d.ImageDigest}
-	for _, t := range disc.Targets {
+	started := make([]*contract.StartedExecution, len(disc.Targets))
+	err = fanOut(ctx, len(disc.Targets), func(i int) error {
+		t := disc.Targets[i]
 		in := contract.ExecutionInput{
 			Action: contract.ActionDeploy, Cluster: t.ClusterName, Service: t.ServiceName,
 			Image: img.Pinned(), Digest: d.ImageDigest, Trigger: contract.TriggerPush,
 			Push: &contract.PushTrigger{EventID: ev.ID, Account: ev.AccountID, Region: ev.Region,
 				Repository: d.RepositoryName, Tag: d.ImageTag, Digest: d.ImageDigest, Time: ev.Time.UTC()},
 		}
-		started, err := h.start(ctx, PushName(t.ServiceARN, d.ImageDigest, ev.ID), t, in, ticket)
+		s, err := h.start(ctx, PushName(t.ServiceARN, d.ImageDigest, ev.ID), t, in, ticket)
 		if err != nil {
-			return res, err
+			return err
 		}
-		res.Started = append(res.Started, started)
+		started[i] = &s
+		return nil
+	})
+	for _, s := range started {
+		if s != nil {
+			res.Started = append(res.Started, *s)
+		}
 	}
-	log.InfoContext(ctx, "dispatched push", "started", len(res.Started), "skipped", len(res.Skipped), "pushTime", at)
-	return res, nil
+	log.InfoContext(ctx, "dispatched push", "started", len(res.Started), "of", len(disc.Targets), "skipped", len(res.Skipped), "pushTime", at)
+	return res, err
+}
+
+// Dispatch's fan-out: a push may match hundreds of services, and each
+// costs two calls (the ticket's PutItem, StartExecution), about 20-50 ms
+// each. One at a time, 500 services take 20-50 s of a 60 s function;
+// startParallelism at once take 1-3 s, far below StartExecution's bucket
+// (800 to 1,300, refilled at 150 to 300 per second) and DynamoDB's
+// on-demand table. The executions pace ECS themselves (the state
+// machine's throttling retry).
+const startParallelism = 16
+
+// deadlineMargin is the time dispatch keeps in hand before its function's
+// deadline: it starts nothing new past it and fails the invocation with
+// Retryable, so that Lambda's retry of the event starts the rest (those
+// started already are ExecutionAlreadyExists: counted, not doubled).
+const deadlineMargin = 15 * time.Second
+
+// DeadlineNearError: dispatch stopped starting executions before its
+// function's deadline; Remaining were left for the event's retry.
+type DeadlineNearError struct{ Remaining, Total int }
+
+func (e *DeadlineNearError) Error() string {
+	return fmt.Sprintf("%d of %d executions left for the retry: the function's deadline is less than %s away", e.Remaining, e.Total, deadlineMargin)
+}
+
+// fanOut calls do(0..n-1), startParallelism at once, and returns the first
+// error once every started call has returned; after an error, or with
+// ctx's deadline less than deadlineMargin away, it starts no more (as
+// *contract.Retryable wrapping *DeadlineNearError for the deadline).
+func fanOut(ctx context.Context, n int, do func(i int) error) error {
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, startParallelism)
+	)
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
+	deadline, hasDeadline := ctx.Deadline()
+	left := 0
+	for i := range n {
+		slots <- struct{}{} // a free slot: at most startParallelism run
+		if failed() {
+			break
+		}
+		if hasDeadline && time.Until(deadline) < deadlineMargin {
+			left = n - i
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := do(i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	switch {
+	case first != nil:
+		return first
+	case left > 0:
+		return &contract.Retryable{Op: "dispatch", Err: &DeadlineNearError{Remaining: left, Total: n}}
+	}
+	return nil
 }
 
 // pushTime is the time that orders the push (trigger.PushTime), from the
@@ -174,7 +257,14 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 	if len(ev.Resources) > 0 {
 		arn = ev.Resources[0]
 	}
-	for _, t := range disc.Targets {
+	// Each service's outcome in its own slot: fanOut runs them at once.
+	type result struct {
+		woke    *coord.Waiter
+		started *contract.StartedExecution
+	}
+	results := make([]result, len(disc.Targets))
+	err = fanOut(ctx, len(disc.Targets), func(i int) error {
+		t := disc.Targets[i]
 		// A deploy in flight watches its alarms itself: judge its parked
 		// wait now and wake it when decided, and start no second
 		// execution. Should the lease be taken right after this look,
@@ -182,21 +272,12 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 		// look, is the guard.
 		w, err := h.c.WakeHolder(ctx, t.ServiceARN)
 		if err != nil {
-			return res, boundary("wake the deploy in flight", err)
+			return boundary("wake the deploy in flight", err)
 		}
 		if w.Live {
-			switch w.Wake {
-			case coord.WakeSent:
-				res.Woken = append(res.Woken, w.Holder)
-			case coord.WakeClaimedElsewhere:
-				res.Waiting++
-			case coord.WakeUndecided:
-				res.Parked++
-			}
 			log.InfoContext(ctx, "deploy in flight", "service", t.ServiceARN, "execution", w.Holder, "wake", w.Wake.String())
-			res.Skipped = append(res.Skipped, contract.SkippedTarget{Cluster: t.ClusterName, Service: t.ServiceName,
-				Reason: string(rollback.DeployInFlight) + ": " + w.Holder + " holds the service"})
-			continue
+			results[i].woke = &w
+			return nil
 		}
 		in := contract.ExecutionInput{
 			Action: contract.ActionRollback, Cluster: t.ClusterName, Service: t.ServiceName,
@@ -208,9 +289,31 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 		// duplicated event starts one rollback.
 		started, err := h.start(ctx, rollback.IncidentKey(t.ServiceARN, t.TaskDefinition), t, in, trigger.Ticket{})
 		if err != nil {
-			return res, err
+			return err
 		}
-		res.Started = append(res.Started, started)
+		results[i].started = &started
+		return nil
+	})
+	for i, r := range results {
+		t := disc.Targets[i]
+		switch {
+		case r.woke != nil:
+			switch r.woke.Wake {
+			case coord.WakeSent:
+				res.Woken = append(res.Woken, r.woke.Holder)
+			case coord.WakeClaimedElsewhere:
+				res.Waiting++
+			case coord.WakeUndecided:
+				res.Parked++
+			}
+			res.Skipped = append(res.Skipped, contract.SkippedTarget{Cluster: t.ClusterName, Service: t.ServiceName,
+				Reason: string(rollback.DeployInFlight) + ": " + r.woke.Holder + " holds the service"})
+		case r.started != nil:
+			res.Started = append(res.Started, *r.started)
+		}
+	}
+	if err != nil {
+		return res, err
 	}
 	log.InfoContext(ctx, "dispatched alarm", "started", len(res.Started), "skipped", len(res.Skipped))
 	return res, nil

@@ -3,11 +3,15 @@ package handler
 import (
 	"context"
 	"encoding/json"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"errors"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
@@ -272,4 +276,62 @@ func TestPushName(t *testing.T) {
 	if n := PushName(webArn, digestNew, "ev-1"); !strings.HasPrefix(n, "push-web-") {
 		t.Errorf("%q does not name the service", n)
 	}
+}
+
+// TestFanOut: dispatch's fan-out starts every item, never more than
+// startParallelism at once; after an error it starts no more and returns
+// it; with the function's deadline near it starts nothing and says how
+// many were left, as Retryable (the event's retry starts them).
+func TestFanOut(t *testing.T) {
+	t.Run("bounded", func(t *testing.T) {
+		var mu sync.Mutex
+		running, peak, done := 0, 0, map[int]bool{}
+		err := fanOut(context.Background(), 200, func(i int) error {
+			mu.Lock()
+			running++
+			peak = max(peak, running)
+			mu.Unlock()
+			time.Sleep(time.Millisecond)
+			mu.Lock()
+			running--
+			done[i] = true
+			mu.Unlock()
+			return nil
+		})
+		if err != nil || len(done) != 200 {
+			t.Fatalf("err %v, %d done, want 200", err, len(done))
+		}
+		if peak > startParallelism || peak < 2 {
+			t.Fatalf("peak %d at once, want 2..%d", peak, startParallelism)
+		}
+	})
+	t.Run("first error stops", func(t *testing.T) {
+		var calls atomic.Int32
+		boom := errors.New("boom")
+		err := fanOut(context.Background(), 1000, func(i int) error {
+			calls.Add(1)
+			if i == 3 {
+				return boom
+			}
+			time.Sleep(time.Millisecond)
+			return nil
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err %v, want boom", err)
+		}
+		if n := calls.Load(); n >= 1000 {
+			t.Fatalf("%d calls: the error did not stop the fan-out", n)
+		}
+	})
+	t.Run("deadline near", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), deadlineMargin-time.Second)
+		defer cancel()
+		var calls atomic.Int32
+		err := fanOut(ctx, 50, func(int) error { calls.Add(1); return nil })
+		var retry *contract.Retryable
+		var near *DeadlineNearError
+		if !errors.As(err, &retry) || !errors.As(err, &near) || near.Remaining != 50 || near.Total != 50 || calls.Load() != 0 {
+			t.Fatalf("err %v, %d calls: want Retryable(DeadlineNearError 50 of 50), none started", err, calls.Load())
+		}
+	})
 }

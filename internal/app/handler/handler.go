@@ -341,6 +341,11 @@ func planDomain(w Wiring, ecsAPI awsapi.ECS, tagging awsapi.Tagging, db awsapi.D
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	idx, err := target.NewAlarmIndex(db, w.Settings.Table, w.Clock)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	r = r.WithIndex(idx) // alarms resolved through it (dispatch records pushes in it)
 	l, err := coord.New(db, w.Settings.Table, w.Clock)
 	if err != nil {
 		return nil, nil, nil, err
@@ -418,6 +423,8 @@ type Resolver interface {
 	Get(ctx context.Context, cluster, service string) (target.Target, error)
 	Discover(ctx context.Context, repo, tag string) (target.Discovery, error)
 	ForAlarm(ctx context.Context, alarm string) (target.Discovery, error)
+	// Index records a push's targets in the alarm index (dispatch).
+	Index(ctx context.Context, targets []target.Target) error
 }
 
 // Notifier publishes terminal records (*notify.Publisher).

@@ -87,6 +87,14 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 	if err != nil {
 		return contract.Plan{}, boundary("verify trigger", err)
 	}
+	// A manual execution did not pass dispatch, which indexes a push's
+	// services under their alarms: index this one (target.AlarmIndex), so
+	// that an alarm after it finds the service. A hint: failing is logged.
+	if in.Trigger == contract.TriggerManual {
+		if err := h.d.Resolver.Index(ctx, []target.Target{t}); err != nil {
+			log.WarnContext(ctx, "alarm index not updated", "error", err)
+		}
+	}
 	p := contract.Plan{
 		ExecutionArn:             req.Execution.ID,
 		Action:                   in.Action,

@@ -67,6 +67,7 @@ type Resolver struct {
 	ecs      awsapi.ECS
 	tagging  awsapi.Tagging
 	defaults Defaults
+	index    *AlarmIndex // nil: ForAlarm scans every time
 }
 
 // NewResolver returns a Resolver. Defaults must have a positive Timeout.
@@ -82,6 +83,10 @@ func NewResolver(ecsAPI awsapi.ECS, tagging awsapi.Tagging, d Defaults) (*Resolv
 
 // describeBatch is DescribeServices' limit on services per call.
 const describeBatch = 10
+
+// resourcesPerPage is GetResources' largest page (its default is 50): a
+// scan of 500 services is 5 calls, not 10.
+const resourcesPerPage = 100
 
 // Discover returns every ACTIVE service tagged pushdeploy:repository=repo
 // whose tag patterns match tag. Services whose patterns do not match are not
@@ -125,12 +130,46 @@ type query struct {
 }
 
 // ForAlarm returns every ACTIVE opted-in service whose pushdeploy:alarms
-// lists alarm, or that the alarm's pushdeploy:service tag names.
+// lists alarm, or that the alarm's pushdeploy:service tag names. With an
+// index (WithIndex) it describes the indexed services only, and scans
+// (then records the scan) when the index has no fresh scan of the alarm:
+// see AlarmIndex for what a stale index means.
 func (r *Resolver) ForAlarm(ctx context.Context, alarm string) (Discovery, error) {
 	if alarm == "" {
 		return Discovery{}, errors.New("for alarm: empty alarm name")
 	}
-	return r.find(ctx, query{
+	q := alarmQuery(alarm)
+	if r.index == nil {
+		return r.find(ctx, q)
+	}
+	e, err := r.index.Get(ctx, alarm)
+	if err != nil {
+		return Discovery{}, err
+	}
+	if e.Fresh(r.index.clk.Now()) {
+		return r.forAlarmIndexed(ctx, alarm, e, q)
+	}
+	disc, err := r.find(ctx, q)
+	if err != nil {
+		return Discovery{}, err
+	}
+	services := make([]string, 0, len(disc.Targets))
+	for _, t := range disc.Targets {
+		services = append(services, t.ServiceARN)
+	}
+	for _, s := range disc.Skipped {
+		if !isNotFound(s.Err) {
+			services = append(services, s.ServiceARN) // listed, with a bad tag: still the alarm's
+		}
+	}
+	if err := r.index.Replace(ctx, alarm, services); err != nil {
+		return Discovery{}, err
+	}
+	return disc, nil
+}
+
+func alarmQuery(alarm string) query {
+	return query{
 		filter: tagtypes.TagFilter{Key: aws.String(TagRepository)},
 		want:   func(c Config) bool { return c.HasAlarm(alarm) },
 		related: func(tags map[string]string, linked []string) bool {
@@ -144,7 +183,7 @@ func (r *Resolver) ForAlarm(ctx context.Context, alarm string) (Discovery, error
 			}
 			return false
 		},
-	})
+	}
 }
 
 // find lists tagged services, pre-filters on the tagging API's copy of the
@@ -161,6 +200,7 @@ func (r *Resolver) find(ctx context.Context, q query) (Discovery, error) {
 	in := &resourcegroupstaggingapi.GetResourcesInput{
 		ResourceTypeFilters: []string{"ecs:service"},
 		TagFilters:          []tagtypes.TagFilter{q.filter},
+		ResourcesPerPage:    aws.Int32(resourcesPerPage),
 	}
 	for {
 		page, err := r.tagging.GetResources(ctx, in)
@@ -188,18 +228,32 @@ func (r *Resolver) find(ctx context.Context, q query) (Discovery, error) {
 		}
 		in.PaginationToken = page.PaginationToken
 	}
+	targets, err := r.describeAll(ctx, byCluster, linked, q, &out)
+	if err != nil {
+		return Discovery{}, err
+	}
+	out.Targets = targets
+	sort.Slice(out.Targets, func(i, j int) bool { return out.Targets[i].ServiceARN < out.Targets[j].ServiceARN })
+	return out, nil
+}
+
+// describeAll describes the candidates (service names or ARNs, by
+// cluster) with their tags, 10 a call, and returns those q wants; the
+// missing and the related misconfigured go to out.Skipped.
+func (r *Resolver) describeAll(ctx context.Context, byCluster map[string][]string, linked map[string][]string, q query, out *Discovery) ([]Target, error) {
 	clusters := make([]string, 0, len(byCluster))
 	for c := range byCluster {
 		clusters = append(clusters, c)
 	}
 	sort.Strings(clusters)
+	var targets []Target
 	for _, cluster := range clusters {
 		arns := byCluster[cluster]
 		for i := 0; i < len(arns); i += describeBatch {
 			batch := arns[i:min(i+describeBatch, len(arns))]
 			svcs, failures, err := r.describe(ctx, cluster, batch)
 			if err != nil {
-				return Discovery{}, err
+				return nil, err
 			}
 			out.Skipped = append(out.Skipped, failures...)
 			for _, s := range svcs {
@@ -211,13 +265,12 @@ func (r *Resolver) find(ctx context.Context, q query) (Discovery, error) {
 					continue
 				}
 				if q.want(t.Config) {
-					out.Targets = append(out.Targets, t)
+					targets = append(targets, t)
 				}
 			}
 		}
 	}
-	sort.Slice(out.Targets, func(i, j int) bool { return out.Targets[i].ServiceARN < out.Targets[j].ServiceARN })
-	return out, nil
+	return targets, nil
 }
 
 // Get describes one service and reads its configuration (for manual
@@ -267,6 +320,7 @@ func (r *Resolver) linkedAlarms(ctx context.Context) (map[string][]string, error
 	in := &resourcegroupstaggingapi.GetResourcesInput{
 		ResourceTypeFilters: []string{"cloudwatch:alarm"},
 		TagFilters:          []tagtypes.TagFilter{{Key: aws.String(TagService)}},
+		ResourcesPerPage:    aws.Int32(resourcesPerPage),
 	}
 	for {
 		page, err := r.tagging.GetResources(ctx, in)

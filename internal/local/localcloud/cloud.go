@@ -32,6 +32,9 @@ type Options struct {
 	// Lambda configures the Lambda service; Clock, Account and Region are
 	// filled from the fields above.
 	Lambda lambda.Options
+	// Realism, when set, enforces AWS's request throttling
+	// (DocumentedRealism); nil, the default, throttles only by faults.
+	Realism *Realism
 }
 
 // Cloud is the whole local cloud: one Server with every service wired to
@@ -65,6 +68,7 @@ func New(opts Options) (*Cloud, error) {
 	c := &Cloud{Server: NewServer(opts.Clock, opts.Account, opts.Region, NewCallLog(opts.Log)), clock: opts.Clock}
 	c.control = &control{c: c}
 	c.Server.Control = c.control
+	c.Server.SetRealism(opts.Realism)
 
 	c.events = eventbridge.New(opts.Clock, opts.Account, opts.Region, nil, nil)
 	c.events.SetLog(opts.Log) // a line per delivery to a target, next to the calls

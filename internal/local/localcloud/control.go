@@ -71,6 +71,13 @@ type (
 		At    time.Time  `json:"at"`
 		Until *time.Time `json:"until,omitempty"`
 	}
+	// RealismRequest is POST /_localcloud/realism: "documented" turns the
+	// realism mode on (AWS's documented throttling, buckets full), "off"
+	// turns it off; Observers are access keys left unthrottled.
+	RealismRequest struct {
+		Mode      string   `json:"mode"`
+		Observers []string `json:"observers,omitempty"`
+	}
 	// ControlError is the body of every refused control request.
 	ControlError struct {
 		Error string `json:"error"`
@@ -158,6 +165,23 @@ func (k *control) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeControl(w, http.StatusOK, in)
 	case "POST /alarms/state":
 		k.alarmState(w, r)
+	case "POST /realism":
+		var in RealismRequest
+		if !readControl(w, r, &in) {
+			return
+		}
+		switch in.Mode {
+		case "documented":
+			rl := DocumentedRealism()
+			rl.Observers = in.Observers
+			k.c.Server.SetRealism(rl)
+		case "off":
+			k.c.Server.SetRealism(nil)
+		default:
+			controlError(w, http.StatusBadRequest, fmt.Sprintf("mode %q: want documented or off", in.Mode))
+			return
+		}
+		writeControl(w, http.StatusOK, in)
 	case "DELETE /faults":
 		k.c.Faults().Clear()
 		k.c.ecs.Faults().Clear()

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud/awsproto"
@@ -52,6 +53,9 @@ type Server struct {
 
 	rpc  map[string]RPCService
 	rest []RESTService
+
+	mu      sync.Mutex
+	limiter *limiter // the realism mode's token buckets (SetRealism); nil: off
 }
 
 // NewServer returns a server with no services.
@@ -119,7 +123,8 @@ func (s *Server) arrive(r *http.Request, service, op string) (hold *awsproto.Hol
 }
 
 // begin is what every protocol does before the service runs (after
-// arrive): the request record, throttling. It returns the context for the service and a
+// arrive): the request record, throttling (injected faults, then the
+// realism mode's token buckets). It returns the context for the service and a
 // func that logs the outcome.
 func (s *Server) begin(r *http.Request, service, op string, hold *awsproto.Hold) (context.Context, func(error), *awsproto.Error) {
 	ctx := r.Context()
@@ -136,6 +141,12 @@ func (s *Server) begin(r *http.Request, service, op string, hold *awsproto.Hold)
 		e := awsproto.Throttling(service, op)
 		log(e)
 		return nil, nil, e
+	}
+	if lim := s.realism(); lim != nil {
+		if e := lim.take(req.Account, req.Region, service, op, accessKeyOf(r)); e != nil {
+			log(e)
+			return nil, nil, e
+		}
 	}
 	if code := s.Faults.cancelled(service, op); code != "" {
 		e := awsproto.Errorf("TransactionCanceledException", "Transaction cancelled, please refer cancellation reasons for specific reasons [%s]", code)
@@ -269,6 +280,16 @@ func regionOf(r *http.Request, fallback string) string {
 		return parts[2]
 	}
 	return fallback
+}
+
+// accessKeyOf reads the access key ID from the SigV4 credential scope.
+func accessKeyOf(r *http.Request) string {
+	_, scope, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(scope, "/")
+	return key
 }
 
 type statusRecorder struct {

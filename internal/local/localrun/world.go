@@ -56,6 +56,9 @@ type Options struct {
 	Log, FunctionLogs io.Writer
 	// Listen is the address to serve on; default 127.0.0.1:0, any free port.
 	Listen string
+	// Realism enforces AWS's request throttling in the local cloud
+	// (localcloud.DocumentedRealism()); nil: off.
+	Realism *localcloud.Realism
 }
 
 // World is a running local cloud with pushdeploy installed.
@@ -93,7 +96,7 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	}
 	w := &World{Clock: opts.Clock, functionLogs: opts.FunctionLogs}
 	lambdaOpts := lclambda.Options{InProcess: opts.InProcess, Logs: opts.FunctionLogs, Factory: w.handlerFactory}
-	cloud, err := localcloud.New(localcloud.Options{Clock: opts.Clock, Log: opts.Log, Account: Account, Region: Region, Lambda: lambdaOpts})
+	cloud, err := localcloud.New(localcloud.Options{Clock: opts.Clock, Log: opts.Log, Account: Account, Region: Region, Lambda: lambdaOpts, Realism: opts.Realism})
 	if err != nil {
 		return nil, err
 	}
@@ -146,12 +149,17 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 // Close stops the world.
 func (w *World) Close() error { return w.Cloud.Close() }
 
+// HarnessAccessKey is the access key ID of SDKConfig: the harness's calls
+// (seeding, pushing, polling), which realism mode can leave unthrottled
+// (localcloud.Realism.Observers).
+const HarnessAccessKey = "local"
+
 // SDKConfig is an aws.Config for the local cloud at url: what
 // AWS_ENDPOINT_URL does for production code.
 func SDKConfig(url string) aws.Config {
 	return aws.Config{
 		Region:       Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(HarnessAccessKey, "local", ""),
 		BaseEndpoint: aws.String(url),
 	}
 }

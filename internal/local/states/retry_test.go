@@ -95,6 +95,30 @@ func TestRetryFullJitter(t *testing.T) {
 	}
 }
 
+// TestRetryFullJitterCapped: with MaxDelaySeconds, FULL jitter draws from
+// [0, the capped delay] (the policy pushdeploy's throttling retry uses:
+// doubling from 2 s, capped at 60 s, then drawn), and the draws differ.
+func TestRetryFullJitterCapped(t *testing.T) {
+	def := `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::test:r","Retry":[{"ErrorEquals":["E"],"IntervalSeconds":2,"MaxAttempts":12,"BackoffRate":2,"MaxDelaySeconds":60,"JitterStrategy":"FULL"}],"End":true}}}`
+	_, x, _ := run(t, def, `{}`, failing(repeat("E", 20)...))
+	at := scheduledAt(x)
+	if len(at) != 13 {
+		t.Fatalf("attempts %v", at)
+	}
+	distinct := map[time.Duration]bool{}
+	for i := 1; i < len(at); i++ {
+		nominal := min(2*time.Second<<(i-1), 60*time.Second)
+		gap := at[i] - at[i-1]
+		if gap < 0 || gap > nominal {
+			t.Errorf("retry %d waited %v, want within [0, %v]", i, gap, nominal)
+		}
+		distinct[gap] = true
+	}
+	if len(distinct) < 6 {
+		t.Errorf("waits %v: want them drawn, not fixed", at)
+	}
+}
+
 func TestRetryCountInContext(t *testing.T) {
 	var seen []string
 	var mu sync.Mutex
