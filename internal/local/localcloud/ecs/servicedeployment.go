@@ -497,6 +497,8 @@ func (svc *service) currentRevisions() []map[string]any {
 // ServiceDeploymentState is a snapshot of a service deployment, for tests.
 type ServiceDeploymentState struct {
 	ARN, Status, LifecycleStage, Strategy, Reason string
+	// RollbackReason is why ECS rolled back, if it did.
+	RollbackReason string
 	// Weight is the production traffic on the target revision, in percent.
 	Weight float64
 }
@@ -523,7 +525,11 @@ func (s *Service) ServiceDeployments(region, cluster, name string) []ServiceDepl
 	}
 	var out []ServiceDeploymentState
 	for _, sd := range svc.serviceDeployments {
-		out = append(out, ServiceDeploymentState{ARN: sd.arn, Status: sd.status, LifecycleStage: sd.stage, Strategy: sd.strategy, Reason: sd.reason, Weight: sd.weight})
+		st := ServiceDeploymentState{ARN: sd.arn, Status: sd.status, LifecycleStage: sd.stage, Strategy: sd.strategy, Reason: sd.reason, Weight: sd.weight}
+		if sd.rollback != nil {
+			st.RollbackReason = sd.rollback.reason
+		}
+		out = append(out, st)
 	}
 	return out
 }
