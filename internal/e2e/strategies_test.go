@@ -213,3 +213,29 @@ func TestCodeDeployServiceRefused(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkStrategyCost is what one good push costs under each strategy
+// (4-minute rollout; the shifting strategies' traffic steps and 3-minute
+// ECS bake; pushdeploy:bake 5m), and how long it takes on the virtual
+// clock: the cost must stay flat while the strategies' durations differ.
+func BenchmarkStrategyCost(b *testing.B) {
+	for _, tc := range strategyCases {
+		b.Run(string(tc.strategy), func(b *testing.B) {
+			var transitions, invokes, calls int
+			var took time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				w := newWorld(b)
+				w.strategyService(tc.strategy)
+				start := w.clock.Now()
+				t, l, c := deployCost(b, w)
+				transitions, invokes, calls = transitions+t, invokes+l, calls+c
+				took += w.clock.Now().Sub(start)
+			}
+			b.ReportMetric(float64(transitions)/float64(b.N), "transitions/deploy")
+			b.ReportMetric(float64(invokes)/float64(b.N), "lambda-invokes/deploy")
+			b.ReportMetric(float64(calls)/float64(b.N), "api-calls/deploy")
+			b.ReportMetric(took.Minutes()/float64(b.N), "virtual-min/deploy")
+		})
+	}
+}

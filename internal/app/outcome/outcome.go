@@ -216,7 +216,11 @@ func Evaluate(in Input) Result {
 			return fail(CauseTimeout, fmt.Sprintf("rollout did not complete by %s (%d/%d tasks running)",
 				in.Deadline.UTC().Format(time.RFC3339), primary.RunningCount, primary.DesiredCount), r)
 		}
-		return progress(fmt.Sprintf("rollout %s: %d/%d tasks running", strings.ToLower(r.RolloutState), primary.RunningCount, primary.DesiredCount), r)
+		msg := fmt.Sprintf("rollout %s: %d/%d tasks running", strings.ToLower(r.RolloutState), primary.RunningCount, primary.DesiredCount)
+		if r.ServiceDeploymentStatus != "" {
+			msg += fmt.Sprintf("; service deployment %s, lifecycle stage %s", r.ServiceDeploymentStatus, r.LifecycleStage)
+		}
+		return progress(msg, r)
 	}
 }
 
