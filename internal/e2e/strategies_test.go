@@ -61,6 +61,15 @@ func (w *world) strategyService(st ecstypes.DeploymentStrategy) (string, string)
 	return svc, td
 }
 
+// setTag sets one tag on a service.
+func setTag(w *world, serviceARN, key, value string) {
+	w.t.Helper()
+	if _, err := ecs.NewFromConfig(w.Config).TagResource(w.ctx, &ecs.TagResourceInput{ResourceArn: aws.String(serviceARN),
+		Tags: []ecstypes.Tag{{Key: aws.String(key), Value: aws.String(value)}}}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
 // lastServiceDeployment is the service's newest ECS service deployment.
 func (w *world) lastServiceDeployment() lcecs.ServiceDeploymentState {
 	w.t.Helper()
@@ -153,6 +162,26 @@ func TestStrategies(t *testing.T) {
 					if took := rec.FinishedAt.Sub(alarmAt); took > time.Minute {
 						t.Errorf("rolled back %s after the alarm, want within a minute", took)
 					}
+				}
+			})
+			t.Run("timeout during ECS's deployment stops it", func(t *testing.T) {
+				w := newWorld(t)
+				svc, before := w.strategyService(tc.strategy)
+				setTag(w, svc, "pushdeploy:timeout", "2m")
+				// The deploy's rollout is slow; the rollback's (rolling: a
+				// deployment of the old revision, started after the timeout)
+				// is not.
+				w.Cloud.ECS().Faults().SetRolloutDuration("", time.Hour)
+				w.holdClock()
+				w.clock.AfterFunc(time.Minute, func() { w.Cloud.ECS().Faults().SetRolloutDuration("", time.Minute) })
+				w.push("latest", "web v1")
+				w.wait(1)
+				rec := w.expectOutcomes(svc, history.RolledBack)[0]
+				if !strings.Contains(rec.Reason, "did not complete") || rec.UndoPath != history.UndoStopped {
+					t.Errorf("reason %q, undo path %q", rec.Reason, rec.UndoPath)
+				}
+				if td, _ := w.running("prod", "web"); td != before {
+					t.Fatalf("service runs %s, want %s", td, before)
 				}
 			})
 			t.Run("alarm after completion deploys the last good revision", func(t *testing.T) {
