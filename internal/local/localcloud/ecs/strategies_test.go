@@ -183,6 +183,9 @@ func TestStopRollback(t *testing.T) {
 			if aws.ToString(sd.Rollback.ServiceRevisionArn) != aws.ToString(sd.SourceServiceRevisions[0].Arn) {
 				t.Errorf("rolled back to %s, want the source %s", aws.ToString(sd.Rollback.ServiceRevisionArn), aws.ToString(sd.SourceServiceRevisions[0].Arn))
 			}
+			// The service deploys again afterwards.
+			e.deployGood("repo/web@sha256:again")
+			e.waitFor("the next deployment", func() bool { return e.currentDeployment().Status == types.ServiceDeploymentStatusSuccessful })
 		})
 	}
 }
