@@ -51,7 +51,7 @@ func TestJSClientServiceDeployments(t *testing.T) {
 		"listed":                  []any{"IN_PROGRESS", "STOPPED"}, // the first one, superseded
 		"listedDates":             true,
 		"described": map[string]any{
-			"status": "IN_PROGRESS", "stage": "PRE_SCALE_UP", "strategy": "BLUE_GREEN", "dates": true,
+			"status": "IN_PROGRESS", "stage": "RECONCILE_SERVICE", "strategy": "BLUE_GREEN", "dates": true, // the first deployment was still in progress
 			"targetWeight": 0.0, "sourceWeight": 100.0,
 			"breaker":  map[string]any{"status": "MONITORING", "failureCount": 0.0, "threshold": 3.0},
 			"alarms":   "DISABLED",

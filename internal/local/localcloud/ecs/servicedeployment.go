@@ -111,6 +111,11 @@ func (s *Service) newServiceDeployment(ctx context.Context, svc *service, d *dep
 	}
 	if len(sources) > 0 && sd.strategy != strategyRolling {
 		sd.stage = "PRE_SCALE_UP"
+		if len(sources) > 1 || sources[0].rollout != "COMPLETED" {
+			// More than one revision active, or one still rolling out:
+			// ECS reconciles them into one source first.
+			sd.stage = "RECONCILE_SERVICE"
+		}
 	}
 	if c.DeploymentCircuitBreaker != nil && c.DeploymentCircuitBreaker.Enable {
 		sd.cbStatus = monitoring

@@ -13,6 +13,7 @@ import (
 // deployment-type-linear.html; "Amazon ECS canary deployments",
 // canary-deployment.html; the lifecycle stages of ServiceDeployment):
 //
+//	(RECONCILE_SERVICE, when more than one revision is active) →
 //	PRE_SCALE_UP → SCALE_UP (green starts every task; blue keeps 100% of the
 //	traffic) → TEST_TRAFFIC_SHIFT → PRODUCTION_TRAFFIC_SHIFT (BLUE_GREEN: 100%
 //	at once; LINEAR: stepPercent every stepBakeTimeInMinutes; CANARY:
@@ -31,6 +32,35 @@ func (s *Service) shift(ctx context.Context, svc *service, p *deployment) {
 	c := svc.config()
 	p.updated, sd.updated = now, now
 	switch sd.stage {
+	case "RECONCILE_SERVICE":
+		// The newest source takes its whole desired count; the older
+		// ones scale in: one source revision to shift traffic from.
+		blue := sd.sources[0]
+		var stopped int
+		for _, old := range svc.deployments[1:] {
+			if old != blue {
+				stopped += old.running
+				old.running = 0
+			}
+		}
+		if stopped > 0 {
+			s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s.", svc.name, stopped, taskList(taskIDs(stopped)))
+		}
+		if n := blue.desired - blue.running; n > 0 {
+			s.serviceEvent(svc, "(service %s) has started %d tasks: %s.", svc.name, n, taskList(taskIDs(n)))
+		}
+		blue.running, blue.pending, blue.updated = blue.desired, 0, now
+		var kept []*deployment
+		for _, d := range svc.deployments {
+			if d == p || d == blue {
+				kept = append(kept, d)
+			}
+		}
+		svc.deployments = kept
+		sd.sources, sd.stage = []*deployment{blue}, "PRE_SCALE_UP"
+		if len(sd.sourceRevs) > 1 {
+			sd.sourceRevs, sd.sourceCounts = sd.sourceRevs[:1], sd.sourceCounts[:1]
+		}
 	case "PRE_SCALE_UP":
 		sd.stage = "SCALE_UP"
 		fallthrough
