@@ -294,3 +294,34 @@ func TestServiceDeploymentErrors(t *testing.T) {
 		t.Errorf("continue without a paused hook: %v", err)
 	}
 }
+
+// TestShiftingDeploymentAlarms: ECS's own deployment alarms, in ALARM during
+// a shifting strategy's bake, flip traffic back, and the service deployment
+// names the alarm.
+func TestShiftingDeploymentAlarms(t *testing.T) {
+	for _, st := range allStrategies[1:] {
+		t.Run(string(st), func(t *testing.T) {
+			e := newEnv(t)
+			e.alarms.set("web-5xx", "OK")
+			cfg := strategyConfig(st)
+			cfg.Alarms = &types.DeploymentAlarms{AlarmNames: []string{"web-5xx"}, Enable: true, Rollback: true}
+			good, _ := e.stableService(4, cfg)
+			e.deployGood("repo/web@sha256:next")
+			e.waitFor("BAKE_TIME", func() bool {
+				return e.currentDeployment().LifecycleStage == types.ServiceDeploymentLifecycleStageBakeTime
+			})
+			e.alarms.set("web-5xx", "ALARM")
+			var sd types.ServiceDeployment
+			e.waitFor("ROLLBACK_SUCCESSFUL", func() bool {
+				sd = e.currentDeployment()
+				return sd.Status == types.ServiceDeploymentStatusRollbackSuccessful
+			})
+			if a := sd.Alarms; a == nil || a.Status != types.ServiceDeploymentRollbackMonitorsStatusTriggered || len(a.TriggeredAlarmNames) != 1 || a.TriggeredAlarmNames[0] != "web-5xx" {
+				t.Errorf("alarms %+v", sd.Alarms)
+			}
+			if td := aws.ToString(e.service("default", "web").TaskDefinition); td != good {
+				t.Errorf("service on %s, want %s", td, good)
+			}
+		})
+	}
+}
