@@ -130,7 +130,7 @@ func (s *Service) newServiceDeployment(ctx context.Context, svc *service, d *dep
 		}
 		if src.rev != nil {
 			sd.sourceRevs = append(sd.sourceRevs, src.rev)
-			sd.sourceCounts = append(sd.sourceCounts, src.running)
+			sd.sourceCounts = append(sd.sourceCounts, src.desired)
 		}
 	}
 	svc.serviceDeployments = append([]*svcDeployment{sd}, svc.serviceDeployments...)
@@ -255,8 +255,10 @@ func (s *Service) rollBack(ctx context.Context, svc *service, p *deployment, rea
 		s.ensureTicking(svc)
 		return
 	}
+	// Back to the source; if it never completed (superseded mid-rollout),
+	// to the last deployment that did.
 	to := svc.lastGood
-	if len(sd.sources) > 0 && sd.sources[0].rollout == "COMPLETED" || len(sd.sources) > 0 && to == nil {
+	if len(sd.sources) > 0 && (sd.sources[0].rollout == "COMPLETED" || to == nil) {
 		to = sd.sources[0]
 	}
 	if to == nil || to.td == p.td {
