@@ -37,8 +37,8 @@ lint: $(STATICCHECK)
 	$(STATICCHECK) ./...
 
 ## tools: the pinned outside checkers (npm: asl-validator,
-## aws-local-stepfunctions, node@22) and staticcheck.
-tools: tools-asl $(STATICCHECK)
+## aws-local-stepfunctions, node@22, @aws-sdk/client-ecs) and staticcheck.
+tools: tools-asl tools-ecs $(STATICCHECK)
 
 $(STATICCHECK): tools/lint/go.mod tools/lint/go.sum
 	cd tools/lint && $(GO) build -o $(CURDIR)/$(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
@@ -115,6 +115,12 @@ build:
 .PHONY: tools-asl
 tools-asl:
 	cd tools/asl && npm ci --no-audit --no-fund
+
+## tools-ecs: AWS's JavaScript ECS client (tools/ecs), an outside check of
+## the local cloud's service deployment API.
+.PHONY: tools-ecs
+tools-ecs:
+	cd tools/ecs && npm ci --no-audit --no-fund
 
 ## soak: one seeded, randomized, model-based soak of the whole product
 ## (internal/e2e/soak_test.go); `make soak SEED=7 EVENTS=300`. A failure

@@ -31,8 +31,12 @@ type serviceStatus struct {
 	TaskDefinition string            `json:"taskDefinitionArn"`
 	Images         []containerImage  `json:"images"`
 	Deployments    []deploymentState `json:"deployments"`
-	Config         map[string]string `json:"config,omitempty"` // pushdeploy:* tags
-	LastGood       *ledger.Revision  `json:"lastGood,omitempty"`
+	// Strategy is the service's ECS deployment strategy; ServiceDeployment
+	// its current ECS service deployment, when ECS reports one.
+	Strategy          string                  `json:"strategy,omitempty"`
+	ServiceDeployment *serviceDeploymentState `json:"serviceDeployment,omitempty"`
+	Config            map[string]string       `json:"config,omitempty"` // pushdeploy:* tags
+	LastGood          *ledger.Revision        `json:"lastGood,omitempty"`
 	// Quarantined are the digests pushes do not deploy (package ledger).
 	Quarantined []ledger.Quarantine `json:"quarantined"`
 	LastRecord  *history.Record     `json:"lastRecord,omitempty"`
@@ -58,6 +62,19 @@ type deploymentState struct {
 	UpdatedAt      time.Time `json:"updatedAt"`
 }
 
+// serviceDeploymentState is the service's current ECS service deployment:
+// where it is in its lifecycle and how production traffic is split.
+type serviceDeploymentState struct {
+	Arn            string `json:"serviceDeploymentArn"`
+	Status         string `json:"status"`
+	LifecycleStage string `json:"lifecycleStage,omitempty"`
+	StatusReason   string `json:"statusReason,omitempty"`
+	// TargetTraffic and SourceTraffic are the production traffic weights, in
+	// percent, of the revision being deployed and of the ones it replaces.
+	TargetTraffic *float64 `json:"targetTraffic,omitempty"`
+	SourceTraffic *float64 `json:"sourceTraffic,omitempty"`
+}
+
 type leaseStatus struct {
 	Holder string    `json:"holder,omitempty"`
 	Until  time.Time `json:"until,omitempty"`
@@ -81,7 +98,8 @@ type inFlight struct {
 // runStatus is `pushdeploy status`.
 func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLICommand("status", "--cluster C --service S [--output json]",
-		"Shows a service's current revision and images, its ECS deployments, its last good\n"+
+		"Shows a service's current revision and images, its ECS deployments (with its deployment\n"+
+			"strategy, and its service deployment's lifecycle stage and traffic split), its last good\n"+
 			"revision and last record, who holds its lease (and until when), and the executions\n"+
 			"in flight for it (when the state machine is known).",
 		stdout, stderr)
@@ -138,6 +156,26 @@ func collectStatus(ctx context.Context, cfg aws.Config, cluster, service, table,
 		})
 		if aws.ToString(d.Status) == "PRIMARY" {
 			st.TaskDefinition = aws.ToString(d.TaskDefinition)
+		}
+	}
+	if dc := svc.DeploymentConfiguration; dc != nil {
+		st.Strategy = string(dc.Strategy)
+	}
+	if sdArn := aws.ToString(svc.CurrentServiceDeployment); sdArn != "" {
+		out, err := ecsc.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{sdArn}})
+		if err != nil {
+			return nil, fmt.Errorf("describe service deployment %s: %w", sdArn, err)
+		}
+		if len(out.ServiceDeployments) > 0 {
+			sd := out.ServiceDeployments[0]
+			st.ServiceDeployment = &serviceDeploymentState{Arn: sdArn, Status: string(sd.Status),
+				LifecycleStage: string(sd.LifecycleStage), StatusReason: aws.ToString(sd.StatusReason)}
+			if t := sd.TargetServiceRevision; t != nil {
+				st.ServiceDeployment.TargetTraffic = t.RequestedProductionTrafficWeight
+			}
+			if len(sd.SourceServiceRevisions) > 0 {
+				st.ServiceDeployment.SourceTraffic = sd.SourceServiceRevisions[0].RequestedProductionTrafficWeight
+			}
 		}
 	}
 	td, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(st.TaskDefinition)})
@@ -277,6 +315,20 @@ func writeStatus(w io.Writer, st *serviceStatus, knowsExecutions bool) {
 		fmt.Fprintln(tw)
 	default:
 		fmt.Fprintf(tw, "lease\texpired (%s, until %s)\n", l.Holder, l.Until.UTC().Format(time.RFC3339))
+	}
+	if st.Strategy != "" {
+		fmt.Fprintf(tw, "strategy\t%s\n", st.Strategy)
+	}
+	if sd := st.ServiceDeployment; sd != nil {
+		fmt.Fprintf(tw, "ecs deploy\t%s %s", sd.Status, dash(sd.LifecycleStage))
+		// Rolling moves no traffic between revisions: no split to show.
+		if sd.TargetTraffic != nil && st.Strategy != "" && st.Strategy != "ROLLING" {
+			fmt.Fprintf(tw, ", production traffic %g%% new", *sd.TargetTraffic)
+			if sd.SourceTraffic != nil {
+				fmt.Fprintf(tw, " / %g%% old", *sd.SourceTraffic)
+			}
+		}
+		fmt.Fprintln(tw)
 	}
 	for _, d := range st.Deployments {
 		fmt.Fprintf(tw, "deployment\t%s %s %s %d/%d running", d.Status, dash(d.RolloutState), shortRevision(d.TaskDefinition), d.Running, d.Desired)

@@ -48,6 +48,12 @@ func pushdeployDeploy(b *testing.B, rollout time.Duration) (transitions, invokes
 	w := newWorld(b)
 	w.service("prod", "web", map[string]string{"pushdeploy:timeout": "1h"})
 	w.Cloud.ECS().Faults().SetRolloutDuration("", rollout)
+	return deployCost(b, w)
+}
+
+// deployCost pushes once to a world set up by the caller and counts what
+// the deploy cost, as pushdeployDeploy describes.
+func deployCost(b *testing.B, w *world) (transitions, invokes, calls int) {
 	w.Cloud.Log().Reset()
 	invokesBefore := w.Cloud.Lambda().Invocations()
 	b.StartTimer()

@@ -108,6 +108,7 @@ type soakService struct {
 	alarm                 string
 	rollout               time.Duration
 	arn                   string
+	strategy              ecstypes.DeploymentStrategy
 }
 
 func (s *soakService) label() string { return s.cluster + "/" + s.name }
@@ -221,6 +222,9 @@ func (s *soak) setUp() {
 		{cluster: "staging", name: "web", family: "web", repo: "web", tags: []string{"latest", "stage-*"}, alarm: "soak-staging-web", rollout: 4 * time.Minute},
 		{cluster: "prod", name: "api", family: "api", repo: "api", tags: []string{"latest"}, alarm: "soak-prod-api", rollout: 2 * time.Minute},
 	}
+	// The strategies come from their own source, so that a seed's events
+	// stay the ones it drew before services had strategies.
+	strategies := rand.New(rand.NewSource(s.seed + 1))
 	for _, sv := range s.svcs {
 		repo := s.repos[sv.repo]
 		seed := fmt.Sprintf("soak %d initial %s", s.seed, sv.label())
@@ -248,6 +252,7 @@ func (s *soak) setUp() {
 			s.t.Fatal(err)
 		}
 		w.Cloud.ECS().Faults().SetRolloutDuration(sv.arn, sv.rollout)
+		s.setStrategy(sv, strategies)
 		td, _ := w.running(sv.cluster, sv.name)
 		ms := &mService{spec: sv, quar: map[string]bool{}}
 		ms.cur = ms.newRev(digest)
@@ -262,10 +267,29 @@ func (s *soak) setUp() {
 	s.trace = append(s.trace, fmt.Sprintf("seed %d; services: %s", s.seed, s.models()))
 }
 
+// setStrategy gives a service a random ECS deployment strategy, with short
+// traffic steps and no ECS bake: the model's bake and rollback window are
+// pushdeploy's.
+func (s *soak) setStrategy(sv *soakService, rng *rand.Rand) {
+	all := []ecstypes.DeploymentStrategy{ecstypes.DeploymentStrategyRolling, ecstypes.DeploymentStrategyBlueGreen,
+		ecstypes.DeploymentStrategyLinear, ecstypes.DeploymentStrategyCanary}
+	sv.strategy = all[rng.Intn(len(all))]
+	_, err := ecs.NewFromConfig(s.w.Config).UpdateService(s.w.ctx, &ecs.UpdateServiceInput{
+		Cluster: aws.String(sv.cluster), Service: aws.String(sv.name),
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
+			Strategy: sv.strategy, BakeTimeInMinutes: aws.Int32(0),
+			LinearConfiguration: &ecstypes.LinearConfiguration{StepPercent: aws.Float64(50), StepBakeTimeInMinutes: aws.Int32(1)},
+			CanaryConfiguration: &ecstypes.CanaryConfiguration{CanaryPercent: aws.Float64(20), CanaryBakeTimeInMinutes: aws.Int32(1)},
+		}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+}
+
 func (s *soak) models() string {
 	var parts []string
 	for _, ms := range s.m.svcs {
-		parts = append(parts, ms.summary())
+		parts = append(parts, ms.summary()+" "+string(ms.spec.strategy))
 	}
 	return strings.Join(parts, "; ")
 }

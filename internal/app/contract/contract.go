@@ -266,7 +266,15 @@ type Plan struct {
 	// Alarms are watched during rollout and bake.
 	Alarms []string `json:"alarms,omitempty"`
 	// BakeSeconds is the bake window after the rollout; 0 skips the bake.
+	// With an ECS bake (ECSBakeSeconds) it is what is left of
+	// pushdeploy:bake after ECS's: the two compose, never double.
 	BakeSeconds int `json:"bakeSeconds"`
+	// Strategy is the service's ECS deployment strategy (ROLLING,
+	// BLUE_GREEN, LINEAR, CANARY); ECSBakeSeconds its bakeTimeInMinutes,
+	// which ECS spends inside the deployment with the old revision still
+	// running.
+	Strategy       string `json:"strategy,omitempty"`
+	ECSBakeSeconds int    `json:"ecsBakeSeconds,omitempty"`
 	// TimeoutSeconds bounds each wait for a rollout (safety-net poll after).
 	// At least 1 unless Action is skip (TimeoutSecondsPath needs a positive
 	// integer).
@@ -327,6 +335,14 @@ type UpdateResult struct {
 	StartedAt    time.Time `json:"startedAt"`
 	// Unchanged: the service already ran the target revision; no UpdateService.
 	Unchanged bool `json:"unchanged,omitempty"`
+	// ServiceDeploymentArn is ECS's service deployment that the update
+	// started (the service's currentServiceDeployment), or, for an undo,
+	// the one ECS rolls back; "" where ECS reports none.
+	ServiceDeploymentArn string `json:"serviceDeploymentArn,omitempty"`
+	// NativeRollback: the undo stopped the deploy's service deployment
+	// with StopServiceDeployment (ROLLBACK) while it was in progress,
+	// instead of updating the service to the undo revision.
+	NativeRollback bool `json:"nativeRollback,omitempty"`
 }
 
 // Phase is what a wait is waiting for.
@@ -419,11 +435,15 @@ type Outcome struct {
 	Cause  string `json:"cause"`
 	Reason string `json:"reason"`
 	// TaskDefinitionArn is the service's primary revision when decided.
-	TaskDefinitionArn string    `json:"taskDefinitionArn,omitempty"`
-	RolloutState      string    `json:"rolloutState,omitempty"`
-	Alarm             string    `json:"alarm,omitempty"`
-	FailedTasks       int       `json:"failedTasks,omitempty"`
-	CheckedAt         time.Time `json:"checkedAt"`
+	TaskDefinitionArn string `json:"taskDefinitionArn,omitempty"`
+	RolloutState      string `json:"rolloutState,omitempty"`
+	Alarm             string `json:"alarm,omitempty"`
+	FailedTasks       int    `json:"failedTasks,omitempty"`
+	// ServiceDeploymentStatus and LifecycleStage are the ECS service
+	// deployment's when judged by it.
+	ServiceDeploymentStatus string    `json:"serviceDeploymentStatus,omitempty"`
+	LifecycleStage          string    `json:"lifecycleStage,omitempty"`
+	CheckedAt               time.Time `json:"checkedAt"`
 }
 
 // Decided reports whether the outcome ends a wait.

@@ -117,7 +117,7 @@ func TestDecodeExecutionInputRejects(t *testing.T) {
 func TestErrorNames(t *testing.T) {
 	errs := []error{
 		&BadInput{}, &ServiceNotFound{}, &ContainerNotFound{}, &RegistryNotAllowed{},
-		&WrongFamily{}, &ImageNotFound{}, &Superseded{}, &Throttled{}, &Retryable{}, &Internal{},
+		&WrongFamily{}, &ImageNotFound{}, &UnsupportedDeploymentController{}, &Superseded{}, &Throttled{}, &Retryable{}, &Internal{},
 	}
 	var got []string
 	for _, e := range errs {

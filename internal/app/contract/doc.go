@@ -69,6 +69,7 @@
 //	RegistryNotAllowed  image registry or account is not allowed        -> FAILED, nothing changed
 //	WrongFamily         rollback revision of another task family       -> FAILED, nothing changed
 //	ImageNotFound       tag or digest not found in the repository       -> FAILED, nothing changed
+//	UnsupportedDeploymentController  CODE_DEPLOY or EXTERNAL controller -> FAILED, nothing changed
 //	Superseded          the service's lease was taken over              -> SUPERSEDED, service untouched
 //	Throttled           AWS throttled us                                -> retried with backoff
 //	Retryable           transient failure (5xx, timeout, conflict)      -> retried with backoff

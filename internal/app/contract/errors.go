@@ -58,6 +58,18 @@ func (e *WrongFamily) Error() string {
 	return fmt.Sprintf("revision %s is not of the service's family %s", e.Revision, e.Family)
 }
 
+// UnsupportedDeploymentController: the service is deployed by CodeDeploy or
+// an external controller, which UpdateService cannot drive; pushdeploy
+// refuses it before anything changes.
+type UnsupportedDeploymentController struct {
+	Service    string
+	Controller string // CODE_DEPLOY, EXTERNAL
+}
+
+func (e *UnsupportedDeploymentController) Error() string {
+	return fmt.Sprintf("service %s uses the %s deployment controller: pushdeploy deploys only services on the ECS controller (deploymentController ECS)", e.Service, e.Controller)
+}
+
 // ImageNotFound: a tag or digest that the repository does not hold.
 type ImageNotFound struct {
 	Image string
@@ -118,7 +130,7 @@ func (e *Internal) Unwrap() error { return e.Err }
 func ErrorNames() []string {
 	return []string{
 		"BadInput", "ServiceNotFound", "ContainerNotFound", "RegistryNotAllowed",
-		"WrongFamily", "ImageNotFound", "Superseded", "Throttled", "Retryable", "Internal",
+		"WrongFamily", "ImageNotFound", "UnsupportedDeploymentController", "Superseded", "Throttled", "Retryable", "Internal",
 	}
 }
 

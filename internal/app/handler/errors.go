@@ -97,7 +97,7 @@ func asContract(err error) error {
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		switch e.(type) {
 		case *contract.BadInput, *contract.ServiceNotFound, *contract.ContainerNotFound,
-			*contract.RegistryNotAllowed, *contract.WrongFamily, *contract.ImageNotFound,
+			*contract.RegistryNotAllowed, *contract.WrongFamily, *contract.ImageNotFound, *contract.UnsupportedDeploymentController,
 			*contract.Superseded, *contract.Throttled, *contract.Retryable, *contract.Internal:
 			return e
 		}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
@@ -87,6 +90,14 @@ func (e *Evaluator) judge(ctx context.Context, w coord.Wait, timedOut bool) (con
 		Now:          now,
 		Deadline:     w.Deadline,
 	}
+	if arn := u.ServiceDeploymentArn; arn != "" {
+		// The service deployment's status decides where ECS has one; the
+		// deployments array is the fallback.
+		if in.ServiceDeployment, err = describeServiceDeployment(ctx, e.ecs, arn); err != nil {
+			return contract.Outcome{}, err
+		}
+	}
+	in.Undo = phase == contract.PhaseUndo
 	if phase == contract.PhaseBake {
 		in.Phase = outcome.Bake
 		in.Deadline = u.StartedAt.Add(time.Duration(p.TimeoutSeconds) * time.Second)
@@ -113,6 +124,9 @@ func (e *Evaluator) judge(ctx context.Context, w coord.Wait, timedOut bool) (con
 		Alarm:             r.Alarm,
 		FailedTasks:       r.FailedTasks,
 		CheckedAt:         now,
+
+		ServiceDeploymentStatus: r.ServiceDeploymentStatus,
+		LifecycleStage:          r.LifecycleStage,
 	}
 	switch {
 	case r.Status == outcome.Succeeded:
@@ -157,6 +171,19 @@ func (e *Evaluator) foreign(ctx context.Context, p contract.Plan, u contract.Upd
 			shortRevision(r.TaskDefinition), shortRevision(u.TaskDefinitionArn))
 	}
 	return o, nil
+}
+
+// describeServiceDeployment returns the service deployment, or nil when ECS
+// no longer knows it.
+func describeServiceDeployment(ctx context.Context, api awsapi.ECS, arn string) (*ecstypes.ServiceDeployment, error) {
+	out, err := api.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{arn}})
+	if err != nil {
+		return nil, boundary("describe service deployment", err)
+	}
+	if len(out.ServiceDeployments) == 0 {
+		return nil, nil
+	}
+	return &out.ServiceDeployments[0], nil
 }
 
 // shortRevision is family:N for an ARN, or the string as given.

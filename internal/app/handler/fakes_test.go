@@ -3,6 +3,7 @@ package handler
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -186,6 +187,16 @@ func (f *fakeECS) DeregisterTaskDefinition(_ context.Context, in *ecs.Deregister
 	defer f.mu.Unlock()
 	f.deregister = append(f.deregister, aws.ToString(in.TaskDefinition))
 	return &ecs.DeregisterTaskDefinitionOutput{}, nil
+}
+
+// The fake's services report no currentServiceDeployment, so nothing asks
+// for one: the deployments array judges (the fallback path).
+func (f *fakeECS) DescribeServiceDeployments(context.Context, *ecs.DescribeServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error) {
+	return nil, errors.New("fakeECS: no service deployments")
+}
+
+func (f *fakeECS) StopServiceDeployment(context.Context, *ecs.StopServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error) {
+	return nil, errors.New("fakeECS: no service deployments")
 }
 
 func (f *fakeECS) ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {

@@ -234,6 +234,29 @@ func finished(in contract.FinishInput, status contract.Terminal, rec history.Rec
 	return f
 }
 
+// undoPath is how the Undo states went back (history.Undo*), "" if they
+// did not run.
+func undoPath(in contract.FinishInput) string {
+	u := payload(in.Undo)
+	switch {
+	case u == nil:
+		return ""
+	case u.NativeRollback:
+		return history.UndoStopped
+	case u.Unchanged && in.Update != nil:
+		return history.UndoByECS
+	case u.Unchanged:
+		return ""
+	}
+	return history.UndoUpdated
+}
+
+var undoHow = map[string]string{
+	history.UndoStopped: " by ECS (StopServiceDeployment ROLLBACK)",
+	history.UndoByECS:   " by ECS",
+	history.UndoUpdated: " (UpdateService)",
+}
+
 // Verdict decides an execution's terminal status and a reason for people
 // from its state document.
 func Verdict(in contract.FinishInput) (contract.Terminal, string) {
@@ -268,7 +291,7 @@ func Verdict(in contract.FinishInput) (contract.Terminal, string) {
 	}
 	if in.Undo != nil || in.UndoError != nil {
 		if o := payload(in.UndoOutcome); o != nil && o.Status == contract.StatusCompleted && in.UndoError == nil {
-			return contract.TerminalRolledBack, cause + "; rolled back to " + o.TaskDefinitionArn
+			return contract.TerminalRolledBack, cause + "; rolled back to " + o.TaskDefinitionArn + undoHow[undoPath(in)]
 		}
 		return contract.TerminalFailed, cause + "; rollback failed: " + rollbackFailure(in)
 	}
@@ -416,6 +439,8 @@ func record(in contract.FinishInput, raw json.RawMessage, status contract.Termin
 		r.Action = string(p.Action)
 	}
 	r.Forced = p.Forced
+	r.Strategy = p.Strategy
+	r.UndoPath = undoPath(in)
 	r.FromRevision = p.CurrentTaskDefinitionArn
 	r.ToRevision = p.CurrentTaskDefinitionArn
 	r.LastGoodBefore = p.LastGoodTaskDefinitionArn

@@ -82,6 +82,11 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 	if err != nil {
 		return contract.Plan{}, boundary("describe service "+in.Service, err)
 	}
+	if t.Controller != "" && t.Controller != "ECS" {
+		// CodeDeploy or an external controller deploys this service;
+		// UpdateService cannot, so nothing is registered or updated.
+		return contract.Plan{}, &contract.UnsupportedDeploymentController{Service: t.ServiceARN, Controller: t.Controller}
+	}
 	// A push or alarm trigger needs dispatch's ticket (package trigger).
 	ticket, err := h.d.Triggers.Verify(ctx, t.ServiceARN, req.Execution.Name, in)
 	if err != nil {
@@ -105,8 +110,12 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		ServiceArn:               t.ServiceARN,
 		CurrentTaskDefinitionArn: t.TaskDefinition,
 		Alarms:                   t.Config.Alarms,
-		BakeSeconds:              seconds(t.Config.Bake),
-		TimeoutSeconds:           max(1, seconds(t.Config.Timeout)),
+		BakeSeconds:              max(0, seconds(t.Config.Bake)-seconds(t.ECSBake)),
+		TimeoutSeconds:           max(1, seconds(t.Config.Timeout+t.ECSWaits)),
+		ECSBakeSeconds:           seconds(t.ECSBake),
+	}
+	if t.Strategy != "" && t.Strategy != "ROLLING" {
+		p.Strategy = t.Strategy
 	}
 	led, err := h.d.History.Ledger(ctx, t.ServiceARN)
 	if err != nil {

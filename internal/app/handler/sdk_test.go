@@ -32,13 +32,23 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/local/samlocal"
 )
 
-// TestSDKTier runs the functions as their mains build them, with the real SDK clients and
-// the real domain stores, against the local cloud over HTTP: plan, register,
-// update, check and finish of a manual deploy by tag, and a bad input.
-func TestSDKTier(t *testing.T) {
-	if testing.Short() {
-		t.Skip("local cloud")
-	}
+// table is the SDK tier's history table.
+const table = "pushdeploy-history"
+
+// sdkTier is the local cloud over HTTP with pushdeploy's functions built as
+// their mains build them, tracing on: invoke runs one, and checks that it
+// called only what template.yaml allows it and that X-Ray saw every call.
+type sdkTier struct {
+	ctx    context.Context
+	clk    *clock.Virtual
+	cloud  *localcloud.Cloud
+	cfg    aws.Config
+	digest string
+	invoke func(name string, in, out any) error
+}
+
+func newSDKTier(t *testing.T) *sdkTier {
+	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewVirtual(t0)
 	cloud, err := localcloud.New(localcloud.Options{Clock: clk})
@@ -52,7 +62,7 @@ func TestSDKTier(t *testing.T) {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(srv.URL),
 	}
-	const table = "pushdeploy-history"
+
 	setupCloud(t, ctx, cfg, table)
 	manifest := localecr.Manifest("v42")
 	// The test is about the handlers, not blob uploads: take the layers as
@@ -125,11 +135,23 @@ func TestSDKTier(t *testing.T) {
 		}
 		return nil
 	}
+	return &sdkTier{ctx: ctx, clk: clk, cloud: cloud, cfg: cfg, digest: digest, invoke: invoke}
+}
+
+// TestSDKTier runs the functions as their mains build them, with the real SDK clients and
+// the real domain stores, against the local cloud over HTTP: plan, register,
+// update, check and finish of a manual deploy by tag, and a bad input.
+func TestSDKTier(t *testing.T) {
+	if testing.Short() {
+		t.Skip("local cloud")
+	}
+	st := newSDKTier(t)
+	ctx, clk, cloud, cfg, digest, invoke := st.ctx, st.clk, st.cloud, st.cfg, st.digest, st.invoke
 	exec := contract.Execution{ID: execArn, Name: "run-1", StartTime: clk.Now()}
 
 	// A bad input: a named error, nothing written.
 	var p contract.Plan
-	err = invoke("plan", contract.PlanInput{Execution: exec, Input: json.RawMessage(`{"action":"deploy","cluster":"prod","service":"web","image":"` + registry + `/web:v404"}`)}, &p)
+	err := invoke("plan", contract.PlanInput{Execution: exec, Input: json.RawMessage(`{"action":"deploy","cluster":"prod","service":"web","image":"` + registry + `/web:v404"}`)}, &p)
 	if errName(err) != "ImageNotFound" {
 		t.Fatalf("plan of a missing tag: %v (%s)", err, errName(err))
 	}

@@ -101,11 +101,23 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 		// ECS already put it back (circuit breaker rollback): wait for it
 		// to be stable, but start nothing new.
 		res.TaskDefinitionArn, res.Unchanged = current, true
+		res.ServiceDeploymentArn = aws.ToString(svc.CurrentServiceDeployment)
 		if d := primary(svc); d != nil {
 			res.DeploymentID = aws.ToString(d.Id)
 		}
 		log.InfoContext(ctx, "service already on the undo revision")
 		return res, nil
+	}
+	if in.Purpose == contract.PurposeUndo {
+		stopped, err := h.stopForUndo(ctx, p, svc, in.TaskDefinitionArn)
+		if err != nil {
+			return contract.UpdateResult{}, err
+		}
+		if stopped != "" {
+			res.ServiceDeploymentArn, res.NativeRollback = stopped, true
+			log.InfoContext(ctx, "stopped the deploy's service deployment with ROLLBACK", "serviceDeployment", stopped)
+			return res, nil
+		}
 	}
 	if in.Purpose == contract.PurposeDeploy && p.Action == contract.ActionRedeploy {
 		upd.ForceNewDeployment = true
@@ -121,6 +133,7 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	if err != nil {
 		return contract.UpdateResult{}, supersededOr("update service "+p.Service, p, err)
 	}
+	res.ServiceDeploymentArn = aws.ToString(out.Service.CurrentServiceDeployment)
 	if d := primary(*out.Service); d != nil {
 		res.DeploymentID = aws.ToString(d.Id)
 		if d.CreatedAt != nil {
@@ -134,6 +147,46 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	}
 	log.InfoContext(ctx, "updated service", "previous", current, "deployment", res.DeploymentID)
 	return res, nil
+}
+
+// stopForUndo undoes a deploy whose ECS service deployment is still in
+// progress (a blue/green bake included) with StopServiceDeployment
+// (ROLLBACK): ECS returns to the deployment's source, which for blue/green,
+// linear and canary still runs, so traffic moves back at once. Only when
+// that source is where the undo goes: the revision the service ran before
+// this deploy. It returns the stopped deployment's ARN, or "" when the
+// undo must update the service as before (no service deployment, one
+// already finished, or another source).
+func (h *UpdateHandler) stopForUndo(ctx context.Context, p contract.Plan, svc ecstypes.Service, undoTo string) (string, error) {
+	arn := aws.ToString(svc.CurrentServiceDeployment)
+	if arn == "" || p.CurrentTaskDefinitionArn == "" || !sameRevision(p.CurrentTaskDefinitionArn, undoTo) {
+		return "", nil
+	}
+	sd, err := describeServiceDeployment(ctx, h.d.ECS, arn)
+	if err != nil || sd == nil {
+		return "", err
+	}
+	switch sd.Status {
+	case ecstypes.ServiceDeploymentStatusPending, ecstypes.ServiceDeploymentStatusInProgress:
+	default:
+		return "", nil
+	}
+	// The lease once more, right before the call: an execution that lost it
+	// must not stop the newer one's deployment.
+	if err := h.c.Check(ctx, p.ServiceArn, p.LeaseOwner); err != nil {
+		return "", supersededOr("check lease", p, err)
+	}
+	_, err = h.d.ECS.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+		ServiceDeploymentArn: aws.String(arn), StopType: ecstypes.StopServiceDeploymentStopTypeRollback})
+	var conflict *ecstypes.ConflictException
+	if errors.As(err, &conflict) {
+		// It finished meanwhile: update the service as before.
+		return "", nil
+	}
+	if err != nil {
+		return "", boundary("stop service deployment", err)
+	}
+	return arn, nil
 }
 
 // describeService returns the service or ServiceNotFound.

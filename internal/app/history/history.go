@@ -118,7 +118,24 @@ type Record struct {
 	FinishedAt  time.Time `dynamodbav:"finishedAt" json:"finishedAt"`
 	// Warnings are the plan's: problems that did not stop the execution.
 	Warnings []string `dynamodbav:"warnings,omitempty" json:"warnings,omitempty"`
+	// Strategy is the service's ECS deployment strategy when not ROLLING.
+	Strategy string `dynamodbav:"strategy,omitempty" json:"strategy,omitempty"`
+	// UndoPath says how a failed deploy went back (the Undo states), one
+	// of the Undo* values; "" when nothing was undone.
+	UndoPath string `dynamodbav:"undoPath,omitempty" json:"undoPath,omitempty"`
 }
+
+// How a failed deploy went back (Record.UndoPath).
+const (
+	// UndoStopped: StopServiceDeployment (ROLLBACK) while ECS's deployment
+	// was in progress; ECS returned to the source revision.
+	UndoStopped = "stop-service-deployment"
+	// UndoByECS: ECS had already rolled back on its own (circuit breaker,
+	// deployment alarms); pushdeploy waited for it.
+	UndoByECS = "ecs-rollback"
+	// UndoUpdated: UpdateService to the undo revision, a new deployment.
+	UndoUpdated = "update-service"
+)
 
 // DuplicateRecordError: the execution already has its terminal record.
 type DuplicateRecordError struct{ ExecutionARN string }

@@ -105,6 +105,16 @@ type Input struct {
 	// MaxFailedTasks fails the rollout once the deployment's failed task
 	// count reaches it; 0 leaves that to the circuit breaker.
 	MaxFailedTasks int
+	// ServiceDeployment is the ECS service deployment the update started
+	// (DescribeServiceDeployments), when ECS has one: its status decides;
+	// without it the deployments array does (older deployments, other
+	// controllers).
+	ServiceDeployment *ecstypes.ServiceDeployment
+	// Undo: the wait is for the service going back (the Undo states): a
+	// service deployment that ECS rolled back successfully is the success
+	// it waits for, whether ECS rolled back on its own or was asked to
+	// (StopServiceDeployment ROLLBACK).
+	Undo bool
 }
 
 // Result is the verdict and what it was based on.
@@ -118,6 +128,10 @@ type Result struct {
 	RolloutState   string
 	Alarm          string
 	FailedTasks    int
+	// ServiceDeploymentStatus and LifecycleStage are the service
+	// deployment's, when there is one.
+	ServiceDeploymentStatus string
+	LifecycleStage          string
 }
 
 // Decided reports whether the result ends a wait.
@@ -139,6 +153,15 @@ func Evaluate(in Input) Result {
 	}
 	if primary == nil {
 		return progress("no primary deployment yet", r)
+	}
+	var sdCompleted *bool
+	if sd := in.ServiceDeployment; sd != nil {
+		r.ServiceDeploymentStatus, r.LifecycleStage = string(sd.Status), string(sd.LifecycleStage)
+		if res, decided, completed := serviceDeployment(in, sd, r); decided {
+			return res
+		} else {
+			sdCompleted = completed
+		}
 	}
 	if r.TaskDefinition != in.Expected {
 		if ours != nil && ours.RolloutState == ecstypes.DeploymentRolloutStateFailed {
@@ -169,6 +192,9 @@ func Evaluate(in Input) Result {
 		return fail(CauseTasksFailing, fmt.Sprintf("%d tasks failed to start (limit %d)", r.FailedTasks, in.MaxFailedTasks), r)
 	}
 	completed := rolloutCompleted(primary, in.Service)
+	if sdCompleted != nil {
+		completed = *sdCompleted
+	}
 	switch in.Phase {
 	case Bake:
 		if !completed {
@@ -190,8 +216,77 @@ func Evaluate(in Input) Result {
 			return fail(CauseTimeout, fmt.Sprintf("rollout did not complete by %s (%d/%d tasks running)",
 				in.Deadline.UTC().Format(time.RFC3339), primary.RunningCount, primary.DesiredCount), r)
 		}
-		return progress(fmt.Sprintf("rollout %s: %d/%d tasks running", strings.ToLower(r.RolloutState), primary.RunningCount, primary.DesiredCount), r)
+		msg := fmt.Sprintf("rollout %s: %d/%d tasks running", strings.ToLower(r.RolloutState), primary.RunningCount, primary.DesiredCount)
+		if r.ServiceDeploymentStatus != "" {
+			msg += fmt.Sprintf("; service deployment %s, lifecycle stage %s", r.ServiceDeploymentStatus, r.LifecycleStage)
+		}
+		return progress(msg, r)
 	}
+}
+
+// serviceDeployment judges by the service deployment's status (service
+// deployment states: "View service history using Amazon ECS service
+// deployments", service-deployment.html). decided is a final verdict;
+// otherwise completed, when not nil, replaces the deployments array's
+// rolloutState for the rules that follow (alarms, failed tasks, bake,
+// timeout).
+func serviceDeployment(in Input, sd *ecstypes.ServiceDeployment, r Result) (res Result, decided bool, completed *bool) {
+	yes, no := true, false
+	switch sd.Status {
+	case ecstypes.ServiceDeploymentStatusRollbackSuccessful:
+		if in.Undo {
+			r.Status, r.Cause, r.Reason = Succeeded, CauseCompleted, "ECS rolled back to "+r.TaskDefinition+": "+ecsReason(sd)
+			return r, true, nil
+		}
+		return fail(ecsCause(sd), "ECS rolled back to "+r.TaskDefinition+": "+ecsReason(sd), r), true, nil
+	case ecstypes.ServiceDeploymentStatusRollbackRequested, ecstypes.ServiceDeploymentStatusRollbackInProgress:
+		if in.Undo {
+			return r, false, &no
+		}
+		return fail(ecsCause(sd), "ECS is rolling back to the previous revision: "+ecsReason(sd), r), true, nil
+	case ecstypes.ServiceDeploymentStatusRollbackFailed:
+		return fail(CauseRolloutFailed, "ECS's rollback failed: "+ecsReason(sd), r), true, nil
+	case ecstypes.ServiceDeploymentStatusStopped:
+		if r.TaskDefinition != in.Expected {
+			// Superseded by another deployment: the revision tells whose.
+			return r, false, nil
+		}
+		return fail(ecsCause(sd), "ECS stopped the deployment: "+ecsReason(sd), r), true, nil
+	case ecstypes.ServiceDeploymentStatusSuccessful:
+		return r, false, &yes
+	}
+	return r, false, &no
+}
+
+// ecsCause is what tripped ECS: its circuit breaker, its alarms, or a stop.
+func ecsCause(sd *ecstypes.ServiceDeployment) Cause {
+	switch {
+	case sd.DeploymentCircuitBreaker != nil && sd.DeploymentCircuitBreaker.Status == ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered:
+		return CauseCircuitBreaker
+	case sd.Alarms != nil && sd.Alarms.Status == ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered:
+		return CauseECSRollback
+	case sd.Status == ecstypes.ServiceDeploymentStatusStopped:
+		return CauseRolloutFailed
+	}
+	return CauseECSRollback
+}
+
+// ecsReason is ECS's own account, from the service deployment's details.
+func ecsReason(sd *ecstypes.ServiceDeployment) string {
+	reason := aws.ToString(sd.StatusReason)
+	if sd.Rollback != nil && aws.ToString(sd.Rollback.Reason) != "" {
+		reason = aws.ToString(sd.Rollback.Reason)
+	}
+	if reason == "" {
+		reason = "service deployment " + strings.ToLower(string(sd.Status))
+	}
+	if cb := sd.DeploymentCircuitBreaker; cb != nil && cb.Status == ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered {
+		reason += fmt.Sprintf(" (circuit breaker: %d failed tasks, threshold %d)", cb.FailureCount, cb.Threshold)
+	}
+	if a := sd.Alarms; a != nil && a.Status == ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered && len(a.TriggeredAlarmNames) > 0 {
+		reason += " (alarms in ALARM: " + strings.Join(a.TriggeredAlarmNames, ", ") + ")"
+	}
+	return reason
 }
 
 // deployments returns the PRIMARY deployment and the one the deploy

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -26,6 +28,17 @@ type Target struct {
 	// TaskDefinition is the service's task definition ARN when described.
 	TaskDefinition string
 	Config         Config
+	// Controller is the service's deployment controller (ECS, CODE_DEPLOY,
+	// EXTERNAL; "" when ECS reports none, which means ECS); Strategy its
+	// deployment strategy ("" is ROLLING); ECSBake the bake ECS itself
+	// runs inside each deployment (bakeTimeInMinutes).
+	Controller string
+	Strategy   string
+	ECSBake    time.Duration
+	// ECSWaits is how long ECS waits by design inside a deployment: its
+	// bake, plus linear steps' and the canary's bake times. The rollout's
+	// timeout is counted on top of it.
+	ECSWaits time.Duration
 }
 
 // Skipped is a service that was considered and left alone, with why.
@@ -305,12 +318,60 @@ func (r *Resolver) target(s ecstypes.Service, linked map[string][]string) (Targe
 		TaskDefinition: aws.ToString(s.TaskDefinition),
 		Config:         Config{Bake: r.defaults.Bake, Timeout: r.defaults.Timeout, RollbackWindow: r.defaults.RollbackWindow},
 	}
+	if s.DeploymentController != nil {
+		t.Controller = string(s.DeploymentController.Type)
+	}
+	if dc := s.DeploymentConfiguration; dc != nil {
+		t.Strategy = string(dc.Strategy)
+		t.ECSBake = ecsBake(dc)
+		t.ECSWaits = t.ECSBake + ecsShiftWaits(dc)
+	}
 	c, err := Parse(t.ServiceARN, serviceTags(s), r.defaults)
 	if err != nil {
 		return t, err
 	}
 	t.Config = withLinked(c, linked, t.ServiceARN)
 	return t, nil
+}
+
+// ecsBake is the time ECS bakes a deployment with the old revision still
+// running: bakeTimeInMinutes, which blue/green, linear and canary always
+// apply and rolling applies with deployment alarms on.
+func ecsBake(dc *ecstypes.DeploymentConfiguration) time.Duration {
+	if dc.BakeTimeInMinutes == nil {
+		return 0
+	}
+	if (dc.Strategy == "" || dc.Strategy == ecstypes.DeploymentStrategyRolling) && (dc.Alarms == nil || !dc.Alarms.Enable) {
+		return 0
+	}
+	return time.Duration(*dc.BakeTimeInMinutes) * time.Minute
+}
+
+// ecsShiftWaits is the time a linear or canary deployment waits between
+// traffic shifts, with AWS's defaults (API_LinearConfiguration: 10% every 6
+// minutes, no wait after the last step; API_CanaryConfiguration: 10 minutes).
+func ecsShiftWaits(dc *ecstypes.DeploymentConfiguration) time.Duration {
+	switch dc.Strategy {
+	case ecstypes.DeploymentStrategyLinear:
+		step, bake := 10.0, int32(6)
+		if l := dc.LinearConfiguration; l != nil {
+			if l.StepPercent != nil && *l.StepPercent > 0 {
+				step = *l.StepPercent
+			}
+			if l.StepBakeTimeInMinutes != nil {
+				bake = *l.StepBakeTimeInMinutes
+			}
+		}
+		steps := int(math.Ceil(100/step)) - 1
+		return time.Duration(steps) * time.Duration(bake) * time.Minute
+	case ecstypes.DeploymentStrategyCanary:
+		bake := int32(10)
+		if c := dc.CanaryConfiguration; c != nil && c.CanaryBakeTimeInMinutes != nil {
+			bake = *c.CanaryBakeTimeInMinutes
+		}
+		return time.Duration(bake) * time.Minute
+	}
+	return 0
 }
 
 // linkedAlarms maps "cluster/service" to the alarms whose pushdeploy:service

@@ -16,6 +16,23 @@
 // deployments drain; at the end the old ones are removed, rolloutState becomes
 // COMPLETED and the service reaches a steady state.
 //
+// A rolling deployment never runs more than maximumPercent of the desired
+// count (old and new tasks, running and starting) and stops old tasks no
+// further than minimumHealthyPercent allows; tasks it launches start on the
+// next tick, so a crash-looping image fails a batch per tick.
+//
+// # Strategies and service deployments
+//
+// deploymentConfiguration.strategy ROLLING (the default), BLUE_GREEN, LINEAR
+// and CANARY: every deployment is a service deployment (ListServiceDeployments,
+// DescribeServiceDeployments, StopServiceDeployment, ContinueServiceDeployment)
+// from the source service revisions to a target one (DescribeServiceRevisions),
+// with its lifecycle stage and the traffic weights moving on the clock
+// (strategy.go), its circuit breaker and alarm details, and its rollback.
+// Services on the CODE_DEPLOY or EXTERNAL deployment controller refuse a new
+// task definition in UpdateService, as AWS does. Lifecycle hooks are not
+// run: ContinueServiceDeployment answers that no hook waits.
+//
 // # Fault injection
 //
 // Service.Faults() returns the ECS faults (API-level throttling and latency
@@ -118,9 +135,11 @@ type Service struct {
 }
 
 type regionState struct {
-	name     string
-	clusters map[string]*cluster // by name
-	families map[string]*family  // by name
+	name               string
+	clusters           map[string]*cluster       // by name
+	families           map[string]*family        // by name
+	serviceDeployments map[string]*svcDeployment // by ARN
+	revisions          map[string]*svcRevision   // service revisions by ARN
 }
 
 // New returns an ECS service with no clusters.
@@ -201,6 +220,11 @@ var handlers = map[string]handler{
 	"ListTagsForResource":        (*Service).listTagsForResource,
 	"ListTasks":                  (*Service).listTasks,
 	"DescribeTasks":              (*Service).describeTasks,
+	"ListServiceDeployments":     (*Service).listServiceDeployments,
+	"DescribeServiceDeployments": (*Service).describeServiceDeployments,
+	"StopServiceDeployment":      (*Service).stopServiceDeployment,
+	"ContinueServiceDeployment":  (*Service).continueServiceDeployment,
+	"DescribeServiceRevisions":   (*Service).describeServiceRevisions,
 }
 
 // Call serves one ECS API operation.
@@ -233,7 +257,8 @@ func (s *Service) Call(ctx context.Context, op string, in json.RawMessage) (any,
 func (s *Service) regionLocked(name string) *regionState {
 	r, ok := s.regions[name]
 	if !ok {
-		r = &regionState{name: name, clusters: map[string]*cluster{}, families: map[string]*family{}}
+		r = &regionState{name: name, clusters: map[string]*cluster{}, families: map[string]*family{},
+			serviceDeployments: map[string]*svcDeployment{}, revisions: map[string]*svcRevision{}}
 		s.regions[name] = r
 	}
 	return r

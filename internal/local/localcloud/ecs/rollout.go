@@ -18,11 +18,14 @@ func circuitBreakerThreshold(desired int) int {
 }
 
 // startDeployment makes a new PRIMARY deployment of td; the ones before it
-// become ACTIVE and drain as it rolls out. reason, when set, is the
-// in-progress reason (a rollback's).
+// become ACTIVE and drain as it rolls out (or, with a shifting strategy,
+// keep serving until traffic has moved). reason, when set, is the
+// in-progress reason of a rollback, which belongs to the service deployment
+// that failed; any other deployment is a new service deployment.
 func (s *Service) startDeployment(ctx context.Context, svc *service, td *revision, reason string) *deployment {
 	rollback := reason != ""
 	now := s.clk.Now()
+	sources := append([]*deployment(nil), svc.deployments...)
 	for _, d := range svc.deployments {
 		d.status = "ACTIVE"
 		d.pending = 0
@@ -39,6 +42,10 @@ func (s *Service) startDeployment(ctx context.Context, svc *service, td *revisio
 		if v, ok := svc.cfg[k]; ok {
 			d.cfg[k] = v
 		}
+	}
+	d.rev = s.newRevision(svc, d)
+	if !rollback {
+		d.sd = s.newServiceDeployment(ctx, svc, d, sources)
 	}
 	svc.deployments = append([]*deployment{d}, svc.deployments...)
 	svc.taskDef = td
@@ -127,8 +134,21 @@ func (s *Service) advance(ctx context.Context, svc *service, watched *deployment
 	case "IN_PROGRESS":
 		if len(firing) > 0 && watched == p {
 			c := svc.config()
+			if p.sd != nil {
+				p.sd.alarmStatus, p.sd.triggered = monitorTriggered, firing
+			}
 			reason := fmt.Sprintf("ECS deployment failed: alarm(s) %s in ALARM state.", strings.Join(firing, ", "))
 			s.failDeployment(ctx, svc, p, reason, "alarm(s) detected", "ECS deployment alarms", c.Alarms.Rollback)
+			return
+		}
+		if p.rollback && p.sd.shifting() {
+			// Traffic went back to the source at the rollback; its tasks
+			// never stopped.
+			s.complete(ctx, svc, p)
+			return
+		}
+		if p.sd.shifting() && !p.rollback {
+			s.shift(ctx, svc, p)
 			return
 		}
 		s.rollForward(ctx, svc, p)
@@ -144,49 +164,105 @@ func (s *Service) advance(ctx context.Context, svc *service, watched *deployment
 	}
 }
 
-// rollForward starts, fails and drains tasks of an in-progress deployment.
+// rollForward starts, fails and drains tasks of an in-progress rolling
+// deployment. The new tasks come up at the pace of the rollout duration,
+// never more than maximumPercent of the desired count running at once, old
+// and new together; old tasks stop once new ones run, or earlier to make
+// room, never below minimumHealthyPercent (rolling-update: "Deployment
+// configuration", deployment-type-ecs.html). Failing tasks fail as they are
+// launched, so the circuit breaker counts them a batch at a time.
 func (s *Service) rollForward(ctx context.Context, svc *service, p *deployment) {
 	now := s.clk.Now()
 	p.updated = now
+	c := svc.config()
+	maxPct, minPct := 200, 100
+	if c.MaximumPercent != nil {
+		maxPct = *c.MaximumPercent
+	}
+	if c.MinimumHealthyPercent != nil {
+		minPct = *c.MinimumHealthyPercent
+	}
+	maxTotal := max(p.desired*maxPct/100, 1)
+	minHealthy := int(math.Ceil(float64(p.desired) * float64(minPct) / 100))
+	oldRunning := func() int {
+		n := 0
+		for _, old := range svc.deployments[1:] {
+			n += old.running
+		}
+		return n
+	}
+	// stopOld stops n old tasks, oldest deployments first.
+	stopOld := func(n int) {
+		if n <= 0 {
+			return
+		}
+		stopped := 0
+		for i := len(svc.deployments) - 1; i >= 1 && n > 0; i-- {
+			old := svc.deployments[i]
+			k := min(old.running, n)
+			old.running -= k
+			old.updated = now
+			n -= k
+			stopped += k
+		}
+		if stopped > 0 {
+			s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s.", svc.name, stopped, taskList(taskIDs(stopped)))
+		}
+	}
+	// makeRoom stops old tasks so that want new ones fit under maxTotal,
+	// keeping minHealthy running; it returns how many may start.
+	makeRoom := func(want int) int {
+		if want <= 0 {
+			return 0
+		}
+		room := maxTotal - p.running - p.pending - oldRunning()
+		if room < want {
+			stopOld(min(want-room, oldRunning()-max(minHealthy-p.running, 0)))
+			room = maxTotal - p.running - p.pending - oldRunning()
+		}
+		return max(min(want, room), 0)
+	}
+	// The tasks launched a tick ago are up now (or have failed).
+	starting := p.pending
+	p.pending = 0
 	if fault, ok := s.faults.imageFault(p.td.images); ok && p.desired > 0 {
 		var failed []string
 		switch fault.Mode {
 		case FailHealthCheck:
+			// Started tasks run a tick, then fail their health checks.
 			failed = taskIDs(p.running)
 			for _, id := range failed[:min(len(failed), 5)] {
 				s.serviceEvent(svc, "(service %s) (task %s) failed container health checks.", svc.name, id)
 			}
-			if p.pending > 0 {
-				s.serviceEvent(svc, "(service %s) has started %d tasks: %s.", svc.name, p.pending, taskList(taskIDs(p.pending)))
-			}
-			p.running = p.pending
+			p.running = min(starting, p.desired)
 		default:
-			failed = taskIDs(p.pending)
-			p.running = 0
+			failed = taskIDs(starting)
 		}
 		if len(failed) > 0 {
 			p.failed += len(failed)
 			s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s. Reason: %s (exit code %d).",
 				svc.name, len(failed), taskList(failed), fault.Reason, fault.ExitCode)
 		}
-		p.running = min(p.running, p.desired) // desiredCount may have dropped
-		p.pending = p.desired - p.running
-		threshold := circuitBreakerThreshold(p.desired)
-		if p.failed < threshold {
-			return
+		s.countFailures(p)
+		if p.failed >= circuitBreakerThreshold(p.desired) {
+			s.tripBreaker(ctx, svc, p)
+			if p.rollout != "IN_PROGRESS" {
+				return
+			}
 		}
-		if c := svc.config(); c.DeploymentCircuitBreaker != nil && c.DeploymentCircuitBreaker.Enable {
-			s.failDeployment(ctx, svc, p, "ECS deployment circuit breaker: task failed to start.", "tasks failed to start",
-				"ECS deployment circuit breaker", c.DeploymentCircuitBreaker.Rollback)
-			return
-		}
-		if !p.impaired {
-			p.impaired = true
-			s.serviceEvent(svc, "(service %s) is unable to consistently start tasks successfully.", svc.name)
-			s.emit(ctx, s.serviceActionEvent(svc, "WARN", "SERVICE_TASK_START_IMPAIRED"))
+		if n := makeRoom(p.desired - p.running); n > 0 {
+			s.serviceEvent(svc, "(service %s) has started %d tasks: %s.", svc.name, n, taskList(taskIDs(n)))
+			p.pending = n
 		}
 		return
 	}
+	p.running += starting
+	if p.running > p.desired { // desiredCount dropped during the rollout
+		s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s.", svc.name, p.running-p.desired, taskList(taskIDs(p.running-p.desired)))
+		p.running = p.desired
+	}
+	// The old tasks the new ones replace stop.
+	stopOld(oldRunning() - max(p.desired-p.running, 0))
 
 	frac := 1.0
 	if p.duration > 0 {
@@ -196,33 +272,20 @@ func (s *Service) rollForward(ctx context.Context, svc *service, p *deployment) 
 	if frac < 1 {
 		target = int(float64(p.desired) * frac)
 	}
-	if target > p.running {
-		s.serviceEvent(svc, "(service %s) has started %d tasks: %s.", svc.name, target-p.running, taskList(taskIDs(target-p.running)))
-		p.running = target
+	if n := makeRoom(target - p.running); n > 0 {
+		s.serviceEvent(svc, "(service %s) has started %d tasks: %s.", svc.name, n, taskList(taskIDs(n)))
+		p.pending = n
 	}
-	if p.running > p.desired { // desiredCount dropped during the rollout
-		s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s.", svc.name, p.running-p.desired, taskList(taskIDs(p.running-p.desired)))
-		p.running = p.desired
-	}
-	p.pending = p.desired - p.running
-	var stopped int
-	for _, old := range svc.deployments[1:] {
-		keep := int(math.Ceil(float64(old.desired) * (1 - frac)))
-		if old.running > keep {
-			stopped += old.running - keep
-			old.running, old.updated = keep, now
-		}
-	}
-	if stopped > 0 {
-		s.serviceEvent(svc, "(service %s) has stopped %d running tasks: %s.", svc.name, stopped, taskList(taskIDs(stopped)))
-	}
-	if frac < 1 {
+	if p.running < p.desired || p.pending > 0 || oldRunning() > 0 {
 		return
 	}
 	if bake := s.bakeTime(svc, p); bake > 0 {
 		if p.bakeUntil.IsZero() {
 			// Steady: the old tasks are gone; the alarms are watched a while longer.
 			p.bakeUntil = now.Add(bake)
+			if p.sd != nil {
+				p.sd.stage, p.sd.updated = "BAKE_TIME", now
+			}
 			s.steady(ctx, svc)
 		}
 		if now.Before(p.bakeUntil) {
@@ -230,6 +293,33 @@ func (s *Service) rollForward(ctx context.Context, svc *service, p *deployment) 
 		}
 	}
 	s.complete(ctx, svc, p)
+}
+
+// countFailures copies the failed task count into the service deployment's
+// circuit breaker details.
+func (s *Service) countFailures(p *deployment) {
+	if p.sd != nil && p.sd.target == p {
+		p.sd.cbFailures, p.sd.cbThreshold, p.sd.updated = p.failed, circuitBreakerThreshold(p.desired), s.clk.Now()
+	}
+}
+
+// tripBreaker: enough tasks failed. With the circuit breaker on, the
+// deployment fails (and rolls back with rollback on); without it, the
+// service keeps trying and says it cannot start tasks.
+func (s *Service) tripBreaker(ctx context.Context, svc *service, p *deployment) {
+	if c := svc.config(); c.DeploymentCircuitBreaker != nil && c.DeploymentCircuitBreaker.Enable {
+		if p.sd != nil {
+			p.sd.cbStatus = monitorTriggered
+		}
+		s.failDeployment(ctx, svc, p, "ECS deployment circuit breaker: task failed to start.", "tasks failed to start",
+			"ECS deployment circuit breaker", c.DeploymentCircuitBreaker.Rollback)
+		return
+	}
+	if !p.impaired {
+		p.impaired = true
+		s.serviceEvent(svc, "(service %s) is unable to consistently start tasks successfully.", svc.name)
+		s.emit(ctx, s.serviceActionEvent(svc, "WARN", "SERVICE_TASK_START_IMPAIRED"))
+	}
 }
 
 // bakeTime is how long a deployment's alarms are watched once its tasks all
@@ -247,6 +337,9 @@ func (s *Service) bakeTime(svc *service, p *deployment) time.Duration {
 
 func (s *Service) complete(ctx context.Context, svc *service, p *deployment) {
 	baked := !p.bakeUntil.IsZero()
+	if p.sd != nil && p.sd.ongoing() {
+		s.succeedServiceDeployment(p.sd)
+	}
 	svc.deployments = []*deployment{p}
 	p.rollout = "COMPLETED"
 	p.reason = fmt.Sprintf("ECS deployment %s completed.", p.id)
@@ -264,19 +357,28 @@ func (s *Service) steady(ctx context.Context, svc *service) {
 	s.emit(ctx, s.serviceActionEvent(svc, "INFO", "SERVICE_STEADY_STATE"))
 }
 
-// failDeployment marks p FAILED and, with rollback on and a COMPLETED
-// deployment to return to, starts a deployment of that task definition.
+// failDeployment marks p FAILED and, with rollback on, returns the service
+// to where its service deployment started (rollBack); without rollback the
+// service deployment is STOPPED where it is.
 func (s *Service) failDeployment(ctx context.Context, svc *service, p *deployment, reason, why, mechanism string, rollback bool) {
-	p.rollout, p.reason = "FAILED", reason
-	p.pending, p.updated = 0, s.clk.Now()
-	s.serviceEvent(svc, "(service %s) (deployment %s) deployment failed: %s.", svc.name, p.id, why)
-	s.emit(ctx, s.deploymentEvent(svc, "ERROR", "SERVICE_DEPLOYMENT_FAILED", p.id, reason))
-	good := svc.lastGood
-	if !rollback || p.rollback || good == nil || good == p || good.td == p.td {
+	if rollback && !p.rollback && p.sd != nil {
+		s.rollBack(ctx, svc, p, reason, why, mechanism)
 		return
 	}
-	s.serviceEvent(svc, "(service %s) (deployment %s) rolling back to deployment %s.", svc.name, p.id, good.id)
-	s.startDeployment(ctx, svc, good.td, fmt.Sprintf("%s: rolling back to deploymentId %s.", mechanism, good.id))
+	now := s.clk.Now()
+	p.rollout, p.reason = "FAILED", reason
+	p.pending, p.updated = 0, now
+	s.serviceEvent(svc, "(service %s) (deployment %s) deployment failed: %s.", svc.name, p.id, why)
+	s.emit(ctx, s.deploymentEvent(svc, "ERROR", "SERVICE_DEPLOYMENT_FAILED", p.id, reason))
+	if sd := p.sd; sd != nil && sd.ongoing() {
+		if sd.status == sdRollbackInProgress {
+			sd.status = sdRollbackFailed
+		} else {
+			sd.status = sdStopped
+			sd.stopped = now
+		}
+		sd.reason, sd.finished, sd.updated = reason, now, now
+	}
 }
 
 func (s *Service) serviceEvent(svc *service, format string, args ...any) {

@@ -31,6 +31,8 @@ type service struct {
 	createdBy   string
 	lastGood    *deployment // the last deployment that reached COMPLETED
 	timer       clock.Timer
+	// serviceDeployments are newest first.
+	serviceDeployments []*svcDeployment
 }
 
 type deployment struct {
@@ -46,6 +48,8 @@ type deployment struct {
 	impaired         bool                       // SERVICE_TASK_START_IMPAIRED sent
 	rollback         bool                       // started by a rollback: never rolled back itself
 	bakeUntil        time.Time                  // end of the alarm bake, once the tasks all run
+	rev              *svcRevision               // the service revision it runs
+	sd               *svcDeployment             // the service deployment it is the target (or the rollback) of
 }
 
 type serviceEvent struct {
@@ -71,6 +75,15 @@ var redeploying = []string{"capacityProviderStrategy", "platformVersion", "loadB
 var deploymentCopied = []string{"launchType", "platformVersion", "platformFamily", "networkConfiguration", "capacityProviderStrategy"}
 
 type depConfig struct {
+	Strategy            string `json:"strategy"`
+	LinearConfiguration *struct {
+		StepPercent           *float64 `json:"stepPercent"`
+		StepBakeTimeInMinutes *int     `json:"stepBakeTimeInMinutes"`
+	} `json:"linearConfiguration"`
+	CanaryConfiguration *struct {
+		CanaryPercent           *float64 `json:"canaryPercent"`
+		CanaryBakeTimeInMinutes *int     `json:"canaryBakeTimeInMinutes"`
+	} `json:"canaryConfiguration"`
 	BakeTimeInMinutes        *int `json:"bakeTimeInMinutes"`
 	MaximumPercent           *int `json:"maximumPercent"`
 	MinimumHealthyPercent    *int `json:"minimumHealthyPercent"`
@@ -89,6 +102,43 @@ func (svc *service) config() depConfig {
 	var c depConfig
 	json.Unmarshal(mustJSON(svc.depCfg), &c)
 	return c
+}
+
+func (c depConfig) strategy() string {
+	if c.Strategy == "" {
+		return strategyRolling
+	}
+	return c.Strategy
+}
+
+// linearStep is the linear strategy's step: AWS's defaults are 10 percent
+// every 6 minutes (API_LinearConfiguration).
+func (c depConfig) linearStep() (float64, time.Duration) {
+	pct, bake := 10.0, 6
+	if l := c.LinearConfiguration; l != nil {
+		if l.StepPercent != nil {
+			pct = *l.StepPercent
+		}
+		if l.StepBakeTimeInMinutes != nil {
+			bake = *l.StepBakeTimeInMinutes
+		}
+	}
+	return pct, time.Duration(bake) * time.Minute
+}
+
+// canary is the canary strategy's first shift: AWS's defaults are 5
+// percent for 10 minutes (API_CanaryConfiguration).
+func (c depConfig) canary() (float64, time.Duration) {
+	pct, bake := 5.0, 10
+	if k := c.CanaryConfiguration; k != nil {
+		if k.CanaryPercent != nil {
+			pct = *k.CanaryPercent
+		}
+		if k.CanaryBakeTimeInMinutes != nil {
+			bake = *k.CanaryBakeTimeInMinutes
+		}
+	}
+	return pct, time.Duration(bake) * time.Minute
 }
 
 func (svc *service) primary() *deployment {
@@ -210,6 +260,7 @@ func (s *Service) createService(ctx context.Context, r *regionState, raw json.Ra
 		"maximumPercent":           json.RawMessage(`200`),
 		"minimumHealthyPercent":    json.RawMessage(`100`),
 		"deploymentCircuitBreaker": json.RawMessage(`{"enable":false,"rollback":false}`),
+		"strategy":                 json.RawMessage(`"ROLLING"`),
 	}
 	if err := mergeDeploymentConfig(depCfg, in.DeploymentConfiguration); err != nil {
 		return nil, err
@@ -281,6 +332,27 @@ func mergeDeploymentConfig(held map[string]json.RawMessage, raw json.RawMessage)
 	if c.BakeTimeInMinutes != nil && (*c.BakeTimeInMinutes < 0 || *c.BakeTimeInMinutes > 1440) {
 		return awsproto.Errorf("InvalidParameterException", "bakeTimeInMinutes must be between 0 and 1440.")
 	}
+	switch c.Strategy {
+	case "", strategyRolling, strategyBlueGreen, strategyLinear, strategyCanary:
+	default:
+		return awsproto.Errorf("InvalidParameterException", "strategy must be one of ROLLING, BLUE_GREEN, LINEAR, CANARY.")
+	}
+	if l := c.LinearConfiguration; l != nil {
+		if l.StepPercent != nil && (*l.StepPercent < 3 || *l.StepPercent > 100) {
+			return awsproto.Errorf("InvalidParameterException", "linearConfiguration.stepPercent must be between 3.0 and 100.0.")
+		}
+		if l.StepBakeTimeInMinutes != nil && (*l.StepBakeTimeInMinutes < 0 || *l.StepBakeTimeInMinutes > 1440) {
+			return awsproto.Errorf("InvalidParameterException", "linearConfiguration.stepBakeTimeInMinutes must be between 0 and 1440.")
+		}
+	}
+	if k := c.CanaryConfiguration; k != nil {
+		if k.CanaryPercent != nil && (*k.CanaryPercent < 0.1 || *k.CanaryPercent > 100) {
+			return awsproto.Errorf("InvalidParameterException", "canaryConfiguration.canaryPercent must be between 0.1 and 100.0.")
+		}
+		if k.CanaryBakeTimeInMinutes != nil && (*k.CanaryBakeTimeInMinutes < 0 || *k.CanaryBakeTimeInMinutes > 1440) {
+			return awsproto.Errorf("InvalidParameterException", "canaryConfiguration.canaryBakeTimeInMinutes must be between 0 and 1440.")
+		}
+	}
 	if c.Alarms != nil && c.Alarms.Enable && len(c.Alarms.AlarmNames) == 0 {
 		return awsproto.Errorf("InvalidParameterException", "alarmNames must contain at least one alarm when alarms are enabled.")
 	}
@@ -349,6 +421,11 @@ func (s *Service) updateService(ctx context.Context, r *regionState, raw json.Ra
 			redeploy = true
 		}
 	}
+	if ctl := controllerType(cfg); ctl != "ECS" && redeploy {
+		// UpdateService changes only desiredCount and a few settings of a
+		// service that another controller deploys (deployment-types.html).
+		return nil, awsproto.Errorf("InvalidParameterException", "Unable to update task definition on services with a %s deployment controller. Use AWS CodeDeploy to trigger a new deployment.", ctl)
+	}
 	depCfg := map[string]json.RawMessage{}
 	for k, v := range svc.depCfg {
 		depCfg[k] = v
@@ -370,6 +447,16 @@ func (s *Service) updateService(ctx context.Context, r *regionState, raw json.Ra
 		s.ensureTicking(svc)
 	}
 	return map[string]any{"service": s.serviceOut(svc, false)}, nil
+}
+
+// controllerType is the service's deploymentController type.
+func controllerType(cfg map[string]json.RawMessage) string {
+	var c struct{ Type string }
+	json.Unmarshal(cfg["deploymentController"], &c)
+	if c.Type == "" {
+		return "ECS"
+	}
+	return c.Type
 }
 
 func jsonEqual(a, b json.RawMessage) bool {
@@ -530,6 +617,10 @@ func (s *Service) serviceOut(svc *service, withTags bool) map[string]any {
 	out["taskDefinition"] = svc.taskDef.arn
 	out["deploymentConfiguration"] = svc.depCfg
 	out["deployments"] = deps
+	if len(svc.serviceDeployments) > 0 {
+		out["currentServiceDeployment"] = svc.serviceDeployments[0].arn
+	}
+	out["currentServiceRevisions"] = svc.currentRevisions()
 	out["events"] = events
 	out["createdAt"] = epoch(svc.created)
 	out["createdBy"] = svc.createdBy
