@@ -271,7 +271,7 @@ func TestChoiceValues(t *testing.T) {
 		"action": {string(contract.ActionDeploy), string(contract.ActionRollback), string(contract.ActionRedeploy), string(contract.ActionRelease), string(contract.ActionSkip)},
 		"status": {string(contract.StatusInProgress), string(contract.StatusCompleted), string(contract.StatusFailed), string(contract.StatusSuperseded),
 			string(contract.TerminalSucceeded), string(contract.TerminalRolledBack), string(contract.TerminalFailed), string(contract.TerminalSuperseded), string(contract.TerminalSkipped)},
-		"cause": {contract.CauseReplaced, contract.CauseChangedOutside},
+		"cause": {string(contract.CauseReplaced), string(contract.CauseChangedOutside)},
 	}
 	for _, name := range sortedStates(d) {
 		s := d["States"].(node)[name].(node)

@@ -414,25 +414,43 @@ const (
 	StatusSuperseded Status = "SUPERSEDED"
 )
 
+// Cause is a short machine-readable word for why an outcome was reached,
+// the same in package outcome's verdicts, the state document and the
+// records' reasons.
+type Cause string
+
+const (
+	CauseInProgress     Cause = "in-progress"
+	CauseCompleted      Cause = "completed"       // rollout completed on the expected revision
+	CauseBaked          Cause = "baked"           // bake window passed with no alarm
+	CauseCircuitBreaker Cause = "circuit-breaker" // ECS deployment circuit breaker failed the rollout
+	CauseECSRollback    Cause = "ecs-rollback"    // ECS rolled back (deployment alarms, or rollback) to the previous revision
+	CauseRolloutFailed  Cause = "rollout-failed"  // rollout FAILED for another reason
+	CauseTasksFailing   Cause = "tasks-failing"   // too many tasks failed to start
+	CauseAlarm          Cause = "alarm"           // an alarm of the service is in ALARM
+	CauseTimeout        Cause = "timeout"         // the rollout did not complete in time
+	CauseSuperseded     Cause = "superseded"      // someone else's deployment replaced ours
+	CauseServiceGone    Cause = "service-gone"    // the service is not ACTIVE any more
+)
+
 // CauseReplaced is the Cause of a FAILED outcome seen by the lease holder
 // when the service runs a revision that a superseded execution's update
 // put there late: one it announced before its attempt (coord.Store.Intend,
 // inherited by Acquire) or marked after landing (MarkLateUpdate).
 // The state machine routes it back to Update, which re-applies the
 // execution's revision after checking the lease.
-const CauseReplaced = "replaced"
+const CauseReplaced Cause = "replaced"
 
 // CauseChangedOutside is the Cause of a FAILED outcome seen by the lease
 // holder when the service runs a revision nobody in pushdeploy put there
 // (an operator's update-service during the deploy). The execution leaves
 // the service as it is: no re-apply, no rollback; it finishes FAILED.
-const CauseChangedOutside = "changed-outside"
+const CauseChangedOutside Cause = "changed-outside"
 
 // Outcome is the result of a wait (sent by events/watch) or of check.
 type Outcome struct {
 	Status Status `json:"status"`
-	// Cause is a short machine-readable word (package outcome's causes).
-	Cause  string `json:"cause"`
+	Cause  Cause  `json:"cause"`
 	Reason string `json:"reason"`
 	// TaskDefinitionArn is the service's primary revision when decided.
 	TaskDefinitionArn string `json:"taskDefinitionArn,omitempty"`
@@ -517,6 +535,15 @@ const (
 	TerminalSuperseded Terminal = "SUPERSEDED"
 	TerminalSkipped    Terminal = "SKIPPED"
 )
+
+// Valid reports whether t is one of the five terminal statuses.
+func (t Terminal) Valid() bool {
+	switch t {
+	case TerminalSucceeded, TerminalRolledBack, TerminalFailed, TerminalSuperseded, TerminalSkipped:
+		return true
+	}
+	return false
+}
 
 // Terminals lists every terminal status.
 var Terminals = []Terminal{TerminalSucceeded, TerminalRolledBack, TerminalFailed, TerminalSuperseded, TerminalSkipped}

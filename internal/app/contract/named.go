@@ -3,6 +3,7 @@ package contract
 import (
 	"errors"
 	"reflect"
+	"slices"
 )
 
 // NameOf returns the name (of ErrorNames) of the outermost contract error in
@@ -11,11 +12,17 @@ import (
 // errors with it and ClassOf, so there is one list of names.
 func NameOf(err error) string {
 	for e := err; e != nil; e = errors.Unwrap(e) {
-		switch e.(type) {
-		case *BadInput, *ServiceNotFound, *ContainerNotFound, *RegistryNotAllowed, *WrongFamily,
-			*ImageNotFound, *Superseded, *Throttled, *Retryable, *Internal:
-			return reflect.TypeOf(e).Elem().Name()
+		t := reflect.TypeOf(e)
+		if t.Kind() != reflect.Pointer || t.Elem().PkgPath() != contractPkg {
+			continue
+		}
+		if name := t.Elem().Name(); slices.Contains(ErrorNames(), name) {
+			return name
 		}
 	}
 	return ""
 }
+
+// contractPkg is this package's import path: a type of another package
+// that happens to share a name is not one of ours.
+var contractPkg = reflect.TypeFor[BadInput]().PkgPath()

@@ -10,7 +10,7 @@ import (
 func TestNameOf(t *testing.T) {
 	errs := []error{
 		&BadInput{}, &ServiceNotFound{}, &ContainerNotFound{}, &RegistryNotAllowed{}, &WrongFamily{},
-		&ImageNotFound{}, &Superseded{}, &Throttled{}, &Retryable{}, &Internal{},
+		&ImageNotFound{}, &UnsupportedDeploymentController{}, &Superseded{}, &Throttled{}, &Retryable{}, &Internal{},
 	}
 	var names []string
 	for _, e := range errs {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
-	"github.com/pushdeploy/pushdeploy/internal/app/outcome"
 )
 
 // CheckDeps are the check function's dependencies.
@@ -38,7 +37,7 @@ func (h *CheckHandler) Handle(ctx context.Context, in contract.CheckInput) (cont
 	if err := checkLease(ctx, h.d.Leases, p); err != nil {
 		var sup *contract.Superseded
 		if errors.As(err, &sup) {
-			return contract.Outcome{Status: contract.StatusSuperseded, Cause: string(outcome.CauseSuperseded),
+			return contract.Outcome{Status: contract.StatusSuperseded, Cause: contract.CauseSuperseded,
 				Reason: sup.Error(), CheckedAt: h.d.Evaluator.clk.Now().UTC()}, nil
 		}
 		return contract.Outcome{}, err
@@ -51,9 +50,9 @@ func (h *CheckHandler) Handle(ctx context.Context, in contract.CheckInput) (cont
 		// Evaluate decides whenever the deadline has passed; keep the
 		// contract that a timed-out check never says "wait more".
 		if in.Phase == contract.PhaseBake {
-			o.Status, o.Cause = contract.StatusCompleted, string(outcome.CauseBaked)
+			o.Status, o.Cause = contract.StatusCompleted, contract.CauseBaked
 		} else {
-			o.Status, o.Cause = contract.StatusFailed, string(outcome.CauseTimeout)
+			o.Status, o.Cause = contract.StatusFailed, contract.CauseTimeout
 		}
 	}
 	planLog(h.d.Log, p).InfoContext(ctx, "checked", "phase", in.Phase, "timedOut", in.TimedOut,

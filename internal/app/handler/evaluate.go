@@ -75,13 +75,13 @@ func (e *Evaluator) judge(ctx context.Context, w coord.Wait, timedOut bool) (con
 	svc, err := describeService(ctx, e.ecs, p.Cluster, p.Service)
 	var gone *contract.ServiceNotFound
 	if errors.As(err, &gone) {
-		return contract.Outcome{Status: contract.StatusFailed, Cause: string(outcome.CauseServiceGone), Reason: gone.Error(), CheckedAt: now}, nil
+		return contract.Outcome{Status: contract.StatusFailed, Cause: contract.CauseServiceGone, Reason: gone.Error(), CheckedAt: now}, nil
 	}
 	if err != nil {
 		return contract.Outcome{}, err
 	}
 	in := outcome.Input{
-		Phase:        outcome.Rollout,
+		Phase:        contract.PhaseRollout,
 		Service:      svc,
 		Expected:     u.TaskDefinitionArn,
 		Previous:     u.PreviousTaskDefinitionArn,
@@ -99,7 +99,7 @@ func (e *Evaluator) judge(ctx context.Context, w coord.Wait, timedOut bool) (con
 	}
 	in.Undo = phase == contract.PhaseUndo
 	if phase == contract.PhaseBake {
-		in.Phase = outcome.Bake
+		in.Phase = contract.PhaseBake
 		in.Deadline = u.StartedAt.Add(time.Duration(p.TimeoutSeconds) * time.Second)
 		in.BakeUntil = w.Deadline
 	}
@@ -117,7 +117,7 @@ func (e *Evaluator) judge(ctx context.Context, w coord.Wait, timedOut bool) (con
 	}
 	r := outcome.Evaluate(in)
 	o := contract.Outcome{
-		Cause:             string(r.Cause),
+		Cause: r.Cause,
 		Reason:            r.Reason,
 		TaskDefinitionArn: r.TaskDefinition,
 		RolloutState:      r.RolloutState,
@@ -129,11 +129,11 @@ func (e *Evaluator) judge(ctx context.Context, w coord.Wait, timedOut bool) (con
 		LifecycleStage:          r.LifecycleStage,
 	}
 	switch {
-	case r.Status == outcome.Succeeded:
+	case r.Status == contract.StatusCompleted:
 		o.Status = contract.StatusCompleted
-	case r.Status == outcome.InProgress:
+	case r.Status == contract.StatusInProgress:
 		o.Status = contract.StatusInProgress
-	case r.Cause == outcome.CauseSuperseded:
+	case r.Cause == contract.CauseSuperseded:
 		// Watch and check call Evaluate as the lease holder, so no newer
 		// execution replaced ours.
 		return e.foreign(ctx, p, u, r, o)
@@ -156,7 +156,7 @@ func (e *Evaluator) foreign(ctx context.Context, p contract.Plan, u contract.Upd
 	}
 	switch kind {
 	case coord.Undone:
-		o.Cause = string(outcome.CauseECSRollback)
+		o.Cause = contract.CauseECSRollback
 		o.Reason = "service went back to " + r.TaskDefinition
 	case coord.Replaced:
 		// The state machine re-applies our revision (Update checks the

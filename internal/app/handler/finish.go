@@ -330,7 +330,7 @@ func superseded(in contract.FinishInput) (string, bool) {
 func failureCause(in contract.FinishInput) string {
 	for _, r := range []*contract.Result[contract.Outcome]{in.Bake, in.Outcome} {
 		if o := payload(r); o != nil && o.Status == contract.StatusFailed {
-			return o.Cause + ": " + o.Reason
+			return string(o.Cause) + ": " + o.Reason
 		}
 	}
 	if in.Error != nil {
@@ -349,7 +349,7 @@ func rollbackFailure(in contract.FinishInput) string {
 func outcomeReason(o *contract.Outcome, timeout *contract.TaskError) string {
 	switch {
 	case o != nil && o.Reason != "":
-		return o.Cause + ": " + o.Reason
+		return string(o.Cause) + ": " + o.Reason
 	case timeout != nil:
 		return "timed out"
 	}
@@ -394,7 +394,7 @@ func errorReason(e *contract.TaskError, fallback string) string {
 func record(in contract.FinishInput, raw json.RawMessage, status contract.Terminal, reason string) history.Record {
 	r := history.Record{
 		ExecutionARN: in.Execution.ID,
-		Outcome:      history.Outcome(status),
+		Outcome:      status,
 		Reason:       reason,
 		StartedAt:    in.Execution.StartTime.UTC(),
 	}

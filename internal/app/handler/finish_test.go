@@ -14,8 +14,8 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 )
 
-func outcomeOf(status contract.Status, cause, rev string) *contract.Result[contract.Outcome] {
-	return &contract.Result[contract.Outcome]{Payload: contract.Outcome{Status: status, Cause: cause, Reason: cause + " reason", TaskDefinitionArn: rev, CheckedAt: t0}}
+func outcomeOf(status contract.Status, cause contract.Cause, rev string) *contract.Result[contract.Outcome] {
+	return &contract.Result[contract.Outcome]{Payload: contract.Outcome{Status: status, Cause: cause, Reason: string(cause) + " reason", TaskDefinitionArn: rev, CheckedAt: t0}}
 }
 
 func lambdaError(name, msg string) *contract.TaskError {

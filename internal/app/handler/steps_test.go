@@ -275,7 +275,7 @@ func TestCheck(t *testing.T) {
 		advance  time.Duration
 		setup    func(*world)
 		status   contract.Status
-		cause    string
+		cause    contract.Cause
 	}{
 		{"rolling out", contract.PhaseRollout, false, time.Minute, nil, contract.StatusInProgress, "in-progress"},
 		{"timed out rolling out", contract.PhaseRollout, true, time.Minute, nil, contract.StatusFailed, "timeout"},

@@ -38,6 +38,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 )
 
 // Key attribute names and item kinds.
@@ -52,25 +53,17 @@ const (
 // ServiceKey is the partition key value of a service's items.
 func ServiceKey(service string) string { return "SVC#" + service }
 
-// Outcome is an execution's terminal status.
-type Outcome string
+// Outcome is an execution's terminal status: contract's Terminal, the one
+// the finish function decides and the Fail state reads.
+type Outcome = contract.Terminal
 
 const (
-	Succeeded  Outcome = "SUCCEEDED"
-	RolledBack Outcome = "ROLLED_BACK"
-	Failed     Outcome = "FAILED"
-	Superseded Outcome = "SUPERSEDED"
-	Skipped    Outcome = "SKIPPED"
+	Succeeded  = contract.TerminalSucceeded
+	RolledBack = contract.TerminalRolledBack
+	Failed     = contract.TerminalFailed
+	Superseded = contract.TerminalSuperseded
+	Skipped    = contract.TerminalSkipped
 )
-
-// Valid reports whether o is one of the five outcomes.
-func (o Outcome) Valid() bool {
-	switch o {
-	case Succeeded, RolledBack, Failed, Superseded, Skipped:
-		return true
-	}
-	return false
-}
 
 // Image is one container image a deploy set.
 type Image struct {

@@ -12,42 +12,39 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 )
 
-// Status is the verdict.
-type Status string
-
-const (
-	InProgress Status = "IN_PROGRESS"
-	Succeeded  Status = "SUCCEEDED"
-	Failed     Status = "FAILED"
+// The verdict speaks contract's vocabulary: one status, one cause and one
+// phase type for the verdicts, the state document and the records.
+type (
+	Status = contract.Status
+	Cause  = contract.Cause
+	Phase  = contract.Phase
 )
 
-// Cause is a short machine-readable word for why a verdict was reached.
-type Cause string
-
 const (
-	CauseInProgress     Cause = "in-progress"
-	CauseCompleted      Cause = "completed"       // rollout completed on the expected revision
-	CauseBaked          Cause = "baked"           // bake window passed with no alarm
-	CauseCircuitBreaker Cause = "circuit-breaker" // ECS deployment circuit breaker failed the rollout
-	CauseECSRollback    Cause = "ecs-rollback"    // ECS rolled back (deployment alarms, or rollback) to the previous revision
-	CauseRolloutFailed  Cause = "rollout-failed"  // rollout FAILED for another reason
-	CauseTasksFailing   Cause = "tasks-failing"   // too many tasks failed to start
-	CauseAlarm          Cause = "alarm"           // an alarm of the service is in ALARM
-	CauseTimeout        Cause = "timeout"         // the rollout did not complete in time
-	CauseSuperseded     Cause = "superseded"      // someone else's deployment replaced ours
-	CauseServiceGone    Cause = "service-gone"    // the service is not ACTIVE any more
-)
+	InProgress = contract.StatusInProgress
+	Completed  = contract.StatusCompleted // the phase passed: rollout completed, or bake window clean
+	Failed     = contract.StatusFailed
 
-// Phase is what is being judged.
-type Phase string
+	CauseInProgress     = contract.CauseInProgress
+	CauseCompleted      = contract.CauseCompleted
+	CauseBaked          = contract.CauseBaked
+	CauseCircuitBreaker = contract.CauseCircuitBreaker
+	CauseECSRollback    = contract.CauseECSRollback
+	CauseRolloutFailed  = contract.CauseRolloutFailed
+	CauseTasksFailing   = contract.CauseTasksFailing
+	CauseAlarm          = contract.CauseAlarm
+	CauseTimeout        = contract.CauseTimeout
+	CauseSuperseded     = contract.CauseSuperseded
+	CauseServiceGone    = contract.CauseServiceGone
 
-const (
 	// Rollout: did the deployment of Expected complete?
-	Rollout Phase = "rollout"
+	Rollout = contract.PhaseRollout
 	// Bake: the rollout completed; did the bake window pass without alarm?
-	Bake Phase = "bake"
+	Bake = contract.PhaseBake
 )
 
 // Alarm is an alarm's current state.
@@ -100,7 +97,7 @@ type Input struct {
 	Now         time.Time
 	// Deadline ends the rollout phase with CauseTimeout; zero means none.
 	Deadline time.Time
-	// BakeUntil ends the bake phase with Succeeded.
+	// BakeUntil ends the bake phase with Completed.
 	BakeUntil time.Time
 	// MaxFailedTasks fails the rollout once the deployment's failed task
 	// count reaches it; 0 leaves that to the circuit breaker.
@@ -203,13 +200,13 @@ func Evaluate(in Input) Result {
 			return progress("rollout of the same revision in progress during the bake", r)
 		}
 		if !in.Now.Before(in.BakeUntil) {
-			r.Status, r.Cause, r.Reason = Succeeded, CauseBaked, "bake window passed with no alarm"
+			r.Status, r.Cause, r.Reason = Completed, CauseBaked, "bake window passed with no alarm"
 			return r
 		}
 		return progress(fmt.Sprintf("baking until %s", in.BakeUntil.UTC().Format(time.RFC3339)), r)
 	default:
 		if completed {
-			r.Status, r.Cause, r.Reason = Succeeded, CauseCompleted, "rollout completed on "+r.TaskDefinition
+			r.Status, r.Cause, r.Reason = Completed, CauseCompleted, "rollout completed on "+r.TaskDefinition
 			return r
 		}
 		if !in.Deadline.IsZero() && !in.Now.Before(in.Deadline) {
@@ -235,7 +232,7 @@ func serviceDeployment(in Input, sd *ecstypes.ServiceDeployment, r Result) (res 
 	switch sd.Status {
 	case ecstypes.ServiceDeploymentStatusRollbackSuccessful:
 		if in.Undo {
-			r.Status, r.Cause, r.Reason = Succeeded, CauseCompleted, "ECS rolled back to "+r.TaskDefinition+": "+ecsReason(sd)
+			r.Status, r.Cause, r.Reason = Completed, CauseCompleted, "ECS rolled back to "+r.TaskDefinition+": "+ecsReason(sd)
 			return r, true, nil
 		}
 		return fail(ecsCause(sd), "ECS rolled back to "+r.TaskDefinition+": "+ecsReason(sd), r), true, nil

@@ -64,9 +64,9 @@ func TestEvaluate(t *testing.T) {
 		{"rollout in progress", base(func(*Input) {}),
 			Result{Status: InProgress, Cause: CauseInProgress, TaskDefinition: td2, RolloutState: "IN_PROGRESS"}},
 		{"rollout completed", base(func(in *Input) { in.Service = service("ACTIVE", done) }),
-			Result{Status: Succeeded, Cause: CauseCompleted, TaskDefinition: td2, RolloutState: "COMPLETED"}},
+			Result{Status: Completed, Cause: CauseCompleted, TaskDefinition: td2, RolloutState: "COMPLETED"}},
 		{"completed while old deployment drains still counts", base(func(in *Input) { in.Service = service("ACTIVE", done, old) }),
-			Result{Status: Succeeded, Cause: CauseCompleted, TaskDefinition: td2, RolloutState: "COMPLETED"}},
+			Result{Status: Completed, Cause: CauseCompleted, TaskDefinition: td2, RolloutState: "COMPLETED"}},
 		{"circuit breaker without rollback", base(func(in *Input) {
 			in.Service = service("ACTIVE", dep{id: "ecs-svc/2", status: "PRIMARY", td: td2, rollout: ecstypes.DeploymentRolloutStateFailed, reason: cbReason, failed: 4}, old)
 		}), Result{Status: Failed, Cause: CauseCircuitBreaker, TaskDefinition: td2, RolloutState: "FAILED", FailedTasks: 4}},
@@ -109,7 +109,7 @@ func TestEvaluate(t *testing.T) {
 		{"alarm beats completion", base(func(in *Input) { in.Service = service("ACTIVE", done); in.Alarms = []Alarm{alarm} }),
 			Result{Status: Failed, Cause: CauseAlarm, TaskDefinition: td2, RolloutState: "COMPLETED", Alarm: "web-5xx"}},
 		{"alarm in ALARM since before the deploy is ignored", base(func(in *Input) { in.Service = service("ACTIVE", done); in.Alarms = []Alarm{oldAlarm} }),
-			Result{Status: Succeeded, Cause: CauseCompleted, TaskDefinition: td2, RolloutState: "COMPLETED"}},
+			Result{Status: Completed, Cause: CauseCompleted, TaskDefinition: td2, RolloutState: "COMPLETED"}},
 		{"zero AlarmsSince counts every alarm", base(func(in *Input) { in.AlarmsSince = time.Time{}; in.Alarms = []Alarm{oldAlarm} }),
 			Result{Status: Failed, Cause: CauseAlarm, TaskDefinition: td2, RolloutState: "IN_PROGRESS", Alarm: "web-5xx"}},
 		{"insufficient data is not an alarm", base(func(in *Input) { in.Alarms = []Alarm{insufficient} }),
@@ -128,7 +128,7 @@ func TestEvaluate(t *testing.T) {
 		{"timeout", base(func(in *Input) { in.Now = in.Deadline }),
 			Result{Status: Failed, Cause: CauseTimeout, TaskDefinition: td2, RolloutState: "IN_PROGRESS"}},
 		{"completion at the deadline is success", base(func(in *Input) { in.Now = in.Deadline; in.Service = service("ACTIVE", done) }),
-			Result{Status: Succeeded, Cause: CauseCompleted, TaskDefinition: td2, RolloutState: "COMPLETED"}},
+			Result{Status: Completed, Cause: CauseCompleted, TaskDefinition: td2, RolloutState: "COMPLETED"}},
 		{"no deadline", base(func(in *Input) { in.Deadline = time.Time{}; in.Now = t0.Add(100 * time.Hour) }),
 			Result{Status: InProgress, Cause: CauseInProgress, TaskDefinition: td2, RolloutState: "IN_PROGRESS"}},
 		{"service deleted", base(func(in *Input) { in.Service = service("INACTIVE") }),
@@ -139,7 +139,7 @@ func TestEvaluate(t *testing.T) {
 			Result{Status: InProgress, Cause: CauseInProgress}},
 		{"external controller: no rollout state, steady", base(func(in *Input) {
 			in.Service = service("ACTIVE", dep{status: "PRIMARY", td: td2, running: 2, want: 2})
-		}), Result{Status: Succeeded, Cause: CauseCompleted, TaskDefinition: td2}},
+		}), Result{Status: Completed, Cause: CauseCompleted, TaskDefinition: td2}},
 		{"external controller: no rollout state, two deployments", base(func(in *Input) {
 			in.Service = service("ACTIVE", dep{status: "PRIMARY", td: td2, running: 2, want: 2}, dep{status: "ACTIVE", td: td1})
 		}), Result{Status: InProgress, Cause: CauseInProgress, TaskDefinition: td2}},
@@ -153,7 +153,7 @@ func TestEvaluate(t *testing.T) {
 		}), Result{Status: InProgress, Cause: CauseInProgress, TaskDefinition: td2, RolloutState: "COMPLETED"}},
 		{"bake: passed", base(func(in *Input) {
 			in.Phase, in.BakeUntil, in.Now, in.Service = Bake, t0.Add(10*time.Minute), t0.Add(10*time.Minute), service("ACTIVE", done)
-		}), Result{Status: Succeeded, Cause: CauseBaked, TaskDefinition: td2, RolloutState: "COMPLETED"}},
+		}), Result{Status: Completed, Cause: CauseBaked, TaskDefinition: td2, RolloutState: "COMPLETED"}},
 		{"bake: alarm", base(func(in *Input) {
 			in.Phase, in.BakeUntil, in.Service, in.Alarms = Bake, t0.Add(10*time.Minute), service("ACTIVE", done), []Alarm{alarm}
 		}), Result{Status: Failed, Cause: CauseAlarm, TaskDefinition: td2, RolloutState: "COMPLETED", Alarm: "web-5xx"}},

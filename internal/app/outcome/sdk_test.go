@@ -129,7 +129,7 @@ func TestEvaluateLocalECS(t *testing.T) {
 			}
 			// Wait for the first rollout with Evaluate itself.
 			poll(t, c.Clock, func(now time.Time) bool {
-				return outcome.Evaluate(outcome.Input{Service: describe(), Expected: prev, Now: now}).Status == outcome.Succeeded
+				return outcome.Evaluate(outcome.Input{Service: describe(), Expected: prev, Now: now}).Status == outcome.Completed
 			})
 
 			// Deploy: copy the task definition, pin the app image, update.
@@ -179,7 +179,7 @@ func TestEvaluateLocalECS(t *testing.T) {
 			if got.Cause != tt.wantCause {
 				t.Fatalf("cause %s (%s), want %s", got.Cause, got.Reason, tt.wantCause)
 			}
-			if wantSucceeded := tt.wantCause == outcome.CauseCompleted; (got.Status == outcome.Succeeded) != wantSucceeded {
+			if wantSucceeded := tt.wantCause == outcome.CauseCompleted; (got.Status == outcome.Completed) != wantSucceeded {
 				t.Errorf("status %s", got.Status)
 			}
 			wantTD := prev

@@ -43,7 +43,7 @@ func TestEvaluateServiceDeployment(t *testing.T) {
 		{"in progress, bake time: not done though the rollout state says completed", Rollout, false, td2, oursDone,
 			sd(ecstypes.ServiceDeploymentStatusInProgress, ecstypes.ServiceDeploymentLifecycleStageBakeTime, nil), InProgress, CauseInProgress, ""},
 		{"successful on our revision", Rollout, false, td2, ours,
-			sd(ecstypes.ServiceDeploymentStatusSuccessful, ecstypes.ServiceDeploymentLifecycleStageCleanUp, nil), Succeeded, CauseCompleted, "rollout completed"},
+			sd(ecstypes.ServiceDeploymentStatusSuccessful, ecstypes.ServiceDeploymentLifecycleStageCleanUp, nil), Completed, CauseCompleted, "rollout completed"},
 		{"circuit breaker rolled back", Rollout, false, td2, back,
 			sd(ecstypes.ServiceDeploymentStatusRollbackSuccessful, "", func(s *ecstypes.ServiceDeployment) { s.DeploymentCircuitBreaker, s.Rollback = cb, rb }),
 			Failed, CauseCircuitBreaker, "ECS rolled back to " + td1 + ": ECS deployment circuit breaker: task failed to start. (circuit breaker: 4 failed tasks, threshold 3)"},
@@ -64,11 +64,11 @@ func TestEvaluateServiceDeployment(t *testing.T) {
 		{"undo: rolled back successfully is done", Rollout, true, td1, back,
 			sd(ecstypes.ServiceDeploymentStatusRollbackSuccessful, "", func(s *ecstypes.ServiceDeployment) {
 				s.Rollback = &ecstypes.Rollback{Reason: aws.String("Service deployment rolled back because of a stop request.")}
-			}), Succeeded, CauseCompleted, "stop request"},
+			}), Completed, CauseCompleted, "stop request"},
 		{"undo: still rolling back", Rollout, true, td1, backRolling,
 			sd(ecstypes.ServiceDeploymentStatusRollbackInProgress, "", nil), InProgress, CauseInProgress, ""},
 		{"bake phase on a successful deployment: baked once the window passed", Bake, false, td2, oursDone,
-			sd(ecstypes.ServiceDeploymentStatusSuccessful, ecstypes.ServiceDeploymentLifecycleStageCleanUp, nil), Succeeded, CauseBaked, ""},
+			sd(ecstypes.ServiceDeploymentStatusSuccessful, ecstypes.ServiceDeploymentLifecycleStageCleanUp, nil), Completed, CauseBaked, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
