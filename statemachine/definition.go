@@ -240,7 +240,9 @@ func Build() Machine {
 	status := func(path string, s contract.Status, next string) Rule {
 		return is(path+".Payload.status", string(s), next)
 	}
-	cause := func(path string, c contract.Cause, next string) Rule { return is(path+".Payload.cause", string(c), next) }
+	cause := func(path string, c contract.Cause, next string) Rule {
+		return is(path+".Payload.cause", string(c), next)
+	}
 
 	// What a decided rollout or bake outcome at path leads to.
 	decision := func(path string, completed []Rule, rest ...Rule) State {

@@ -117,7 +117,7 @@ func (e *Evaluator) judge(ctx context.Context, w coord.Wait, timedOut bool) (con
 	}
 	r := outcome.Evaluate(in)
 	o := contract.Outcome{
-		Cause: r.Cause,
+		Cause:             r.Cause,
 		Reason:            r.Reason,
 		TaskDefinitionArn: r.TaskDefinition,
 		RolloutState:      r.RolloutState,
