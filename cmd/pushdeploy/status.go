@@ -162,20 +162,8 @@ func collectStatus(ctx context.Context, cfg aws.Config, cluster, service, table,
 		st.Strategy = string(dc.Strategy)
 	}
 	if sdArn := aws.ToString(svc.CurrentServiceDeployment); sdArn != "" {
-		out, err := ecsc.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{sdArn}})
-		if err != nil {
-			return nil, fmt.Errorf("describe service deployment %s: %w", sdArn, err)
-		}
-		if len(out.ServiceDeployments) > 0 {
-			sd := out.ServiceDeployments[0]
-			st.ServiceDeployment = &serviceDeploymentState{Arn: sdArn, Status: string(sd.Status),
-				LifecycleStage: string(sd.LifecycleStage), StatusReason: aws.ToString(sd.StatusReason)}
-			if t := sd.TargetServiceRevision; t != nil {
-				st.ServiceDeployment.TargetTraffic = t.RequestedProductionTrafficWeight
-			}
-			if len(sd.SourceServiceRevisions) > 0 {
-				st.ServiceDeployment.SourceTraffic = sd.SourceServiceRevisions[0].RequestedProductionTrafficWeight
-			}
+		if st.ServiceDeployment, err = readServiceDeployment(ctx, ecsc, sdArn); err != nil {
+			return nil, err
 		}
 	}
 	td, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(st.TaskDefinition)})
@@ -320,15 +308,7 @@ func writeStatus(w io.Writer, st *serviceStatus, knowsExecutions bool) {
 		fmt.Fprintf(tw, "strategy\t%s\n", st.Strategy)
 	}
 	if sd := st.ServiceDeployment; sd != nil {
-		fmt.Fprintf(tw, "ecs deploy\t%s %s", sd.Status, dash(sd.LifecycleStage))
-		// Rolling moves no traffic between revisions: no split to show.
-		if sd.TargetTraffic != nil && st.Strategy != "" && st.Strategy != "ROLLING" {
-			fmt.Fprintf(tw, ", production traffic %g%% new", *sd.TargetTraffic)
-			if sd.SourceTraffic != nil {
-				fmt.Fprintf(tw, " / %g%% old", *sd.SourceTraffic)
-			}
-		}
-		fmt.Fprintln(tw)
+		fmt.Fprintf(tw, "ecs deploy\t%s\n", sd.text(st.Strategy))
 	}
 	for _, d := range st.Deployments {
 		fmt.Fprintf(tw, "deployment\t%s %s %s %d/%d running", d.Status, dash(d.RolloutState), shortRevision(d.TaskDefinition), d.Running, d.Desired)

@@ -134,6 +134,7 @@ var _ sfnAPI = (*sfn.Client)(nil)
 // ecsAPI is what watch reads of the service: its events and deployments.
 type ecsAPI interface {
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	serviceDeploymentAPI
 }
 
 var _ ecsAPI = (*ecs.Client)(nil)
@@ -626,6 +627,17 @@ func (f *follower) service(ctx context.Context, t *timeline, until time.Time) []
 		return ens
 	}
 	counts, at := deploymentCounts(svc.Deployments)
+	if arn := aws.ToString(svc.CurrentServiceDeployment); arn != "" && counts != "" {
+		// Where ECS's own deployment is in its lifecycle (a blue/green bake,
+		// a canary's wait) and how production traffic is split.
+		if sd, err := readServiceDeployment(ctx, f.ecs, arn); err == nil && sd != nil {
+			strategy := ""
+			if dc := svc.DeploymentConfiguration; dc != nil {
+				strategy = string(dc.Strategy)
+			}
+			counts += "; ecs " + strings.TrimSpace(strategy+" "+sd.text(strategy))
+		}
+	}
 	if counts != f.deployments {
 		f.deployments = counts
 		if !f.tty && counts != "" {

@@ -359,8 +359,19 @@ func TestFollowProgress(t *testing.T) {
 // fakeECS answers DescribeServices with the next of its states (the last
 // one once they run out), counting the calls.
 type fakeECS struct {
-	states []ecstypes.Service
-	calls  int
+	states      []ecstypes.Service
+	calls       int
+	deployments map[string]ecstypes.ServiceDeployment
+}
+
+func (f *fakeECS) DescribeServiceDeployments(ctx context.Context, in *ecs.DescribeServiceDeploymentsInput, _ ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error) {
+	var out ecs.DescribeServiceDeploymentsOutput
+	for _, arn := range in.ServiceDeploymentArns {
+		if sd, ok := f.deployments[arn]; ok {
+			out.ServiceDeployments = append(out.ServiceDeployments, sd)
+		}
+	}
+	return &out, nil
 }
 
 func (f *fakeECS) DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
@@ -500,5 +511,36 @@ func TestFollowProgressFitsTerminal(t *testing.T) {
 	}
 	if segments == 0 {
 		t.Fatal("no progress line")
+	}
+}
+
+// TestFollowServiceDeployment: on a blue/green service, watch shows where
+// ECS's service deployment is in its lifecycle and the traffic split.
+func TestFollowServiceDeployment(t *testing.T) {
+	t0 := mustTime(t, "2026-11-22T03:00:00Z")
+	const sdArn = "arn:aws:ecs:us-east-1:1:service-deployment/prod/web/abc"
+	blueGreen := func(running int32) ecstypes.Service {
+		s := serviceState(t0, running, 3-running)
+		s.CurrentServiceDeployment = aws.String(sdArn)
+		s.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyBlueGreen}
+		return s
+	}
+	fe := &fakeECS{states: []ecstypes.Service{blueGreen(1), blueGreen(3)}, deployments: map[string]ecstypes.ServiceDeployment{
+		sdArn: {
+			ServiceDeploymentArn: aws.String(sdArn), Status: ecstypes.ServiceDeploymentStatusInProgress,
+			LifecycleStage:         ecstypes.ServiceDeploymentLifecycleStageBakeTime,
+			TargetServiceRevision:  &ecstypes.ServiceRevisionSummary{RequestedProductionTrafficWeight: aws.Float64(100)},
+			SourceServiceRevisions: []ecstypes.ServiceRevisionSummary{{RequestedProductionTrafficWeight: aws.Float64(0)}},
+		},
+	}}
+	h := deployHistory(t).finish("", "SUCCEEDED", "ok").succeeded("SUCCEEDED")
+	var piped bytes.Buffer
+	f := &follower{api: &fakeSFN{events: h.events, visible: 3, grow: 3}, ecs: fe, out: &piped, interval: time.Millisecond}
+	if _, err := f.follow(context.Background(), "arn:exec"); err != nil {
+		t.Fatal(err)
+	}
+	want := "PRIMARY web:2 3/3 running (IN_PROGRESS); ecs BLUE_GREEN IN_PROGRESS BAKE_TIME, production traffic 100% new / 0% old\n"
+	if !strings.Contains(piped.String(), want) {
+		t.Errorf("watch of a blue/green service lacks %q:\n%s", want, piped.String())
 	}
 }
