@@ -112,12 +112,16 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 }
 
 // input returns the execution's raw input, which names the service and who
-// started the execution (the state document does not carry it). A
+// started the execution (the state document carries only plan's bounded
+// facts of it, when plan succeeded: then it is not read). A
 // throttled or transient failure is retried by the state machine; any
 // other leaves the record to what the plan knows, rather than no record.
 func (h *FinishHandler) input(ctx context.Context, in contract.FinishInput) (json.RawMessage, error) {
 	if len(in.Input) > 0 {
 		return in.Input, nil
+	}
+	if in.Plan != nil && in.Plan.Payload.Started != nil {
+		return nil, nil // plan passed on what the record needs of it
 	}
 	raw, err := executionInput(ctx, h.d.SFN, in.Execution.ID)
 	var throttled *contract.Throttled
@@ -390,16 +394,21 @@ func record(in contract.FinishInput, raw json.RawMessage, status contract.Termin
 		}
 		return s
 	}
-	r.Action, r.Trigger = contract.Clip(lenient.Action, 64), contract.Clip(lenient.Trigger, 64)
+	r.Trigger = contract.Clip(lenient.Trigger, 64)
 	r.Cluster, r.ServiceName = name(lenient.Cluster), name(lenient.Service)
-	switch {
-	case lenient.RequestedBy != "":
-		r.StartedBy = contract.Clip(lenient.RequestedBy, contract.MaxRequestedByBytes)
-	case lenient.Alarm != nil:
-		r.StartedBy = "alarm " + contract.Clip(lenient.Alarm.AlarmName, contract.MaxNameBytes)
-	case lenient.Push != nil:
-		r.StartedBy = "ecr event " + contract.Clip(lenient.Push.EventID, 64)
+	var alarmName, pushEvent string
+	if lenient.Alarm != nil {
+		alarmName = lenient.Alarm.AlarmName
 	}
+	if lenient.Push != nil {
+		pushEvent = lenient.Push.EventID
+	}
+	st := contract.StartedOf(lenient.Action, lenient.RequestedBy, alarmName, pushEvent, lenient.Alarm != nil, lenient.Push != nil)
+	if in.Plan != nil && in.Plan.Payload.Started != nil {
+		// Plan read the input: its facts, with no second read.
+		st, r.Trigger = *in.Plan.Payload.Started, string(in.Plan.Payload.Trigger)
+	}
+	r.Action, r.StartedBy = st.Action, st.By
 	if r.Trigger == "" {
 		r.Trigger = string(contract.TriggerManual)
 	}

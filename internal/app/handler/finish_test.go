@@ -269,3 +269,27 @@ func cmpRecord(got, want history.Record) string {
 	}
 	return ""
 }
+
+// A plan that passed on the input's facts spares finish the second read of
+// the input: the record is the same, with no DescribeExecution.
+func TestFinishUsesThePlansFactsOfTheInput(t *testing.T) {
+	w := newWorld(t)
+	in := doc(w, func(in *contract.FinishInput) {
+		in.Plan.Payload.Action, in.Plan.Payload.Reason = contract.ActionSkip, "service already runs it"
+		in.Plan.Payload.Started = &contract.Started{Action: "deploy", By: "alice"}
+		in.Update, in.Register = nil, nil
+	})
+	if _, err := w.finish(t).Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if w.sfn.described != 0 {
+		t.Errorf("%d DescribeExecution, want none", w.sfn.described)
+	}
+	if len(w.history.records) != 1 {
+		t.Fatalf("%d records", len(w.history.records))
+	}
+	r := w.history.records[0]
+	if r.Action != "deploy" || r.StartedBy != "alice" || r.Trigger != string(in.Plan.Payload.Trigger) || r.Outcome != history.Skipped {
+		t.Errorf("record action %q, startedBy %q, trigger %q, outcome %s", r.Action, r.StartedBy, r.Trigger, r.Outcome)
+	}
+}
