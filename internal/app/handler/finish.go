@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
@@ -79,7 +81,8 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	}
 
 	fin := finished(in, status, rec)
-	applied, err := h.d.History.Finish(ctx, rec, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) })
+	release := p.LeaseOwner != "" && status != contract.TerminalSuperseded
+	applied, released, err := h.write(ctx, rec, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) }, release, p)
 	var dup *history.DuplicateRecordError
 	switch {
 	case errors.As(err, &dup):
@@ -96,7 +99,9 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	}
 	res.Notified = true
 
-	if p.LeaseOwner != "" && status != contract.TerminalSuperseded {
+	if released {
+		res.LeaseReleased = true
+	} else if release {
 		if err := h.d.Leases.Release(ctx, p.ServiceArn, p.LeaseOwner); err != nil {
 			// Superseded or never held: it is not ours to release.
 			log.WarnContext(ctx, "lease not released", "error", err)
@@ -109,6 +114,38 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	}
 	log.InfoContext(ctx, "finished", "status", status, "reason", reason, "from", rec.FromRevision, "to", rec.ToRevision, "deregistered", len(res.Deregistered))
 	return res, nil
+}
+
+// leaseReleaser writes the lease's release as an item of a transaction
+// (*coord.Store).
+type leaseReleaser interface {
+	ReleaseWrite(service, holder string) (ddbtypes.TransactWriteItem, error)
+}
+
+// historyWithWrite writes the record and ledger with one more item in the
+// same transaction (*history.Store).
+type historyWithWrite interface {
+	FinishWith(ctx context.Context, r history.Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (ledger.Change, bool, error)
+}
+
+// write writes the record and the ledger change and, when release is set
+// and the stores can, the lease's release in the same transaction: one call
+// for the three. released says whether the lease was released with them;
+// if not, the caller releases it on its own (its condition failed, or the
+// stores cannot), which also says why.
+func (h *FinishHandler) write(ctx context.Context, rec history.Record, change func(ledger.Ledger) ledger.Change, release bool, p contract.Plan) (ledger.Change, bool, error) {
+	hw, okH := h.d.History.(historyWithWrite)
+	lr, okL := h.d.Leases.(leaseReleaser)
+	if !release || !okH || !okL {
+		c, err := h.d.History.Finish(ctx, rec, change)
+		return c, false, err
+	}
+	item, err := lr.ReleaseWrite(p.ServiceArn, p.LeaseOwner)
+	if err != nil {
+		c, err := h.d.History.Finish(ctx, rec, change)
+		return c, false, err
+	}
+	return hw.FinishWith(ctx, rec, change, &item)
 }
 
 // input returns the execution's raw input, which names the service and who

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
@@ -320,5 +321,55 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := history.New(db, table, -time.Second); err == nil {
 		t.Error("negative retention accepted")
+	}
+}
+
+// FinishWith writes the lease's release (coord's own transaction item) with
+// the record and ledger in one call; when the lease is not the caller's, the
+// record and ledger are written without it and the lease is left alone.
+func TestFinishWithReleasesTheLeaseInTheSameTransaction(t *testing.T) {
+	s, db, c := setup(t, 0)
+	ctx := context.Background()
+	leases, err := coord.New(db, table, c.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range []struct {
+		name, holder string
+		written      bool
+	}{
+		{"held", "exec-held", true},
+		{"taken by another", "exec-other", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := record(svcA, 10+i)
+			if _, err := leases.Acquire(ctx, coord.Request{Service: svcA, Holder: tt.holder, Seq: int64(100 + i), TTL: time.Hour, Mode: coord.Preempt}); err != nil {
+				t.Fatal(err)
+			}
+			release, err := leases.ReleaseWrite(svcA, "exec-held")
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := c.Server.Log.Count("dynamodb", "")
+			if _, written, err := s.FinishWith(ctx, r, finishOf(r), &release); err != nil || written != tt.written {
+				t.Fatalf("written %v, %v; want %v", written, err, tt.written)
+			}
+			if tt.written && c.Server.Log.Count("dynamodb", "")-before != 2 { // the ledger's read, one transaction
+				t.Errorf("%d calls, want 2", c.Server.Log.Count("dynamodb", "")-before)
+			}
+			st, err := leases.Get(ctx, svcA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.written && (st.Holder != "" || st.LastHolder != "exec-held") || !tt.written && st.Holder != tt.holder {
+				t.Errorf("lease %+v", st)
+			}
+			if _, ok, err := s.Latest(ctx, svcA); err != nil || !ok {
+				t.Errorf("no record: %v", err)
+			}
+			if l, _ := s.Ledger(ctx, svcA); l.IsBad(r.DeployedRevision) {
+				t.Errorf("ledger %+v", l)
+			}
+		})
 	}
 }

@@ -93,53 +93,80 @@ func (s *Store) readLedger(ctx context.Context, service string) (ledger.Ledger, 
 // finish never applies a change twice. A ledger written concurrently is
 // read again and the change derived anew. It returns the applied change.
 func (s *Store) Finish(ctx context.Context, r Record, change func(ledger.Ledger) ledger.Change) (ledger.Change, error) {
+	c, _, err := s.FinishWith(ctx, r, change, nil)
+	return c, err
+}
+
+// FinishWith is Finish with one more conditional write that belongs with
+// the record (finish's release of the lease, coord.Store.ReleaseWrite) in
+// the same transaction, so that the three cost one call. When that write's
+// condition fails, the record and ledger are written without it and
+// written is false: the caller finds out why on its own.
+func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (c ledger.Change, written bool, err error) {
 	if _, err := s.recordPut(r); err != nil {
-		return ledger.Change{}, err
+		return ledger.Change{}, false, err
 	}
 	for range ledgerAttempts {
 		l, version, err := s.readLedger(ctx, r.Service)
 		if err != nil {
-			return ledger.Change{}, err
+			return ledger.Change{}, false, err
 		}
 		c := change(l)
+		var items []ddbtypes.TransactWriteItem
 		if c.Empty() {
-			return c, s.Put(ctx, r)
+			if also == nil {
+				return c, false, s.Put(ctx, r)
+			}
+			put, err := s.recordPut(r)
+			if err != nil {
+				return ledger.Change{}, false, err
+			}
+			items = append(items, ddbtypes.TransactWriteItem{Put: put})
+		} else {
+			rec := r
+			rec.Quarantined, rec.Released = nil, c.Release
+			for _, q := range c.Quarantine {
+				rec.Quarantined = append(rec.Quarantined, q.Digest)
+			}
+			put, err := s.recordPut(rec)
+			if err != nil {
+				return ledger.Change{}, false, err
+			}
+			l.Apply(c)
+			lput, err := s.ledgerPut(r.Service, l, version)
+			if err != nil {
+				return ledger.Change{}, false, err
+			}
+			items = append(items, ddbtypes.TransactWriteItem{Put: put}, ddbtypes.TransactWriteItem{Put: lput})
 		}
-		r.Quarantined, r.Released = nil, c.Release
-		for _, q := range c.Quarantine {
-			r.Quarantined = append(r.Quarantined, q.Digest)
+		alsoAt := -1
+		if also != nil {
+			alsoAt = len(items)
+			items = append(items, *also)
 		}
-		put, err := s.recordPut(r)
-		if err != nil {
-			return ledger.Change{}, err
-		}
-		l.Apply(c)
-		lput, err := s.ledgerPut(r.Service, l, version)
-		if err != nil {
-			return ledger.Change{}, err
-		}
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems: []ddbtypes.TransactWriteItem{{Put: put}, {Put: lput}},
-		})
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		var tce *ddbtypes.TransactionCanceledException
 		switch {
 		case err == nil:
-			return c, nil
+			return c, also != nil, nil
 		case errors.As(err, &tce) && failedAt(tce, 0):
-			return ledger.Change{}, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
-		case errors.As(err, &tce) && failedAt(tce, 1):
+			return ledger.Change{}, false, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
+		case errors.As(err, &tce) && alsoAt > 0 && failedAt(tce, alsoAt):
+			also = nil // its condition does not hold: the rest without it
+			continue
+		case errors.As(err, &tce) && !c.Empty() && failedAt(tce, 1):
 			continue // another finish wrote the ledger: derive again
 		case errors.As(err, &tce):
 			// No condition failed: a conflict or throttling, which
 			// the SDK does not retry. Said so, or it would read as an
 			// internal error, which finish retries only a few times.
 			reason := cancelReason(tce)
-			return ledger.Change{}, &CancelledError{Service: r.Service, Reason: reason, Throttled: reason == "ThrottlingError", Err: err}
+			return ledger.Change{}, false, &CancelledError{Service: r.Service, Reason: reason, Throttled: reason == "ThrottlingError", Err: err}
 		default:
-			return ledger.Change{}, fmt.Errorf("write record and ledger: %w", err)
+			return ledger.Change{}, false, fmt.Errorf("write record and ledger: %w", err)
 		}
 	}
-	return ledger.Change{}, &ConflictError{Service: r.Service}
+	return ledger.Change{}, false, &ConflictError{Service: r.Service}
 }
 
 // cancelReason is the first cancellation reason other than None.
