@@ -82,7 +82,8 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 
 	fin := finished(in, status, rec)
 	release := p.LeaseOwner != "" && status != contract.TerminalSuperseded
-	applied, released, err := h.write(ctx, rec, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) }, release, p)
+	written, err := h.write(ctx, rec, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) }, release, p)
+	applied, released := written.Change, written.Also
 	var dup *history.DuplicateRecordError
 	switch {
 	case errors.As(err, &dup):
@@ -110,7 +111,11 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 		}
 	}
 	if h.d.KeepRevisions > 0 && p.LeaseOwner != "" && (status == contract.TerminalSucceeded || status == contract.TerminalRolledBack) && rec.ToRevision != "" {
-		res.Deregistered = h.cleanup(ctx, log, rec)
+		var own *ledger.Ledger
+		if err == nil && written.Ledger.Service != "" {
+			own = &written.Ledger // as just written: not read again
+		}
+		res.Deregistered = h.cleanup(ctx, log, rec, own)
 	}
 	log.InfoContext(ctx, "finished", "status", status, "reason", reason, "from", rec.FromRevision, "to", rec.ToRevision, "deregistered", len(res.Deregistered))
 	return res, nil
@@ -125,27 +130,29 @@ type leaseReleaser interface {
 // historyWithWrite writes the record and ledger with one more item in the
 // same transaction (*history.Store).
 type historyWithWrite interface {
-	FinishWith(ctx context.Context, r history.Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (ledger.Change, bool, error)
+	FinishWith(ctx context.Context, r history.Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (history.Written, error)
 }
 
 // write writes the record and the ledger change and, when release is set
 // and the stores can, the lease's release in the same transaction: one call
-// for the three. released says whether the lease was released with them;
-// if not, the caller releases it on its own (its condition failed, or the
-// stores cannot), which also says why.
-func (h *FinishHandler) write(ctx context.Context, rec history.Record, change func(ledger.Ledger) ledger.Change, release bool, p contract.Plan) (ledger.Change, bool, error) {
+// for the three. Written.Also says whether the lease was released with
+// them; if not, the caller releases it on its own (its condition failed, or
+// the stores cannot), which also says why. Written.Ledger is the ledger as
+// written, when the stores say.
+func (h *FinishHandler) write(ctx context.Context, rec history.Record, change func(ledger.Ledger) ledger.Change, release bool, p contract.Plan) (history.Written, error) {
 	hw, okH := h.d.History.(historyWithWrite)
 	lr, okL := h.d.Leases.(leaseReleaser)
-	if !release || !okH || !okL {
+	if !okH || !okL {
 		c, err := h.d.History.Finish(ctx, rec, change)
-		return c, false, err
+		return history.Written{Change: c}, err
 	}
-	item, err := lr.ReleaseWrite(p.ServiceArn, p.LeaseOwner)
-	if err != nil {
-		c, err := h.d.History.Finish(ctx, rec, change)
-		return c, false, err
+	var also *ddbtypes.TransactWriteItem
+	if release {
+		if item, err := lr.ReleaseWrite(p.ServiceArn, p.LeaseOwner); err == nil {
+			also = &item
+		}
 	}
-	return hw.FinishWith(ctx, rec, change, &item)
+	return hw.FinishWith(ctx, rec, change, also)
 }
 
 // input returns the execution's raw input, which names the service and who
@@ -182,10 +189,28 @@ func (h *FinishHandler) input(ctx context.Context, in contract.FinishInput) (jso
 // and the revisions its lease holder announced. When the protection cannot
 // be read in full, nothing is deregistered. What is deregistered leaves the
 // ledger, so rollbacks go to the newest good revision that still exists.
-func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record) []string {
+func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record, written *ledger.Ledger) []string {
 	rev, err := taskdef.ParseRevision(rec.ToRevision)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	// Only what this service's deploys registered: never a revision a
+	// person, another tool or another service registered.
+	var own ledger.Ledger
+	if written != nil {
+		own = *written
+	} else if own, err = h.d.History.Ledger(ctx, rec.Service); err != nil {
+		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	ours := own.Registered()
+	// What is sure to be protected (below) is never deregistered: when that
+	// is all this service registered, there is nothing to list.
+	sure := append(own.GoodNewest(max(h.d.KeepRevisions, 1)+1), rec.ToRevision, rec.FromRevision)
+	if !slices.ContainsFunc(ours, func(o string) bool {
+		return !slices.ContainsFunc(sure, func(p string) bool { return ledger.Same(o, p) })
+	}) {
 		return nil
 	}
 	candidates, err := h.d.Cleaner.Candidates(ctx, rev.Family, h.d.KeepRevisions)
@@ -195,14 +220,6 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 		}
 		return nil
 	}
-	// Only what this service's deploys registered: never a revision a
-	// person, another tool or another service registered.
-	own, err := h.d.History.Ledger(ctx, rec.Service)
-	if err != nil {
-		log.WarnContext(ctx, "cleanup skipped", "error", err)
-		return nil
-	}
-	ours := own.Registered()
 	candidates = slices.DeleteFunc(candidates, func(c string) bool {
 		return !slices.ContainsFunc(ours, func(o string) bool { return ledger.Same(o, c) })
 	})

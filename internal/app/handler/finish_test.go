@@ -293,3 +293,22 @@ func TestFinishUsesThePlansFactsOfTheInput(t *testing.T) {
 		t.Errorf("record action %q, startedBy %q, trigger %q, outcome %s", r.Action, r.StartedBy, r.Trigger, r.Outcome)
 	}
 }
+
+// Cleanup lists the family only when the service's ledger holds a revision
+// it registered that is not sure to be kept (the one deployed, the one
+// replaced, the newest good ones): a first deploy has nothing to list.
+func TestFinishCleanupListsOnlyWhenSomethingCouldGo(t *testing.T) {
+	w := newWorld(t)
+	w.cleaner.drop = []string{td(30)}
+	in := doc(w, func(in *contract.FinishInput) {
+		in.Outcome = outcomeOf(contract.StatusCompleted, "completed", td(42))
+		in.Bake = outcomeOf(contract.StatusCompleted, "baked", td(42))
+	})
+	res, err := w.finish(t).Handle(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != contract.TerminalSucceeded || len(w.cleaner.calls) != 0 || len(res.Deregistered) != 0 {
+		t.Errorf("status %s, cleanup calls %v, deregistered %v: want no listing", res.Status, w.cleaner.calls, res.Deregistered)
+	}
+}

@@ -351,11 +351,15 @@ func TestFinishWithReleasesTheLeaseInTheSameTransaction(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := c.Server.Log.Count("dynamodb", "")
-			if _, written, err := s.FinishWith(ctx, r, finishOf(r), &release); err != nil || written != tt.written {
-				t.Fatalf("written %v, %v; want %v", written, err, tt.written)
+			w, err := s.FinishWith(ctx, r, finishOf(r), &release)
+			if err != nil || w.Also != tt.written {
+				t.Fatalf("written %v, %v; want %v", w.Also, err, tt.written)
 			}
-			if tt.written && c.Server.Log.Count("dynamodb", "")-before != 2 { // the ledger's read, one transaction
-				t.Errorf("%d calls, want 2", c.Server.Log.Count("dynamodb", "")-before)
+			if stored, err := s.Ledger(ctx, svcA); err != nil || !cmp.Equal(stored, w.Ledger, cmpopts.EquateEmpty()) {
+				t.Errorf("ledger returned %+v, stored %+v (%v)", w.Ledger, stored, err)
+			}
+			if n := c.Server.Log.Count("dynamodb", "") - before - 1; tt.written && n != 2 { // the ledger's read, one transaction (and the check's read)
+				t.Errorf("%d calls, want 2", n)
 			}
 			st, err := leases.Get(ctx, svcA)
 			if err != nil {

@@ -93,33 +93,43 @@ func (s *Store) readLedger(ctx context.Context, service string) (ledger.Ledger, 
 // finish never applies a change twice. A ledger written concurrently is
 // read again and the change derived anew. It returns the applied change.
 func (s *Store) Finish(ctx context.Context, r Record, change func(ledger.Ledger) ledger.Change) (ledger.Change, error) {
-	c, _, err := s.FinishWith(ctx, r, change, nil)
-	return c, err
+	w, err := s.FinishWith(ctx, r, change, nil)
+	return w.Change, err
+}
+
+// Written is what FinishWith wrote.
+type Written struct {
+	Change ledger.Change
+	// Ledger is the service's ledger as written, the change applied: what
+	// comes next (cleanup) need not read it again.
+	Ledger ledger.Ledger
+	// Also says whether the extra write was written with the record.
+	Also bool
 }
 
 // FinishWith is Finish with one more conditional write that belongs with
 // the record (finish's release of the lease, coord.Store.ReleaseWrite) in
 // the same transaction, so that the three cost one call. When that write's
 // condition fails, the record and ledger are written without it and
-// written is false: the caller finds out why on its own.
-func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (c ledger.Change, written bool, err error) {
+// Written.Also is false: the caller finds out why on its own.
+func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (Written, error) {
 	if _, err := s.recordPut(r); err != nil {
-		return ledger.Change{}, false, err
+		return Written{}, err
 	}
 	for range ledgerAttempts {
 		l, version, err := s.readLedger(ctx, r.Service)
 		if err != nil {
-			return ledger.Change{}, false, err
+			return Written{}, err
 		}
 		c := change(l)
 		var items []ddbtypes.TransactWriteItem
 		if c.Empty() {
 			if also == nil {
-				return c, false, s.Put(ctx, r)
+				return Written{Change: c, Ledger: l}, s.Put(ctx, r)
 			}
 			put, err := s.recordPut(r)
 			if err != nil {
-				return ledger.Change{}, false, err
+				return Written{}, err
 			}
 			items = append(items, ddbtypes.TransactWriteItem{Put: put})
 		} else {
@@ -130,12 +140,12 @@ func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Led
 			}
 			put, err := s.recordPut(rec)
 			if err != nil {
-				return ledger.Change{}, false, err
+				return Written{}, err
 			}
 			l.Apply(c)
 			lput, err := s.ledgerPut(r.Service, l, version)
 			if err != nil {
-				return ledger.Change{}, false, err
+				return Written{}, err
 			}
 			items = append(items, ddbtypes.TransactWriteItem{Put: put}, ddbtypes.TransactWriteItem{Put: lput})
 		}
@@ -148,9 +158,9 @@ func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Led
 		var tce *ddbtypes.TransactionCanceledException
 		switch {
 		case err == nil:
-			return c, also != nil, nil
+			return Written{Change: c, Ledger: l, Also: also != nil}, nil
 		case errors.As(err, &tce) && failedAt(tce, 0):
-			return ledger.Change{}, false, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
+			return Written{}, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
 		case errors.As(err, &tce) && alsoAt > 0 && failedAt(tce, alsoAt):
 			also = nil // its condition does not hold: the rest without it
 			continue
@@ -161,12 +171,12 @@ func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Led
 			// the SDK does not retry. Said so, or it would read as an
 			// internal error, which finish retries only a few times.
 			reason := cancelReason(tce)
-			return ledger.Change{}, false, &CancelledError{Service: r.Service, Reason: reason, Throttled: reason == "ThrottlingError", Err: err}
+			return Written{}, &CancelledError{Service: r.Service, Reason: reason, Throttled: reason == "ThrottlingError", Err: err}
 		default:
-			return ledger.Change{}, false, fmt.Errorf("write record and ledger: %w", err)
+			return Written{}, fmt.Errorf("write record and ledger: %w", err)
 		}
 	}
-	return ledger.Change{}, false, &ConflictError{Service: r.Service}
+	return Written{}, &ConflictError{Service: r.Service}
 }
 
 // cancelReason is the first cancellation reason other than None.
