@@ -111,9 +111,9 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 		}
 	}
 	if h.d.KeepRevisions > 0 && p.LeaseOwner != "" && (status == contract.TerminalSucceeded || status == contract.TerminalRolledBack) && rec.ToRevision != "" {
-		var own *ledger.Ledger
+		var own *history.Written
 		if err == nil && written.Ledger.Service != "" {
-			own = &written.Ledger // as just written: not read again
+			own = &written // as just written: not read again
 		}
 		res.Deregistered = h.cleanup(ctx, log, rec, own)
 	}
@@ -131,6 +131,12 @@ type leaseReleaser interface {
 // same transaction (*history.Store).
 type historyWithWrite interface {
 	FinishWith(ctx context.Context, r history.Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (history.Written, error)
+}
+
+// historyForgetIn forgets revisions from the ledger FinishWith wrote,
+// without reading it again (*history.Store).
+type historyForgetIn interface {
+	ForgetIn(ctx context.Context, w history.Written, revisions []string) error
 }
 
 // write writes the record and the ledger change and, when release is set
@@ -189,7 +195,7 @@ func (h *FinishHandler) input(ctx context.Context, in contract.FinishInput) (jso
 // and the revisions its lease holder announced. When the protection cannot
 // be read in full, nothing is deregistered. What is deregistered leaves the
 // ledger, so rollbacks go to the newest good revision that still exists.
-func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record, written *ledger.Ledger) []string {
+func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record, written *history.Written) []string {
 	rev, err := taskdef.ParseRevision(rec.ToRevision)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup skipped", "error", err)
@@ -199,7 +205,7 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 	// person, another tool or another service registered.
 	var own ledger.Ledger
 	if written != nil {
-		own = *written
+		own = written.Ledger
 	} else if own, err = h.d.History.Ledger(ctx, rec.Service); err != nil {
 		log.WarnContext(ctx, "cleanup skipped", "error", err)
 		return nil
@@ -236,7 +242,11 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 		log.WarnContext(ctx, "cleanup incomplete", "error", err, "deregistered", len(done))
 	}
 	// The ledger forgets them: it never holds as good what ECS cannot run.
-	if err := h.d.History.Forget(ctx, rec.Service, done); err != nil {
+	forget := func() error { return h.d.History.Forget(ctx, rec.Service, done) }
+	if fi, ok := h.d.History.(historyForgetIn); ok && written != nil {
+		forget = func() error { return fi.ForgetIn(ctx, *written, done) }
+	}
+	if err := forget(); err != nil {
 		log.WarnContext(ctx, "deregistered revisions left in the ledger", "error", err, "revisions", done)
 	}
 	return done

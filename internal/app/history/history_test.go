@@ -377,3 +377,49 @@ func TestFinishWithReleasesTheLeaseInTheSameTransaction(t *testing.T) {
 		})
 	}
 }
+
+// ForgetIn forgets from the ledger FinishWith wrote with one write and no
+// read; when another finish wrote the ledger since, it reads it again.
+func TestForgetInWritesOnceFromTheWrittenLedger(t *testing.T) {
+	s, _, c := setup(t, 0)
+	ctx := context.Background()
+	first := record(svcA, 1)
+	w, err := s.FinishWith(ctx, first, finishOf(first), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Server.Log.Count("dynamodb", "")
+	if err := s.ForgetIn(ctx, w, []string{first.DeployedRevision}); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Server.Log.Count("dynamodb", "") - before; n != 1 || c.Server.Log.Count("dynamodb", "GetItem") != 1 {
+		t.Errorf("%d calls, want one write (and only FinishWith's read)", n)
+	}
+	l, err := s.Ledger(ctx, svcA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.Get(first.DeployedRevision); ok {
+		t.Errorf("still in the ledger: %+v", l)
+	}
+	// Stale: another finish wrote the ledger after w.
+	second := record(svcA, 2)
+	w2, err := s.FinishWith(ctx, second, finishOf(second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := record(svcA, 3)
+	if _, err := s.Finish(ctx, third, finishOf(third)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForgetIn(ctx, w2, []string{second.DeployedRevision}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = s.Ledger(ctx, svcA)
+	if _, ok := l.Get(second.DeployedRevision); ok {
+		t.Errorf("stale: still in the ledger: %+v", l)
+	}
+	if _, ok := l.Get(third.DeployedRevision); !ok {
+		t.Errorf("stale: the newer finish's revision was lost: %+v", l)
+	}
+}

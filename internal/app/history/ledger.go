@@ -102,7 +102,8 @@ type Written struct {
 	Change ledger.Change
 	// Ledger is the service's ledger as written, the change applied: what
 	// comes next (cleanup) need not read it again.
-	Ledger ledger.Ledger
+	Ledger  ledger.Ledger
+	Version int64 // the stored ledger's version
 	// Also says whether the extra write was written with the record.
 	Also bool
 }
@@ -125,7 +126,7 @@ func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Led
 		var items []ddbtypes.TransactWriteItem
 		if c.Empty() {
 			if also == nil {
-				return Written{Change: c, Ledger: l}, s.Put(ctx, r)
+				return Written{Change: c, Ledger: l, Version: version}, s.Put(ctx, r)
 			}
 			put, err := s.recordPut(r)
 			if err != nil {
@@ -158,7 +159,7 @@ func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Led
 		var tce *ddbtypes.TransactionCanceledException
 		switch {
 		case err == nil:
-			return Written{Change: c, Ledger: l, Also: also != nil}, nil
+			return Written{Change: c, Ledger: l, Version: version + 1, Also: also != nil}, nil
 		case errors.As(err, &tce) && failedAt(tce, 0):
 			return Written{}, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
 		case errors.As(err, &tce) && alsoAt > 0 && failedAt(tce, alsoAt):
@@ -236,6 +237,32 @@ func (s *Store) JoinFamily(ctx context.Context, family, service string) ([]strin
 		return []string{service}, nil
 	}
 	return set.Value, nil
+}
+
+// ForgetIn is Forget from the ledger FinishWith wrote: one write, with no
+// read, unless another finish wrote the ledger since (then Forget).
+func (s *Store) ForgetIn(ctx context.Context, w Written, revisions []string) error {
+	if len(revisions) == 0 {
+		return nil
+	}
+	service, l := w.Ledger.Service, w.Ledger
+	for _, r := range revisions {
+		l = l.Without(r)
+	}
+	put, err := s.ledgerPut(service, l, w.Version)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, putItemInput(put))
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ccf):
+		return s.Forget(ctx, service, revisions)
+	default:
+		return fmt.Errorf("forget revisions of %s: %w", service, err)
+	}
 }
 
 // Forget drops revisions from the service's ledger (cleanup deregistered
