@@ -252,20 +252,21 @@ func TestCodeDeployServiceRefused(t *testing.T) {
 func BenchmarkStrategyCost(b *testing.B) {
 	for _, tc := range strategyCases {
 		b.Run(string(tc.strategy), func(b *testing.B) {
-			var transitions, invokes, calls int
+			var states, invocations, calls int
 			var took time.Duration
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				w := newWorld(b)
 				w.strategyService(tc.strategy)
+				settle(b, w)
 				start := w.clock.Now()
-				t, l, c := deployCost(b, w)
-				transitions, invokes, calls = transitions+t, invokes+l, calls+c
+				c := measureDeploy(b, w)
+				states, invocations, calls = states+c.states, invocations+c.invocations, calls+c.calls
 				took += w.clock.Now().Sub(start)
 			}
-			b.ReportMetric(float64(transitions)/float64(b.N), "transitions/deploy")
-			b.ReportMetric(float64(invokes)/float64(b.N), "lambda-invokes/deploy")
-			b.ReportMetric(float64(calls)/float64(b.N), "api-calls/deploy")
+			b.ReportMetric(float64(states)/float64(b.N), "states/deploy")
+			b.ReportMetric(float64(invocations)/float64(b.N), "invocations/deploy")
+			b.ReportMetric(float64(calls)/float64(b.N), "function-calls/deploy")
 			b.ReportMetric(took.Minutes()/float64(b.N), "virtual-min/deploy")
 		})
 	}

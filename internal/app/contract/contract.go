@@ -288,6 +288,32 @@ type Plan struct {
 	// Warnings are problems that do not stop the execution but that its
 	// record must show (an alarm in pushdeploy:alarms that does not exist).
 	Warnings []string `json:"warnings,omitempty"`
+	// Started is what the record needs of the execution input beyond the
+	// plan, so that finish need not read the input again (bounded: the
+	// input itself is kept out of the state document).
+	Started *Started `json:"started,omitempty"`
+}
+
+// Started is the execution input's bounded facts for its record: the action
+// asked for (a skip's record names it) and who or what started it.
+type Started struct {
+	Action string `json:"action"`
+	By     string `json:"by,omitempty"`
+}
+
+// StartedOf returns the record's facts of an execution input, clipped to
+// the input's limits.
+func StartedOf(action, requestedBy, alarmName, pushEventID string, alarm, push bool) Started {
+	st := Started{Action: Clip(action, 64)}
+	switch {
+	case requestedBy != "":
+		st.By = Clip(requestedBy, MaxRequestedByBytes)
+	case alarm:
+		st.By = "alarm " + Clip(alarmName, MaxNameBytes)
+	case push:
+		st.By = "ecr event " + Clip(pushEventID, 64)
+	}
+	return st
 }
 
 // RegisterInput is the register function's payload.

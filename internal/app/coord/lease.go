@@ -397,7 +397,7 @@ func (s *Store) MarkLateUpdate(ctx context.Context, service, rev string) (bool, 
 // execution holds returns *NotHolderError (or *SupersededError if a newer
 // one took it) and changes nothing.
 func (s *Store) Release(ctx context.Context, service, holder string) error {
-	err := s.update(ctx, service, holder, "REMOVE holder, #token, #wait, leaseUntil, pending, lateUpdates SET lastHolder = :h", nil)
+	err := s.update(ctx, service, holder, releaseExpr, nil)
 	if err == nil {
 		return nil
 	}
@@ -418,10 +418,48 @@ func (s *Store) Release(ctx context.Context, service, holder string) error {
 	return sup
 }
 
+// releaseExpr is what Release and ReleaseWrite do to the lease item.
+const releaseExpr = "REMOVE holder, #token, #wait, leaseUntil, pending, lateUpdates SET lastHolder = :h"
+
+// ReleaseWrite is Release as one item of a caller's DynamoDB transaction
+// (finish writes it with the history record): it fails its condition, and
+// cancels the transaction, unless holder holds the lease. The caller then
+// writes the rest without it and calls Release, which says why.
+func (s *Store) ReleaseWrite(service, holder string) (ddbtypes.TransactWriteItem, error) {
+	in, err := s.updateInput(service, holder, releaseExpr, nil)
+	if err != nil {
+		return ddbtypes.TransactWriteItem{}, err
+	}
+	return ddbtypes.TransactWriteItem{Update: &ddbtypes.Update{
+		TableName: in.TableName, Key: in.Key, UpdateExpression: in.UpdateExpression, ConditionExpression: in.ConditionExpression,
+		ExpressionAttributeNames: in.ExpressionAttributeNames, ExpressionAttributeValues: in.ExpressionAttributeValues,
+	}}, nil
+}
+
 // update runs a conditional update that requires holder to hold the lease.
 func (s *Store) update(ctx context.Context, service, holder, expr string, values map[string]ddbtypes.AttributeValue) error {
-	if err := validate(service, holder); err != nil {
+	in, err := s.updateInput(service, holder, expr, values)
+	if err != nil {
 		return err
+	}
+	_, err = s.db.UpdateItem(ctx, in)
+	if isCondFailed(err) {
+		st, gerr := s.Get(ctx, service)
+		if gerr != nil {
+			return gerr
+		}
+		return &SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
+	}
+	if err != nil {
+		return fmt.Errorf("update lease of %s: %w", service, err)
+	}
+	return nil
+}
+
+// updateInput is the update of the lease item, conditional on holder.
+func (s *Store) updateInput(service, holder, expr string, values map[string]ddbtypes.AttributeValue) (*dynamodb.UpdateItemInput, error) {
+	if err := validate(service, holder); err != nil {
+		return nil, err
 	}
 	vals := map[string]ddbtypes.AttributeValue{":h": str(holder)}
 	for k, v := range values {
@@ -444,18 +482,7 @@ func (s *Store) update(ctx context.Context, service, holder, expr string, values
 	if len(names) > 0 {
 		in.ExpressionAttributeNames = names
 	}
-	_, err := s.db.UpdateItem(ctx, in)
-	if isCondFailed(err) {
-		st, gerr := s.Get(ctx, service)
-		if gerr != nil {
-			return gerr
-		}
-		return &SupersededError{Service: service, By: st.Holder, Seq: st.Seq}
-	}
-	if err != nil {
-		return fmt.Errorf("update lease of %s: %w", service, err)
-	}
-	return nil
+	return in, nil
 }
 
 func containsToken(expr string) bool { return strings.Contains(expr, "#token") }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
@@ -79,7 +81,9 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	}
 
 	fin := finished(in, status, rec)
-	applied, err := h.d.History.Finish(ctx, rec, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) })
+	release := p.LeaseOwner != "" && status != contract.TerminalSuperseded
+	written, err := h.write(ctx, rec, func(l ledger.Ledger) ledger.Change { return l.ChangeOf(fin) }, release, p)
+	applied, released := written.Change, written.Also
 	var dup *history.DuplicateRecordError
 	switch {
 	case errors.As(err, &dup):
@@ -96,7 +100,9 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 	}
 	res.Notified = true
 
-	if p.LeaseOwner != "" && status != contract.TerminalSuperseded {
+	if released {
+		res.LeaseReleased = true
+	} else if release {
 		if err := h.d.Leases.Release(ctx, p.ServiceArn, p.LeaseOwner); err != nil {
 			// Superseded or never held: it is not ours to release.
 			log.WarnContext(ctx, "lease not released", "error", err)
@@ -105,19 +111,67 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 		}
 	}
 	if h.d.KeepRevisions > 0 && p.LeaseOwner != "" && (status == contract.TerminalSucceeded || status == contract.TerminalRolledBack) && rec.ToRevision != "" {
-		res.Deregistered = h.cleanup(ctx, log, rec)
+		var own *history.Written
+		if err == nil && written.Ledger.Service != "" {
+			own = &written // as just written: not read again
+		}
+		res.Deregistered = h.cleanup(ctx, log, rec, own)
 	}
 	log.InfoContext(ctx, "finished", "status", status, "reason", reason, "from", rec.FromRevision, "to", rec.ToRevision, "deregistered", len(res.Deregistered))
 	return res, nil
 }
 
+// leaseReleaser writes the lease's release as an item of a transaction
+// (*coord.Store).
+type leaseReleaser interface {
+	ReleaseWrite(service, holder string) (ddbtypes.TransactWriteItem, error)
+}
+
+// historyWithWrite writes the record and ledger with one more item in the
+// same transaction (*history.Store).
+type historyWithWrite interface {
+	FinishWith(ctx context.Context, r history.Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (history.Written, error)
+}
+
+// historyForgetIn forgets revisions from the ledger FinishWith wrote,
+// without reading it again (*history.Store).
+type historyForgetIn interface {
+	ForgetIn(ctx context.Context, w history.Written, revisions []string) error
+}
+
+// write writes the record and the ledger change and, when release is set
+// and the stores can, the lease's release in the same transaction: one call
+// for the three. Written.Also says whether the lease was released with
+// them; if not, the caller releases it on its own (its condition failed, or
+// the stores cannot), which also says why. Written.Ledger is the ledger as
+// written, when the stores say.
+func (h *FinishHandler) write(ctx context.Context, rec history.Record, change func(ledger.Ledger) ledger.Change, release bool, p contract.Plan) (history.Written, error) {
+	hw, okH := h.d.History.(historyWithWrite)
+	lr, okL := h.d.Leases.(leaseReleaser)
+	if !okH || !okL {
+		c, err := h.d.History.Finish(ctx, rec, change)
+		return history.Written{Change: c}, err
+	}
+	var also *ddbtypes.TransactWriteItem
+	if release {
+		if item, err := lr.ReleaseWrite(p.ServiceArn, p.LeaseOwner); err == nil {
+			also = &item
+		}
+	}
+	return hw.FinishWith(ctx, rec, change, also)
+}
+
 // input returns the execution's raw input, which names the service and who
-// started the execution (the state document does not carry it). A
+// started the execution (the state document carries only plan's bounded
+// facts of it, when plan succeeded: then it is not read). A
 // throttled or transient failure is retried by the state machine; any
 // other leaves the record to what the plan knows, rather than no record.
 func (h *FinishHandler) input(ctx context.Context, in contract.FinishInput) (json.RawMessage, error) {
 	if len(in.Input) > 0 {
 		return in.Input, nil
+	}
+	if in.Plan != nil && in.Plan.Payload.Started != nil {
+		return nil, nil // plan passed on what the record needs of it
 	}
 	raw, err := executionInput(ctx, h.d.SFN, in.Execution.ID)
 	var throttled *contract.Throttled
@@ -141,10 +195,28 @@ func (h *FinishHandler) input(ctx context.Context, in contract.FinishInput) (jso
 // and the revisions its lease holder announced. When the protection cannot
 // be read in full, nothing is deregistered. What is deregistered leaves the
 // ledger, so rollbacks go to the newest good revision that still exists.
-func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record) []string {
+func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec history.Record, written *history.Written) []string {
 	rev, err := taskdef.ParseRevision(rec.ToRevision)
 	if err != nil {
 		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	// Only what this service's deploys registered: never a revision a
+	// person, another tool or another service registered.
+	var own ledger.Ledger
+	if written != nil {
+		own = written.Ledger
+	} else if own, err = h.d.History.Ledger(ctx, rec.Service); err != nil {
+		log.WarnContext(ctx, "cleanup skipped", "error", err)
+		return nil
+	}
+	ours := own.Registered()
+	// What is sure to be protected (below) is never deregistered: when that
+	// is all this service registered, there is nothing to list.
+	sure := append(own.GoodNewest(max(h.d.KeepRevisions, 1)+1), rec.ToRevision, rec.FromRevision)
+	if !slices.ContainsFunc(ours, func(o string) bool {
+		return !slices.ContainsFunc(sure, func(p string) bool { return ledger.Same(o, p) })
+	}) {
 		return nil
 	}
 	candidates, err := h.d.Cleaner.Candidates(ctx, rev.Family, h.d.KeepRevisions)
@@ -154,14 +226,6 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 		}
 		return nil
 	}
-	// Only what this service's deploys registered: never a revision a
-	// person, another tool or another service registered.
-	own, err := h.d.History.Ledger(ctx, rec.Service)
-	if err != nil {
-		log.WarnContext(ctx, "cleanup skipped", "error", err)
-		return nil
-	}
-	ours := own.Registered()
 	candidates = slices.DeleteFunc(candidates, func(c string) bool {
 		return !slices.ContainsFunc(ours, func(o string) bool { return ledger.Same(o, c) })
 	})
@@ -178,7 +242,11 @@ func (h *FinishHandler) cleanup(ctx context.Context, log *slog.Logger, rec histo
 		log.WarnContext(ctx, "cleanup incomplete", "error", err, "deregistered", len(done))
 	}
 	// The ledger forgets them: it never holds as good what ECS cannot run.
-	if err := h.d.History.Forget(ctx, rec.Service, done); err != nil {
+	forget := func() error { return h.d.History.Forget(ctx, rec.Service, done) }
+	if fi, ok := h.d.History.(historyForgetIn); ok && written != nil {
+		forget = func() error { return fi.ForgetIn(ctx, *written, done) }
+	}
+	if err := forget(); err != nil {
 		log.WarnContext(ctx, "deregistered revisions left in the ledger", "error", err, "revisions", done)
 	}
 	return done
@@ -413,16 +481,21 @@ func record(in contract.FinishInput, raw json.RawMessage, status contract.Termin
 		}
 		return s
 	}
-	r.Action, r.Trigger = contract.Clip(lenient.Action, 64), contract.Clip(lenient.Trigger, 64)
+	r.Trigger = contract.Clip(lenient.Trigger, 64)
 	r.Cluster, r.ServiceName = name(lenient.Cluster), name(lenient.Service)
-	switch {
-	case lenient.RequestedBy != "":
-		r.StartedBy = contract.Clip(lenient.RequestedBy, contract.MaxRequestedByBytes)
-	case lenient.Alarm != nil:
-		r.StartedBy = "alarm " + contract.Clip(lenient.Alarm.AlarmName, contract.MaxNameBytes)
-	case lenient.Push != nil:
-		r.StartedBy = "ecr event " + contract.Clip(lenient.Push.EventID, 64)
+	var alarmName, pushEvent string
+	if lenient.Alarm != nil {
+		alarmName = lenient.Alarm.AlarmName
 	}
+	if lenient.Push != nil {
+		pushEvent = lenient.Push.EventID
+	}
+	st := contract.StartedOf(lenient.Action, lenient.RequestedBy, alarmName, pushEvent, lenient.Alarm != nil, lenient.Push != nil)
+	if in.Plan != nil && in.Plan.Payload.Started != nil {
+		// Plan read the input: its facts, with no second read.
+		st, r.Trigger = *in.Plan.Payload.Started, string(in.Plan.Payload.Trigger)
+	}
+	r.Action, r.StartedBy = st.Action, st.By
 	if r.Trigger == "" {
 		r.Trigger = string(contract.TriggerManual)
 	}

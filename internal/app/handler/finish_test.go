@@ -269,3 +269,46 @@ func cmpRecord(got, want history.Record) string {
 	}
 	return ""
 }
+
+// A plan that passed on the input's facts spares finish the second read of
+// the input: the record is the same, with no DescribeExecution.
+func TestFinishUsesThePlansFactsOfTheInput(t *testing.T) {
+	w := newWorld(t)
+	in := doc(w, func(in *contract.FinishInput) {
+		in.Plan.Payload.Action, in.Plan.Payload.Reason = contract.ActionSkip, "service already runs it"
+		in.Plan.Payload.Started = &contract.Started{Action: "deploy", By: "alice"}
+		in.Update, in.Register = nil, nil
+	})
+	if _, err := w.finish(t).Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if w.sfn.described != 0 {
+		t.Errorf("%d DescribeExecution, want none", w.sfn.described)
+	}
+	if len(w.history.records) != 1 {
+		t.Fatalf("%d records", len(w.history.records))
+	}
+	r := w.history.records[0]
+	if r.Action != "deploy" || r.StartedBy != "alice" || r.Trigger != string(in.Plan.Payload.Trigger) || r.Outcome != history.Skipped {
+		t.Errorf("record action %q, startedBy %q, trigger %q, outcome %s", r.Action, r.StartedBy, r.Trigger, r.Outcome)
+	}
+}
+
+// Cleanup lists the family only when the service's ledger holds a revision
+// it registered that is not sure to be kept (the one deployed, the one
+// replaced, the newest good ones): a first deploy has nothing to list.
+func TestFinishCleanupListsOnlyWhenSomethingCouldGo(t *testing.T) {
+	w := newWorld(t)
+	w.cleaner.drop = []string{td(30)}
+	in := doc(w, func(in *contract.FinishInput) {
+		in.Outcome = outcomeOf(contract.StatusCompleted, "completed", td(42))
+		in.Bake = outcomeOf(contract.StatusCompleted, "baked", td(42))
+	})
+	res, err := w.finish(t).Handle(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != contract.TerminalSucceeded || len(w.cleaner.calls) != 0 || len(res.Deregistered) != 0 {
+		t.Errorf("status %s, cleanup calls %v, deregistered %v: want no listing", res.Status, w.cleaner.calls, res.Deregistered)
+	}
+}

@@ -100,7 +100,16 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 			log.WarnContext(ctx, "alarm index not updated", "error", err)
 		}
 	}
+	var alarmName, pushEvent string
+	if in.Alarm != nil {
+		alarmName = in.Alarm.AlarmName
+	}
+	if in.Push != nil {
+		pushEvent = in.Push.EventID
+	}
+	started := contract.StartedOf(string(in.Action), in.RequestedBy, alarmName, pushEvent, in.Alarm != nil, in.Push != nil)
 	p := contract.Plan{
+		Started:                  &started,
 		ExecutionArn:             req.Execution.ID,
 		Action:                   in.Action,
 		Trigger:                  in.Trigger,

@@ -122,7 +122,7 @@ func TestPlanDeploy(t *testing.T) {
 			input: `{"action":"deploy","cluster":"prod","service":"web","image":"` + registry + `/web@` + digestNew + `","digest":"` + digestNew + `","trigger":"push","push":{"eventId":"e1","account":"` + account + `","region":"us-east-1","repository":"web","tag":"v42","digest":"` + digestNew + `","time":"2026-11-22T01:59:00Z"}}`,
 			want: contract.Plan{Action: contract.ActionDeploy, Trigger: contract.TriggerPush,
 				Image: &contract.Image{Repository: registry + "/web", Digest: digestNew}, Containers: []string{"app"},
-				UndoTaskDefinitionArn: td(41)},
+				UndoTaskDefinitionArn: td(41), Started: &contract.Started{Action: "deploy", By: "ecr event e1"}},
 		},
 		{
 			name:     "manual by tag, last good recorded",
@@ -130,7 +130,7 @@ func TestPlanDeploy(t *testing.T) {
 			lastGood: td(40),
 			want: contract.Plan{Action: contract.ActionDeploy, Trigger: contract.TriggerManual, Reason: "hotfix",
 				Image: &contract.Image{Repository: registry + "/web", Tag: "v42", Digest: digestNew}, Containers: []string{"app"},
-				UndoTaskDefinitionArn: td(40), LastGoodTaskDefinitionArn: td(40)},
+				UndoTaskDefinitionArn: td(40), LastGoodTaskDefinitionArn: td(40), Started: &contract.Started{Action: "deploy", By: "alice"}},
 			ecrCalls: 1,
 		},
 		{
@@ -138,7 +138,7 @@ func TestPlanDeploy(t *testing.T) {
 			input: `{"action":"deploy","cluster":"prod","service":"web","digest":"` + digestNew + `"}`,
 			want: contract.Plan{Action: contract.ActionDeploy, Trigger: contract.TriggerManual,
 				Image: &contract.Image{Repository: registry + "/web", Digest: digestNew}, Containers: []string{"app"},
-				UndoTaskDefinitionArn: td(41)},
+				UndoTaskDefinitionArn: td(41), Started: &contract.Started{Action: "deploy"}},
 			ecrCalls: 1,
 		},
 	}

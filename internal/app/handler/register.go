@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -47,9 +48,11 @@ func (h *RegisterHandler) Handle(ctx context.Context, in contract.RegisterInput)
 	if p.Action != contract.ActionDeploy || p.Image == nil || p.CurrentTaskDefinitionArn == "" {
 		return contract.RegisterResult{}, &contract.BadInput{Field: "plan", Reason: "register needs a deploy plan with an image and the current revision"}
 	}
-	if err := checkLease(ctx, h.d.Leases, p); err != nil {
-		return contract.RegisterResult{}, err
+	if p.LeaseOwner == "" {
+		return contract.RegisterResult{}, &contract.BadInput{Field: "plan.leaseOwner", Reason: "the plan holds no lease"}
 	}
+	// No lease read first: registering a revision does not touch the
+	// service, and the announcement below is conditional on the lease.
 	img, err := taskdef.ParseImage(p.Image.Ref())
 	if err != nil {
 		return contract.RegisterResult{}, &contract.BadInput{Field: "plan.image", Reason: err.Error()}
@@ -74,8 +77,17 @@ func (h *RegisterHandler) Handle(ctx context.Context, in contract.RegisterInput)
 	r := contract.RegisterResult{TaskDefinitionArn: aws.ToString(res.TaskDefinition.TaskDefinitionArn), Registered: true}
 	// Announced in the lease at once, so that another execution's cleanup
 	// of the family keeps it until this execution finishes.
+	// It is also the lease check: superseded, this execution takes its
+	// revision back (nothing else will: it is in no ledger) and stops.
 	if err := h.d.Leases.Intend(ctx, p.ServiceArn, p.LeaseOwner, r.TaskDefinitionArn); err != nil {
-		return contract.RegisterResult{}, supersededOr("announce revision", p, err)
+		err = supersededOr("announce revision", p, err)
+		var sup *contract.Superseded
+		if errors.As(err, &sup) {
+			if _, derr := h.d.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(r.TaskDefinitionArn)}); derr != nil {
+				planLog(h.d.Log, p).WarnContext(ctx, "superseded: registered revision left", "taskDefinition", r.TaskDefinitionArn, "error", derr)
+			}
+		}
+		return contract.RegisterResult{}, err
 	}
 	for _, c := range changes {
 		r.Images = append(r.Images, contract.ImageChange{Container: c.Container, From: c.From, To: c.To})

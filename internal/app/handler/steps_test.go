@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +82,14 @@ func TestRegisterRefuses(t *testing.T) {
 			_, err := h.Handle(context.Background(), contract.RegisterInput{Plan: p})
 			if errName(err) != tt.want {
 				t.Fatalf("err %v (%s), want %s", err, errName(err), tt.want)
+			}
+			if tt.want == "Superseded" {
+				// Told by the conditional announcement, after registering:
+				// the revision is taken back at once.
+				if len(w.ecs.registered) != 1 || !slices.Equal(w.ecs.deregister, []string{td(42)}) || len(w.ecs.updates) != 0 {
+					t.Errorf("registered %d, deregistered %v, updates %d", len(w.ecs.registered), w.ecs.deregister, len(w.ecs.updates))
+				}
+				return
 			}
 			if w.ecs.mutations() != 0 {
 				t.Error("registered anyway")

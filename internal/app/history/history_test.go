@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
@@ -320,5 +321,105 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := history.New(db, table, -time.Second); err == nil {
 		t.Error("negative retention accepted")
+	}
+}
+
+// FinishWith writes the lease's release (coord's own transaction item) with
+// the record and ledger in one call; when the lease is not the caller's, the
+// record and ledger are written without it and the lease is left alone.
+func TestFinishWithReleasesTheLeaseInTheSameTransaction(t *testing.T) {
+	s, db, c := setup(t, 0)
+	ctx := context.Background()
+	leases, err := coord.New(db, table, c.Clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range []struct {
+		name, holder string
+		written      bool
+	}{
+		{"held", "exec-held", true},
+		{"taken by another", "exec-other", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := record(svcA, 10+i)
+			if _, err := leases.Acquire(ctx, coord.Request{Service: svcA, Holder: tt.holder, Seq: int64(100 + i), TTL: time.Hour, Mode: coord.Preempt}); err != nil {
+				t.Fatal(err)
+			}
+			release, err := leases.ReleaseWrite(svcA, "exec-held")
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := c.Server.Log.Count("dynamodb", "")
+			w, err := s.FinishWith(ctx, r, finishOf(r), &release)
+			if err != nil || w.Also != tt.written {
+				t.Fatalf("written %v, %v; want %v", w.Also, err, tt.written)
+			}
+			if stored, err := s.Ledger(ctx, svcA); err != nil || !cmp.Equal(stored, w.Ledger, cmpopts.EquateEmpty()) {
+				t.Errorf("ledger returned %+v, stored %+v (%v)", w.Ledger, stored, err)
+			}
+			if n := c.Server.Log.Count("dynamodb", "") - before - 1; tt.written && n != 2 { // the ledger's read, one transaction (and the check's read)
+				t.Errorf("%d calls, want 2", n)
+			}
+			st, err := leases.Get(ctx, svcA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.written && (st.Holder != "" || st.LastHolder != "exec-held") || !tt.written && st.Holder != tt.holder {
+				t.Errorf("lease %+v", st)
+			}
+			if _, ok, err := s.Latest(ctx, svcA); err != nil || !ok {
+				t.Errorf("no record: %v", err)
+			}
+			if l, _ := s.Ledger(ctx, svcA); l.IsBad(r.DeployedRevision) {
+				t.Errorf("ledger %+v", l)
+			}
+		})
+	}
+}
+
+// ForgetIn forgets from the ledger FinishWith wrote with one write and no
+// read; when another finish wrote the ledger since, it reads it again.
+func TestForgetInWritesOnceFromTheWrittenLedger(t *testing.T) {
+	s, _, c := setup(t, 0)
+	ctx := context.Background()
+	first := record(svcA, 1)
+	w, err := s.FinishWith(ctx, first, finishOf(first), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Server.Log.Count("dynamodb", "")
+	if err := s.ForgetIn(ctx, w, []string{first.DeployedRevision}); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Server.Log.Count("dynamodb", "") - before; n != 1 || c.Server.Log.Count("dynamodb", "GetItem") != 1 {
+		t.Errorf("%d calls, want one write (and only FinishWith's read)", n)
+	}
+	l, err := s.Ledger(ctx, svcA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.Get(first.DeployedRevision); ok {
+		t.Errorf("still in the ledger: %+v", l)
+	}
+	// Stale: another finish wrote the ledger after w.
+	second := record(svcA, 2)
+	w2, err := s.FinishWith(ctx, second, finishOf(second), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third := record(svcA, 3)
+	if _, err := s.Finish(ctx, third, finishOf(third)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ForgetIn(ctx, w2, []string{second.DeployedRevision}); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = s.Ledger(ctx, svcA)
+	if _, ok := l.Get(second.DeployedRevision); ok {
+		t.Errorf("stale: still in the ledger: %+v", l)
+	}
+	if _, ok := l.Get(third.DeployedRevision); !ok {
+		t.Errorf("stale: the newer finish's revision was lost: %+v", l)
 	}
 }

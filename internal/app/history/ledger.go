@@ -93,53 +93,91 @@ func (s *Store) readLedger(ctx context.Context, service string) (ledger.Ledger, 
 // finish never applies a change twice. A ledger written concurrently is
 // read again and the change derived anew. It returns the applied change.
 func (s *Store) Finish(ctx context.Context, r Record, change func(ledger.Ledger) ledger.Change) (ledger.Change, error) {
+	w, err := s.FinishWith(ctx, r, change, nil)
+	return w.Change, err
+}
+
+// Written is what FinishWith wrote.
+type Written struct {
+	Change ledger.Change
+	// Ledger is the service's ledger as written, the change applied: what
+	// comes next (cleanup) need not read it again.
+	Ledger  ledger.Ledger
+	Version int64 // the stored ledger's version
+	// Also says whether the extra write was written with the record.
+	Also bool
+}
+
+// FinishWith is Finish with one more conditional write that belongs with
+// the record (finish's release of the lease, coord.Store.ReleaseWrite) in
+// the same transaction, so that the three cost one call. When that write's
+// condition fails, the record and ledger are written without it and
+// Written.Also is false: the caller finds out why on its own.
+func (s *Store) FinishWith(ctx context.Context, r Record, change func(ledger.Ledger) ledger.Change, also *ddbtypes.TransactWriteItem) (Written, error) {
 	if _, err := s.recordPut(r); err != nil {
-		return ledger.Change{}, err
+		return Written{}, err
 	}
 	for range ledgerAttempts {
 		l, version, err := s.readLedger(ctx, r.Service)
 		if err != nil {
-			return ledger.Change{}, err
+			return Written{}, err
 		}
 		c := change(l)
+		var items []ddbtypes.TransactWriteItem
 		if c.Empty() {
-			return c, s.Put(ctx, r)
+			if also == nil {
+				return Written{Change: c, Ledger: l, Version: version}, s.Put(ctx, r)
+			}
+			put, err := s.recordPut(r)
+			if err != nil {
+				return Written{}, err
+			}
+			items = append(items, ddbtypes.TransactWriteItem{Put: put})
+		} else {
+			rec := r
+			rec.Quarantined, rec.Released = nil, c.Release
+			for _, q := range c.Quarantine {
+				rec.Quarantined = append(rec.Quarantined, q.Digest)
+			}
+			put, err := s.recordPut(rec)
+			if err != nil {
+				return Written{}, err
+			}
+			l.Apply(c)
+			lput, err := s.ledgerPut(r.Service, l, version)
+			if err != nil {
+				return Written{}, err
+			}
+			items = append(items, ddbtypes.TransactWriteItem{Put: put}, ddbtypes.TransactWriteItem{Put: lput})
 		}
-		r.Quarantined, r.Released = nil, c.Release
-		for _, q := range c.Quarantine {
-			r.Quarantined = append(r.Quarantined, q.Digest)
+		alsoAt := -1
+		if also != nil {
+			alsoAt = len(items)
+			items = append(items, *also)
 		}
-		put, err := s.recordPut(r)
-		if err != nil {
-			return ledger.Change{}, err
-		}
-		l.Apply(c)
-		lput, err := s.ledgerPut(r.Service, l, version)
-		if err != nil {
-			return ledger.Change{}, err
-		}
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems: []ddbtypes.TransactWriteItem{{Put: put}, {Put: lput}},
-		})
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		var tce *ddbtypes.TransactionCanceledException
 		switch {
 		case err == nil:
-			return c, nil
+			return Written{Change: c, Ledger: l, Version: version + 1, Also: also != nil}, nil
 		case errors.As(err, &tce) && failedAt(tce, 0):
-			return ledger.Change{}, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
-		case errors.As(err, &tce) && failedAt(tce, 1):
+			return Written{}, &DuplicateRecordError{ExecutionARN: r.ExecutionARN}
+		case errors.As(err, &tce) && alsoAt > 0 && failedAt(tce, alsoAt):
+			also = nil // its condition does not hold: the rest without it
+			continue
+		case errors.As(err, &tce) && !c.Empty() && failedAt(tce, 1):
 			continue // another finish wrote the ledger: derive again
 		case errors.As(err, &tce):
 			// No condition failed: a conflict or throttling, which
 			// the SDK does not retry. Said so, or it would read as an
 			// internal error, which finish retries only a few times.
 			reason := cancelReason(tce)
-			return ledger.Change{}, &CancelledError{Service: r.Service, Reason: reason, Throttled: reason == "ThrottlingError", Err: err}
+			return Written{}, &CancelledError{Service: r.Service, Reason: reason, Throttled: reason == "ThrottlingError", Err: err}
 		default:
-			return ledger.Change{}, fmt.Errorf("write record and ledger: %w", err)
+			return Written{}, fmt.Errorf("write record and ledger: %w", err)
 		}
 	}
-	return ledger.Change{}, &ConflictError{Service: r.Service}
+	return Written{}, &ConflictError{Service: r.Service}
 }
 
 // cancelReason is the first cancellation reason other than None.
@@ -199,6 +237,32 @@ func (s *Store) JoinFamily(ctx context.Context, family, service string) ([]strin
 		return []string{service}, nil
 	}
 	return set.Value, nil
+}
+
+// ForgetIn is Forget from the ledger FinishWith wrote: one write, with no
+// read, unless another finish wrote the ledger since (then Forget).
+func (s *Store) ForgetIn(ctx context.Context, w Written, revisions []string) error {
+	if len(revisions) == 0 {
+		return nil
+	}
+	service, l := w.Ledger.Service, w.Ledger
+	for _, r := range revisions {
+		l = l.Without(r)
+	}
+	put, err := s.ledgerPut(service, l, w.Version)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, putItemInput(put))
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ccf):
+		return s.Forget(ctx, service, revisions)
+	default:
+		return fmt.Errorf("forget revisions of %s: %w", service, err)
+	}
 }
 
 // Forget drops revisions from the service's ledger (cleanup deregistered

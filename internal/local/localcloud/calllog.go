@@ -16,6 +16,7 @@ type Call struct {
 	Operation string
 	Fields    map[string]string // key fields the service noted
 	Error     string            // exception name; empty on success
+	Caller    string            // the Lambda function that made it; empty from outside one
 }
 
 func (c Call) String() string {

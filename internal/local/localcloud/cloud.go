@@ -96,6 +96,7 @@ func New(opts Options) (*Cloud, error) {
 	}
 	c.events.SetInvoker(c.lambda)
 	c.Server.Lend = c.lambda.Lend // a function's calls lend its hold on the clock
+	c.Server.Caller = c.lambda.Caller
 	// Step Functions' tasks call the other services through the server, so
 	// their calls are logged and faults apply.
 	if c.sfn, err = sfn.New(sfn.Options{Clock: opts.Clock, Account: opts.Account, Region: opts.Region, Cloud: c.Server}); err != nil {

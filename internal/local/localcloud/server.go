@@ -48,6 +48,9 @@ type Server struct {
 	// Lend, when set, is called as a request arrives: a caller that holds
 	// the clock busy (a function's invocation) lets go until leave is called.
 	Lend func(r *http.Request) (leave func())
+	// Caller, when set, names the Lambda function that made a call, for
+	// the call log.
+	Caller func(r *http.Request) string
 	// Control, when set, serves the control API under ControlPrefix.
 	Control http.Handler
 
@@ -132,6 +135,9 @@ func (s *Server) begin(r *http.Request, service, op string, hold *awsproto.Hold)
 	ctx = awsproto.WithRequest(ctx, req)
 	log := func(err error) {
 		c := Call{Time: s.Clock.Now(), Service: service, Operation: op, Fields: req.Fields()}
+		if s.Caller != nil {
+			c.Caller = s.Caller(r)
+		}
 		if err != nil {
 			c.Error = errorType(err)
 		}

@@ -17,7 +17,8 @@ import (
 // latency). One holder per execution environment (one invocation at a
 // time), or per function for in-process handlers.
 type holder struct {
-	clk clock.Clock
+	clk  clock.Clock
+	name string // the function's, for the call log (see Caller)
 
 	mu            sync.Mutex
 	active, calls int
@@ -72,6 +73,24 @@ func (s *Service) Lend(r *http.Request) (leave func()) {
 	}
 	h.add(0, 1)
 	return func() { h.add(0, -1) }
+}
+
+// Caller names the function whose environment signed r (by its access
+// key), or "" for a call from outside any function: the server's hook
+// (localcloud.Server.Caller), so that the call log can count calls by
+// function.
+func (s *Service) Caller(r *http.Request) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return ""
+	}
+	key, _, _ := strings.Cut(cred, "/")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if h := s.keys[key]; h != nil {
+		return h.name
+	}
+	return ""
 }
 
 // newKey makes an access key id for one environment, shaped like the

@@ -106,7 +106,7 @@ func (s *Service) startSandbox(cfg FunctionConfig, gen int) (*sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime API listener: %w", err)
 	}
-	sb := &sandbox{name: cfg.Name, gen: gen, next: make(chan *call), exited: make(chan struct{}), holder: &holder{clk: s.clk}}
+	sb := &sandbox{name: cfg.Name, gen: gen, next: make(chan *call), exited: make(chan struct{}), holder: &holder{clk: s.clk, name: cfg.Name}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", sb.serveNext)
 	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", sb.serveResponse)

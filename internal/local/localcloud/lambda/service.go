@@ -277,7 +277,7 @@ func (s *Service) CreateFunction(ctx context.Context, in CreateInput) (FunctionC
 		return FunctionConfig{}, awsproto.Errorf("InvalidParameterValueException", "function %s has no code: give Code.ZipFile with a bootstrap, the %s variable, or register an in-process handler", in.Name, BinaryEnv)
 	}
 
-	f := &function{svc: s, cfg: fn, holder: &holder{clk: s.clk}}
+	f := &function{svc: s, cfg: fn, holder: &holder{clk: s.clk, name: in.Name}}
 	f.key = s.newKey(f.holder)
 	s.mu.Lock()
 	defer s.mu.Unlock()
