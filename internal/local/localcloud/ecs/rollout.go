@@ -264,9 +264,11 @@ func (s *Service) rollForward(ctx context.Context, svc *service, p *deployment) 
 	// The old tasks the new ones replace stop.
 	stopOld(oldRunning() - max(p.desired-p.running, 0))
 
+	// Tasks launched now run a tick later: the last ones launch a tick
+	// before the rollout's duration is up, so that it ends on time.
 	frac := 1.0
-	if p.duration > 0 {
-		frac = min(float64(now.Sub(p.created))/float64(p.duration), 1)
+	if launch := p.duration - s.tick; launch > 0 {
+		frac = min(float64(now.Sub(p.created))/float64(launch), 1)
 	}
 	target := p.desired
 	if frac < 1 {
