@@ -244,6 +244,17 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 	}
 	if same {
 		p.Action, p.Reason = contract.ActionSkip, "service already runs "+img.Pinned()
+		return nil
+	}
+	// A push never goes down a version; an operator's deploy may.
+	if in.Trigger == contract.TriggerPush {
+		reason, err := h.lowerVersion(ctx, in.Push.Tag, img, changes, t.Config)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			p.Action, p.Reason = contract.ActionSkip, reason
+		}
 	}
 	return nil
 }

@@ -3,7 +3,8 @@
 // redeploying pushdeploy:
 //
 //	pushdeploy:repository       ECR repository name (required)
-//	pushdeploy:tags             comma-separated image tag patterns, * wildcards (default "latest")
+//	pushdeploy:tags             comma-separated image tag patterns, * wildcards, and
+//	                            semver:<range> entries (package tagpolicy) (default "latest")
 //	pushdeploy:containers       comma-separated container names to update (default: every
 //	                            container whose image is from the repository)
 //	pushdeploy:alarms           comma-separated CloudWatch alarm names
@@ -20,11 +21,12 @@ package target
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/tagpolicy"
 )
 
 // Tag keys of the service configuration.
@@ -60,7 +62,8 @@ type Defaults struct {
 // Config is one service's pushdeploy configuration.
 type Config struct {
 	Repository string
-	// TagPatterns match image tags; "*" matches any run of characters.
+	// TagPatterns match image tags; "*" matches any run of characters;
+	// "semver:<range>" entries match versions (package tagpolicy).
 	TagPatterns []string
 	// Containers to update; empty means every container whose image is from
 	// Repository.
@@ -94,11 +97,6 @@ func (e *NotOptedInError) Error() string {
 // namespaces (2-256 chars).
 var repoName = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
 
-// Image tags: up to 128 of [A-Za-z0-9_.-], first not . or -; patterns add *.
-// Compiled at first use: a counted repetition compiles to a program as long
-// as its count, which every cold start would otherwise build.
-var tagPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$`) })
-
 // Container names: up to 255 letters, digits, hyphens and underscores.
 var containerName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`) })
 
@@ -121,14 +119,18 @@ func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
 	c := Config{Repository: repo, Bake: d.Bake, Timeout: d.Timeout, RollbackWindow: d.RollbackWindow}
 
 	var err error
-	if c.TagPatterns, err = list(tags, TagTags, tagPattern(), "not a valid tag pattern"); err != nil {
-		return Config{}, err
+	tv, set := tags[TagTags]
+	if !set {
+		tv = DefaultTagPattern
 	}
-	if _, set := tags[TagTags]; !set {
-		c.TagPatterns = []string{DefaultTagPattern}
-	} else if len(c.TagPatterns) == 0 {
-		return Config{}, &ConfigError{Key: TagTags, Value: tags[TagTags], Reason: "no tag pattern"}
+	pol, err := tagpolicy.Parse(tv)
+	if err != nil {
+		return Config{}, &ConfigError{Key: TagTags, Value: tv, Reason: err.Error()}
 	}
+	if pol.Empty() {
+		return Config{}, &ConfigError{Key: TagTags, Value: tv, Reason: "no tag pattern"}
+	}
+	c.TagPatterns = pol.Entries()
 	if c.Containers, err = list(tags, TagContainers, containerName(), "not a valid container name"); err != nil {
 		return Config{}, err
 	}
@@ -187,15 +189,20 @@ func list(tags map[string]string, key string, valid *regexp.Regexp, why string) 
 
 // MatchesTag reports whether an image tag matches one of the patterns.
 func (c Config) MatchesTag(tag string) bool {
-	if tag == "" {
-		return false
-	}
-	for _, p := range c.TagPatterns {
-		if Match(p, tag) {
-			return true
+	return c.TagPolicy().Matches(tag)
+}
+
+// TagPolicy returns TagPatterns parsed (an entry that does not parse, in a
+// Config not made by Parse, matches nothing).
+func (c Config) TagPolicy() tagpolicy.Policy {
+	var p tagpolicy.Policy
+	for _, e := range c.TagPatterns {
+		if q, err := tagpolicy.Parse(e); err == nil {
+			p.Globs = append(p.Globs, q.Globs...)
+			p.Ranges = append(p.Ranges, q.Ranges...)
 		}
 	}
-	return false
+	return p
 }
 
 // HasAlarm reports whether the service lists the alarm.
@@ -211,7 +218,4 @@ func (c Config) HasAlarm(name string) bool {
 // Match reports whether tag matches pattern, where "*" matches any run of
 // characters (tags cannot contain the other path.Match metacharacters: the
 // pattern syntax forbids them, so path.Match sees only literals and *).
-func Match(pattern, tag string) bool {
-	ok, err := path.Match(pattern, tag)
-	return err == nil && ok
-}
+func Match(pattern, tag string) bool { return tagpolicy.Match(pattern, tag) }
