@@ -29,6 +29,8 @@ var commands = map[string]command{
 	"quarantine": runQuarantine,
 	"diff":       runDiff,
 	"graph":      runGraph,
+	"freeze":     runFreeze,
+	"unfreeze":   runUnfreeze,
 }
 
 func main() {

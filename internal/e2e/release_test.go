@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/freeze"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
@@ -53,5 +56,96 @@ func (w *world) expectRunning(cluster, service, digest string) {
 	if _, images := w.running(cluster, service); images["app"] != w.repo+"@"+digest {
 		w.dump()
 		w.t.Fatalf("%s/%s runs %s, want %s", cluster, service, images["app"], strings.TrimPrefix(digest, w.repo+"@"))
+	}
+}
+
+// freezes is the freeze store on the world's table, as the CLI writes it.
+func (w *world) freezes() *freeze.Store {
+	w.t.Helper()
+	var table string
+	for _, name := range w.Installed.Tables {
+		table = name
+	}
+	s, err := freeze.NewStore(dynamodb.NewFromConfig(w.Config), table)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+// TestPushDuringFreezeSkippedThenDeployed: pushes while the service is
+// frozen are recorded SKIPPED with who froze it, why and until when, and
+// nothing on the service changes; a cluster-wide freeze holds the service
+// too; after unfreezing, the held-back digest deploys (as
+// `pushdeploy unfreeze --deploy-latest` starts it) and the next push
+// deploys by itself.
+func TestPushDuringFreezeSkippedThenDeployed(t *testing.T) {
+	w := newWorld(t)
+	svc := w.service("prod", "web", map[string]string{"pushdeploy:bake": "0s"})
+	before, _ := w.running("prod", "web")
+	fs := w.freezes()
+	until := w.clock.Now().Add(6 * time.Hour)
+	if err := fs.Put(w.ctx, freeze.Freeze{Cluster: "prod", Service: svc, Reason: "incident 42", By: "arn:aws:sts::123456789012:assumed-role/ops/alice",
+		Since: w.clock.Now(), Until: until}, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.push("latest", "web v1")
+	w.wait(1)
+	recs := w.expectOutcomes(svc, history.Skipped)
+	if want := "frozen: incident 42 by arn:aws:sts::123456789012:assumed-role/ops/alice until " + until.Format(time.RFC3339); recs[0].Reason != want {
+		t.Errorf("reason %q, want %q", recs[0].Reason, want)
+	}
+	w.untouched("prod", "web", before)
+
+	// The service's freeze lifted, the cluster's still holds it.
+	if _, err := fs.Delete(w.ctx, "prod", svc); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Put(w.ctx, freeze.Freeze{Cluster: "prod", Reason: "release window", By: "bob", Since: w.clock.Now()}, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(time.Minute)
+	v2 := w.push("latest", "web v2")
+	w.wait(2)
+	recs = w.expectOutcomes(svc, history.Skipped, history.Skipped)
+	if want := "frozen: release window by bob until unfrozen"; recs[0].Reason != want {
+		t.Errorf("reason %q, want %q", recs[0].Reason, want)
+	}
+	w.untouched("prod", "web", before)
+
+	if _, err := fs.Delete(w.ctx, "prod", ""); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(time.Minute)
+	w.start("deploy-latest-skipped", map[string]any{"action": "deploy", "cluster": "prod", "service": "web", "image": w.repo + "@" + v2})
+	w.wait(3)
+	w.expectRunning("prod", "web", v2)
+	w.clock.Advance(time.Minute)
+	v3 := w.push("latest", "web v3")
+	w.wait(4)
+	w.expectOutcomes(svc, history.Skipped, history.Skipped, history.Succeeded, history.Succeeded)
+	w.expectRunning("prod", "web", v3)
+}
+
+// TestAlarmRollbackDuringFreeze: a freeze holds pushes, not alarm
+// rollbacks: an alarm inside the rollback window of a deploy that baked
+// before the freeze still returns the service to its last good revision.
+func TestAlarmRollbackDuringFreeze(t *testing.T) {
+	w := newWorld(t)
+	svc, first := w.alarmedService()
+	start := w.clock.Now()
+	w.push("latest", "web v1")
+	w.wait(1) // 4m rollout, 5m bake
+	if err := w.freezes().Put(w.ctx, freeze.Freeze{Cluster: "prod", Reason: "incident", By: "alice", Since: w.clock.Now()}, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	w.alarmAt("ALARM", start.Add(15*time.Minute))
+	w.wait(2)
+	recs := w.expectOutcomes(svc, history.Succeeded, history.RolledBack)
+	if recs[0].Trigger != "alarm" {
+		t.Errorf("rollback trigger %q, want alarm", recs[0].Trigger)
+	}
+	if td, _ := w.running("prod", "web"); td != first {
+		t.Fatalf("service runs %s, want the last good %s", td, first)
 	}
 }

@@ -39,6 +39,8 @@ type PlanDeps struct {
 	Clock      clock.Clock
 	Log        *slog.Logger
 	Settings   Settings
+	// Freezes holds pushes back (plan_freeze.go); nil: no freeze is read.
+	Freezes Freezes
 }
 
 // PlanHandler validates the execution input, describes the service, chooses
@@ -112,6 +114,9 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 	switch in.Action {
 	case contract.ActionDeploy:
 		if err := h.planDeploy(ctx, in, t, led, &p); err != nil {
+			return contract.Plan{}, err
+		}
+		if err := h.checkFreeze(ctx, &p); err != nil {
 			return contract.Plan{}, err
 		}
 	case contract.ActionRedeploy:
