@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"graph":      runGraph,
 	"freeze":     runFreeze,
 	"unfreeze":   runUnfreeze,
+	"cancel":     runCancel,
 }
 
 func main() {

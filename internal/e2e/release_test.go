@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/freeze"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
@@ -147,5 +151,90 @@ func TestAlarmRollbackDuringFreeze(t *testing.T) {
 	}
 	if td, _ := w.running("prod", "web"); td != first {
 		t.Fatalf("service runs %s, want the last good %s", td, first)
+	}
+}
+
+// coordinator is the lease coordinator on the world's table, as the CLI's
+// cancel builds it.
+func (w *world) coordinator() *coord.Coordinator {
+	w.t.Helper()
+	var table string
+	for _, name := range w.Installed.Tables {
+		table = name
+	}
+	store, err := coord.New(dynamodb.NewFromConfig(w.Config), table, w.clock)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	c, err := coord.NewCoordinator(store, sfn.NewFromConfig(w.Config), w.clock)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+// parkedIn waits, with the clock held, until the service's lease holder is
+// parked in phase, and returns the holder.
+func (w *world) parkedIn(svc string, phase contract.Phase) string {
+	w.t.Helper()
+	var holder string
+	w.waitUntil(w.held, "a wait parked in "+string(phase), func() bool {
+		l, err := w.Lease(w.ctx, svc)
+		if err == nil && l.Token != "" && l.Wait != nil && l.Wait.Phase == phase {
+			holder = l.Holder
+			return true
+		}
+		return false
+	})
+	return holder
+}
+
+// TestCancelRollsBack: a cancel during the rollout, and one during the
+// bake, wake the deploy's wait with a cancelled outcome; its own Undo
+// states put back the revision it replaced and finish writes one record,
+// ROLLED_BACK "cancelled by <who>", without quarantining the image (it
+// deploys again without force). A second cancel, of a finished execution,
+// is refused.
+func TestCancelRollsBack(t *testing.T) {
+	for _, phase := range []contract.Phase{contract.PhaseRollout, contract.PhaseBake} {
+		t.Run(string(phase), func(t *testing.T) {
+			w := newWorld(t)
+			svc := w.service("prod", "web", nil)
+			w.Cloud.ECS().Faults().SetRolloutDuration("", 2*time.Minute)
+			before, _ := w.running("prod", "web")
+			w.holdClock()
+			v1 := w.push("latest", "web v1")
+			exec := w.parkedIn(svc, contract.PhaseRollout)
+			if phase == contract.PhaseBake {
+				w.clock.Advance(3 * time.Minute) // the rollout completes; the 5m bake begins
+				w.parkedIn(svc, contract.PhaseBake)
+			}
+			c := w.coordinator()
+			if err := c.Cancel(w.ctx, svc, exec, "arn:aws:sts::123456789012:assumed-role/ops/alice"); err != nil {
+				t.Fatal(err)
+			}
+			w.wait(1)
+			recs := w.expectOutcomes(svc, history.RolledBack)
+			if !strings.HasPrefix(recs[0].Reason, "cancelled by arn:aws:sts::123456789012:assumed-role/ops/alice; rolled back to ") {
+				t.Errorf("reason %q", recs[0].Reason)
+			}
+			if td, _ := w.running("prod", "web"); td != before {
+				t.Fatalf("service runs %s after the cancel, want %s", td, before)
+			}
+			if l := w.ledgerOf(svc); len(l.Quarantined) != 0 {
+				t.Errorf("a cancel quarantined %+v", l.Quarantined)
+			}
+			var not *coord.NotCancellableError
+			if err := c.Cancel(w.ctx, svc, exec, "bob"); !errors.As(err, &not) || !strings.Contains(err.Error(), "does not hold the service's lease") {
+				t.Errorf("cancel of a finished execution: %v", err)
+			}
+			// Not quarantined: the same image deploys on its next push.
+			w.clock.Advance(time.Minute)
+			// (a quarantined digest would be refused without force)
+			w.start("deploy-again", map[string]any{"action": "deploy", "cluster": "prod", "service": "web", "image": w.repo + "@" + v1})
+			w.wait(2)
+			w.expectOutcomes(svc, history.RolledBack, history.Succeeded)
+			w.expectRunning("prod", "web", v1)
+		})
 	}
 }
