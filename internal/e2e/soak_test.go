@@ -60,6 +60,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/freeze"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
@@ -288,13 +289,14 @@ const (
 	evRelease
 	evForged
 	evThrottle
+	evFrozenPush
 )
 
 var eventNames = map[eventKind]string{
 	evPush: "push", evCrash: "push-crash", evBakeAlarm: "push-alarm-in-bake", evLateAlarm: "push-alarm-after-bake",
 	evOutsideAlarm: "alarm-outside-window", evDuplicate: "duplicate", evBurst: "burst", evRetag: "retag",
 	evManualDeploy: "manual-deploy", evRollback: "manual-rollback", evRedeploy: "redeploy", evRelease: "release",
-	evForged: "forged-push", evThrottle: "throttle",
+	evForged: "forged-push", evThrottle: "throttle", evFrozenPush: "push-while-frozen",
 }
 
 var eventWeights = []struct {
@@ -303,7 +305,7 @@ var eventWeights = []struct {
 }{
 	{evPush, 18}, {evCrash, 8}, {evBakeAlarm, 7}, {evLateAlarm, 8}, {evOutsideAlarm, 4}, {evDuplicate, 5},
 	{evBurst, 6}, {evRetag, 9}, {evManualDeploy, 9}, {evRollback, 6}, {evRedeploy, 4}, {evRelease, 5},
-	{evForged, 3}, {evThrottle, 3},
+	{evForged, 3}, {evThrottle, 3}, {evFrozenPush, 4},
 }
 
 func (s *soak) pick() eventKind {
@@ -571,6 +573,42 @@ func (s *soak) apply(kind eventKind) (string, []expect) {
 			s.learnNow(exps)
 			what += " then alarm " + f.label()
 			exps = append(exps, s.fire(f))
+		}
+		return what, exps
+	case evFrozenPush:
+		// One follower frozen: its push is SKIPPED "frozen", its model
+		// unchanged; the others deploy. Unfrozen once the push settled.
+		repo, tag := s.target()
+		seed, digest := s.newImage(false)
+		fs := s.followers(repo.name, tag)
+		what := fmt.Sprintf("%s:%s %s", repo.name, tag, short(digest))
+		var frozen *soakService
+		if len(fs) > 0 {
+			frozen = fs[s.rng.Intn(len(fs))]
+			if err := w.freezes().Put(w.ctx, freeze.Freeze{Cluster: frozen.cluster, Service: frozen.arn, Reason: "soak", By: "soak", Since: w.clock.Now()}, w.clock.Now()); err != nil {
+				s.t.Fatal(err)
+			}
+			what += " frozen " + frozen.label()
+		}
+		if err := s.push(repo, tag, seed); err != nil {
+			s.t.Fatal(err)
+		}
+		var exps []expect
+		for _, f := range fs {
+			if f == frozen {
+				exps = append(exps, expect{svc: s.mod[f], action: "deploy", digest: digest, outcomes: one(history.Skipped), reason: "frozen: soak by soak", what: "frozen push " + short(digest)})
+				continue
+			}
+			exps = append(exps, s.m.deploy(s.mod[f], digest, byPush, false, false, "deploy "+short(digest)))
+		}
+		if frozen != nil {
+			if err := s.settle(); err != nil {
+				s.t.Fatal(err)
+			}
+			s.learnNow(exps)
+			if _, err := w.freezes().Delete(w.ctx, frozen.cluster, frozen.arn); err != nil {
+				s.t.Fatal(err)
+			}
 		}
 		return what, exps
 	case evOutsideAlarm:
