@@ -238,3 +238,51 @@ func TestCancelRollsBack(t *testing.T) {
 		})
 	}
 }
+
+// TestPromotionAfterStagingBake: production follows staging/web
+// (pushdeploy:after). A push both follow deploys staging and is SKIPPED
+// on production "waiting for staging/web" (the digest had not baked there
+// when production planned); once staging baked it, a push of the same
+// digest deploys production. A digest staging rolled back from never
+// reaches production.
+func TestPromotionAfterStagingBake(t *testing.T) {
+	w := newWorld(t)
+	if err := w.CreateAlarm(w.ctx, "web-5xx", nil); err != nil {
+		t.Fatal(err)
+	}
+	staging := w.service("staging", "web", map[string]string{"pushdeploy:tags": "latest,release-*", "pushdeploy:alarms": "web-5xx"})
+	prod := w.service("prod", "web", map[string]string{"pushdeploy:tags": "latest,release-*", "pushdeploy:after": "staging/web"})
+	prodBefore, _ := w.running("prod", "web")
+
+	v1 := w.push("latest", "web v1")
+	w.wait(2)
+	w.expectOutcomes(staging, history.Succeeded)
+	recs := w.expectOutcomes(prod, history.Skipped)
+	if want := "waiting for staging/web: " + v1 + " has not passed its bake there"; recs[0].Reason != want {
+		t.Errorf("reason %q, want %q", recs[0].Reason, want)
+	}
+	w.untouched("prod", "web", prodBefore)
+
+	w.clock.Advance(time.Minute)
+	w.push("release-1", "web v1") // the same digest, baked on staging now
+	w.wait(4)
+	w.expectOutcomes(staging, history.Succeeded, history.Skipped) // already runs it
+	w.expectOutcomes(prod, history.Skipped, history.Succeeded)
+	w.expectRunning("prod", "web", v1)
+
+	// v2 fails its bake on staging: production never gets it.
+	w.clock.Advance(time.Minute)
+	w.alarmAt("ALARM", w.clock.Now().Add(4*time.Minute))
+	w.push("latest", "web v2")
+	w.wait(6)
+	w.expectOutcomes(staging, history.Succeeded, history.Skipped, history.RolledBack)
+	w.setAlarmAt("web-5xx", "OK", w.clock.Now())
+	w.clock.Advance(time.Minute)
+	w.push("release-2", "web v2")
+	w.wait(8)
+	recs = w.expectOutcomes(prod, history.Skipped, history.Succeeded, history.Skipped, history.Skipped)
+	if !strings.HasPrefix(recs[0].Reason, "waiting for staging/web") {
+		t.Errorf("reason %q", recs[0].Reason)
+	}
+	w.expectRunning("prod", "web", v1)
+}

@@ -119,6 +119,9 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		if err := h.checkFreeze(ctx, &p); err != nil {
 			return contract.Plan{}, err
 		}
+		if err := h.checkPromotion(ctx, t, &p); err != nil {
+			return contract.Plan{}, err
+		}
 	case contract.ActionRedeploy:
 		p.TargetTaskDefinitionArn = t.TaskDefinition
 		p.UndoTaskDefinitionArn = t.TaskDefinition

@@ -11,6 +11,8 @@
 //	pushdeploy:bake             bake duration after the rollout, e.g. 5m (default from Defaults)
 //	pushdeploy:timeout          rollout timeout, e.g. 30m (default from Defaults)
 //	pushdeploy:rollback-window  how long after the bake an alarm still rolls back (default from Defaults)
+//	pushdeploy:after            <cluster>/<service>: a push deploys only a digest that passed its
+//	                            bake there first (promotion)
 //
 // An alarm can also name its services itself, with a tag on the alarm:
 //
@@ -38,6 +40,7 @@ const (
 	TagBake           = "pushdeploy:bake"
 	TagTimeout        = "pushdeploy:timeout"
 	TagRollbackWindow = "pushdeploy:rollback-window"
+	TagAfter          = "pushdeploy:after"
 	// TagService goes on CloudWatch alarms, not on services.
 	TagService = "pushdeploy:service"
 )
@@ -72,6 +75,9 @@ type Config struct {
 	Bake           time.Duration
 	Timeout        time.Duration
 	RollbackWindow time.Duration
+	// After is the service (cluster/service) a digest must pass its bake
+	// on before a push deploys it here; "" for none.
+	After string
 }
 
 // ConfigError is a service tag pushdeploy cannot use. The service is skipped
@@ -136,6 +142,13 @@ func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
 	}
 	if c.Alarms, err = list(tags, TagAlarms, nil, ""); err != nil {
 		return Config{}, err
+	}
+	if v, set := tags[TagAfter]; set {
+		c.After = strings.TrimSpace(v)
+		cl, svc, ok := strings.Cut(c.After, "/")
+		if !ok || cl == "" || svc == "" || strings.Contains(svc, "/") {
+			return Config{}, &ConfigError{Key: TagAfter, Value: v, Reason: "want <cluster>/<service>"}
+		}
 	}
 	for _, dur := range []struct {
 		key string
