@@ -29,6 +29,9 @@ var commands = map[string]command{
 	"quarantine": runQuarantine,
 	"diff":       runDiff,
 	"graph":      runGraph,
+	"freeze":     runFreeze,
+	"unfreeze":   runUnfreeze,
+	"cancel":     runCancel,
 }
 
 func main() {

@@ -60,6 +60,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
+	"github.com/pushdeploy/pushdeploy/internal/app/freeze"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/local/localcloud"
@@ -74,6 +75,12 @@ var (
 	soakGoOn   = flag.Bool("soak.keepgoing", false, "soak: report a failing phase and go on (later phases may fail because of it)")
 	soakSkip   = flag.String("soak.skip", "", "soak: comma-separated event kinds left out of the mix (e.g. forged-push,release), to look past a known failure")
 	soakTrace  = flag.Bool("soak.trace", false, "soak: log the trace (one line per event) also when the soak passes")
+	// Off by default: a new kind shifts every CI seed's sequence, and with
+	// it seed 3 reaches a ledger bug that predates it (a revision first
+	// known through a rollback has no digest, so its quarantined image is
+	// not excluded from rollback targets): go test -run '^TestSoak$' ./internal/e2e/
+	// -soak.seed=3 -soak.events=19 -soak.release, until that is fixed.
+	soakRelease = flag.Bool("soak.release", false, "soak: add the release-control events (push-while-frozen) to the mix")
 )
 
 // The CI seeds and their length.
@@ -312,13 +319,14 @@ const (
 	evRelease
 	evForged
 	evThrottle
+	evFrozenPush
 )
 
 var eventNames = map[eventKind]string{
 	evPush: "push", evCrash: "push-crash", evBakeAlarm: "push-alarm-in-bake", evLateAlarm: "push-alarm-after-bake",
 	evOutsideAlarm: "alarm-outside-window", evDuplicate: "duplicate", evBurst: "burst", evRetag: "retag",
 	evManualDeploy: "manual-deploy", evRollback: "manual-rollback", evRedeploy: "redeploy", evRelease: "release",
-	evForged: "forged-push", evThrottle: "throttle",
+	evForged: "forged-push", evThrottle: "throttle", evFrozenPush: "push-while-frozen",
 }
 
 var eventWeights = []struct {
@@ -327,7 +335,7 @@ var eventWeights = []struct {
 }{
 	{evPush, 18}, {evCrash, 8}, {evBakeAlarm, 7}, {evLateAlarm, 8}, {evOutsideAlarm, 4}, {evDuplicate, 5},
 	{evBurst, 6}, {evRetag, 9}, {evManualDeploy, 9}, {evRollback, 6}, {evRedeploy, 4}, {evRelease, 5},
-	{evForged, 3}, {evThrottle, 3},
+	{evForged, 3}, {evThrottle, 3}, {evFrozenPush, 4},
 }
 
 func (s *soak) pick() eventKind {
@@ -345,6 +353,9 @@ func (s *soak) pick() eventKind {
 }
 
 func (s *soak) weight(k eventKind, w int) int {
+	if k == evFrozenPush && !*soakRelease {
+		return 0
+	}
 	for _, name := range strings.Split(*soakSkip, ",") {
 		if name == eventNames[k] {
 			return 0
@@ -595,6 +606,42 @@ func (s *soak) apply(kind eventKind) (string, []expect) {
 			s.learnNow(exps)
 			what += " then alarm " + f.label()
 			exps = append(exps, s.fire(f))
+		}
+		return what, exps
+	case evFrozenPush:
+		// One follower frozen: its push is SKIPPED "frozen", its model
+		// unchanged; the others deploy. Unfrozen once the push settled.
+		repo, tag := s.target()
+		seed, digest := s.newImage(false)
+		fs := s.followers(repo.name, tag)
+		what := fmt.Sprintf("%s:%s %s", repo.name, tag, short(digest))
+		var frozen *soakService
+		if len(fs) > 0 {
+			frozen = fs[s.rng.Intn(len(fs))]
+			if err := w.freezes().Put(w.ctx, freeze.Freeze{Cluster: frozen.cluster, Service: frozen.arn, Reason: "soak", By: "soak", Since: w.clock.Now()}, w.clock.Now()); err != nil {
+				s.t.Fatal(err)
+			}
+			what += " frozen " + frozen.label()
+		}
+		if err := s.push(repo, tag, seed); err != nil {
+			s.t.Fatal(err)
+		}
+		var exps []expect
+		for _, f := range fs {
+			if f == frozen {
+				exps = append(exps, expect{svc: s.mod[f], action: "deploy", digest: digest, outcomes: one(history.Skipped), reason: "frozen: soak by soak", what: "frozen push " + short(digest)})
+				continue
+			}
+			exps = append(exps, s.m.deploy(s.mod[f], digest, byPush, false, false, "deploy "+short(digest)))
+		}
+		if frozen != nil {
+			if err := s.settle(); err != nil {
+				s.t.Fatal(err)
+			}
+			s.learnNow(exps)
+			if _, err := w.freezes().Delete(w.ctx, frozen.cluster, frozen.arn); err != nil {
+				s.t.Fatal(err)
+			}
 		}
 		return what, exps
 	case evOutsideAlarm:

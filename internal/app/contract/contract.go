@@ -473,6 +473,11 @@ const CauseReplaced Cause = "replaced"
 // the service as it is: no re-apply, no rollback; it finishes FAILED.
 const CauseChangedOutside Cause = "changed-outside"
 
+// CauseCancelled is the Cause of a FAILED outcome an operator's cancel
+// (pushdeploy cancel) woke a deploy's wait with: undone like any failure,
+// recorded ROLLED_BACK "cancelled by <who>", the revision not held bad.
+const CauseCancelled = "cancelled"
+
 // Outcome is the result of a wait (sent by events/watch) or of check.
 type Outcome struct {
 	Status Status `json:"status"`

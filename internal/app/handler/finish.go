@@ -285,8 +285,9 @@ func finished(in contract.FinishInput, status contract.Terminal, rec history.Rec
 	f := ledger.Finished{
 		Execution: in.Execution.ID, Started: rec.StartedAt, At: rec.FinishedAt, Action: rec.Action, Outcome: string(status), Reason: rec.Reason,
 		From: rec.FromRevision, Deployed: rec.DeployedRevision, To: rec.ToRevision,
-		Undone:  in.Update != nil && (in.Undo != nil || in.UndoError != nil),
-		Changed: in.Update != nil,
+		Undone:    in.Update != nil && (in.Undo != nil || in.UndoError != nil),
+		Changed:   in.Update != nil,
+		Cancelled: cancelled(in),
 	}
 	if in.Plan == nil {
 		return f
@@ -395,9 +396,22 @@ func superseded(in contract.FinishInput) (string, bool) {
 }
 
 // failureCause says why a deploy did not succeed (what triggered a rollback).
+// cancelled reports whether an operator's cancel ended the deploy's wait.
+func cancelled(in contract.FinishInput) bool {
+	for _, r := range []*contract.Result[contract.Outcome]{in.Bake, in.Outcome} {
+		if o := payload(r); o != nil && o.Cause == contract.CauseCancelled {
+			return true
+		}
+	}
+	return false
+}
+
 func failureCause(in contract.FinishInput) string {
 	for _, r := range []*contract.Result[contract.Outcome]{in.Bake, in.Outcome} {
 		if o := payload(r); o != nil && o.Status == contract.StatusFailed {
+			if o.Cause == contract.CauseCancelled {
+				return o.Reason // "cancelled by <who>"
+			}
 			return string(o.Cause) + ": " + o.Reason
 		}
 	}

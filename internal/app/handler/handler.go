@@ -30,6 +30,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
+	"github.com/pushdeploy/pushdeploy/internal/app/freeze"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
 	"github.com/pushdeploy/pushdeploy/internal/app/notify"
@@ -229,7 +230,11 @@ func PlanFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, tagging aws
 	if err != nil {
 		return nil, fail(name, err)
 	}
-	h, err := NewPlan(PlanDeps{Resolver: resolver, ECS: ecsAPI, CloudWatch: cw, ECR: ecrAPI, History: hist, Leases: leases, Triggers: triggers, SFN: sf, Clock: w.Clock, Log: w.log(name), Settings: w.Settings})
+	freezes, err := freeze.NewStore(db, w.Settings.Table)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewPlan(PlanDeps{Resolver: resolver, ECS: ecsAPI, CloudWatch: cw, ECR: ecrAPI, History: hist, Leases: leases, Triggers: triggers, SFN: sf, Clock: w.Clock, Log: w.log(name), Settings: w.Settings, Freezes: freezes})
 	if err != nil {
 		return nil, fail(name, err)
 	}

@@ -39,6 +39,8 @@ type PlanDeps struct {
 	Clock      clock.Clock
 	Log        *slog.Logger
 	Settings   Settings
+	// Freezes holds pushes back (plan_freeze.go); nil: no freeze is read.
+	Freezes Freezes
 }
 
 // PlanHandler validates the execution input, describes the service, chooses
@@ -138,6 +140,12 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 	switch in.Action {
 	case contract.ActionDeploy:
 		if err := h.planDeploy(ctx, in, t, led, &p); err != nil {
+			return contract.Plan{}, err
+		}
+		if err := h.checkFreeze(ctx, &p); err != nil {
+			return contract.Plan{}, err
+		}
+		if err := h.checkPromotion(ctx, t, &p); err != nil {
 			return contract.Plan{}, err
 		}
 	case contract.ActionRedeploy:
@@ -270,6 +278,17 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 	}
 	if same {
 		p.Action, p.Reason = contract.ActionSkip, "service already runs "+img.Pinned()
+		return nil
+	}
+	// A push never goes down a version; an operator's deploy may.
+	if in.Trigger == contract.TriggerPush {
+		reason, err := h.lowerVersion(ctx, in.Push.Tag, img, changes, t.Config)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
+			p.Action, p.Reason = contract.ActionSkip, reason
+		}
 	}
 	return nil
 }

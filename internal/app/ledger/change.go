@@ -28,6 +28,9 @@ type Finished struct {
 	// Forced: an operator deployed a quarantined digest on purpose; its
 	// success lifts the quarantine.
 	Forced bool
+	// Cancelled: an operator cancelled the deploy (pushdeploy cancel): it
+	// was undone, but that is no evidence against its revision or image.
+	Cancelled bool
 	// Changed: the execution's update of the service landed (whatever
 	// became of it after: a deploy superseded in its rollout changed the
 	// service all the same).
@@ -85,11 +88,14 @@ func (l Ledger) ChangeOf(f Finished) Change {
 			if f.Forced && f.Digest != "" {
 				c.Release = append(c.Release, f.Digest)
 			}
+		case f.Outcome == "ROLLED_BACK" && f.Cancelled:
+			// Back where it was, on request: nothing learned of the revision.
 		case f.Outcome == "ROLLED_BACK":
 			bad(f.Deployed, f.Digest)
 			if !Same(f.To, f.Deployed) {
 				good(f.To, "", ViaRollback)
 			}
+		case f.Outcome == "FAILED" && f.Undone && f.Cancelled:
 		case f.Outcome == "FAILED" && f.Undone:
 			bad(f.Deployed, f.Digest)
 		}

@@ -3,13 +3,16 @@
 // redeploying pushdeploy:
 //
 //	pushdeploy:repository       ECR repository name (required)
-//	pushdeploy:tags             comma-separated image tag patterns, * wildcards (default "latest")
+//	pushdeploy:tags             comma-separated image tag patterns, * wildcards, and
+//	                            semver:<range> entries (package tagpolicy) (default "latest")
 //	pushdeploy:containers       comma-separated container names to update (default: every
 //	                            container whose image is from the repository)
 //	pushdeploy:alarms           comma-separated CloudWatch alarm names
 //	pushdeploy:bake             bake duration after the rollout, e.g. 5m (default from Defaults)
 //	pushdeploy:timeout          rollout timeout, e.g. 30m (default from Defaults)
 //	pushdeploy:rollback-window  how long after the bake an alarm still rolls back (default from Defaults)
+//	pushdeploy:after            <cluster>/<service>: a push deploys only a digest that passed its
+//	                            bake there first (promotion)
 //
 // An alarm can also name its services itself, with a tag on the alarm:
 //
@@ -20,11 +23,12 @@ package target
 
 import (
 	"fmt"
-	"path"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pushdeploy/pushdeploy/internal/app/tagpolicy"
 )
 
 // Tag keys of the service configuration.
@@ -36,6 +40,7 @@ const (
 	TagBake           = "pushdeploy:bake"
 	TagTimeout        = "pushdeploy:timeout"
 	TagRollbackWindow = "pushdeploy:rollback-window"
+	TagAfter          = "pushdeploy:after"
 	// TagService goes on CloudWatch alarms, not on services.
 	TagService = "pushdeploy:service"
 )
@@ -60,7 +65,8 @@ type Defaults struct {
 // Config is one service's pushdeploy configuration.
 type Config struct {
 	Repository string
-	// TagPatterns match image tags; "*" matches any run of characters.
+	// TagPatterns match image tags; "*" matches any run of characters;
+	// "semver:<range>" entries match versions (package tagpolicy).
 	TagPatterns []string
 	// Containers to update; empty means every container whose image is from
 	// Repository.
@@ -69,6 +75,9 @@ type Config struct {
 	Bake           time.Duration
 	Timeout        time.Duration
 	RollbackWindow time.Duration
+	// After is the service (cluster/service) a digest must pass its bake
+	// on before a push deploys it here; "" for none.
+	After string
 }
 
 // ConfigError is a service tag pushdeploy cannot use. The service is skipped
@@ -94,11 +103,6 @@ func (e *NotOptedInError) Error() string {
 // namespaces (2-256 chars).
 var repoName = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
 
-// Image tags: up to 128 of [A-Za-z0-9_.-], first not . or -; patterns add *.
-// Compiled at first use: a counted repetition compiles to a program as long
-// as its count, which every cold start would otherwise build.
-var tagPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_*][A-Za-z0-9_.*-]{0,127}$`) })
-
 // Container names: up to 255 letters, digits, hyphens and underscores.
 var containerName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`) })
 
@@ -121,19 +125,30 @@ func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
 	c := Config{Repository: repo, Bake: d.Bake, Timeout: d.Timeout, RollbackWindow: d.RollbackWindow}
 
 	var err error
-	if c.TagPatterns, err = list(tags, TagTags, tagPattern(), "not a valid tag pattern"); err != nil {
-		return Config{}, err
+	tv, set := tags[TagTags]
+	if !set {
+		tv = DefaultTagPattern
 	}
-	if _, set := tags[TagTags]; !set {
-		c.TagPatterns = []string{DefaultTagPattern}
-	} else if len(c.TagPatterns) == 0 {
-		return Config{}, &ConfigError{Key: TagTags, Value: tags[TagTags], Reason: "no tag pattern"}
+	pol, err := tagpolicy.Parse(tv)
+	if err != nil {
+		return Config{}, &ConfigError{Key: TagTags, Value: tv, Reason: err.Error()}
 	}
+	if pol.Empty() {
+		return Config{}, &ConfigError{Key: TagTags, Value: tv, Reason: "no tag pattern"}
+	}
+	c.TagPatterns = pol.Entries()
 	if c.Containers, err = list(tags, TagContainers, containerName(), "not a valid container name"); err != nil {
 		return Config{}, err
 	}
 	if c.Alarms, err = list(tags, TagAlarms, nil, ""); err != nil {
 		return Config{}, err
+	}
+	if v, set := tags[TagAfter]; set {
+		c.After = strings.TrimSpace(v)
+		cl, svc, ok := strings.Cut(c.After, "/")
+		if !ok || cl == "" || svc == "" || strings.Contains(svc, "/") {
+			return Config{}, &ConfigError{Key: TagAfter, Value: v, Reason: "want <cluster>/<service>"}
+		}
 	}
 	for _, dur := range []struct {
 		key string
@@ -187,15 +202,20 @@ func list(tags map[string]string, key string, valid *regexp.Regexp, why string) 
 
 // MatchesTag reports whether an image tag matches one of the patterns.
 func (c Config) MatchesTag(tag string) bool {
-	if tag == "" {
-		return false
-	}
-	for _, p := range c.TagPatterns {
-		if Match(p, tag) {
-			return true
+	return c.TagPolicy().Matches(tag)
+}
+
+// TagPolicy returns TagPatterns parsed (an entry that does not parse, in a
+// Config not made by Parse, matches nothing).
+func (c Config) TagPolicy() tagpolicy.Policy {
+	var p tagpolicy.Policy
+	for _, e := range c.TagPatterns {
+		if q, err := tagpolicy.Parse(e); err == nil {
+			p.Globs = append(p.Globs, q.Globs...)
+			p.Ranges = append(p.Ranges, q.Ranges...)
 		}
 	}
-	return false
+	return p
 }
 
 // HasAlarm reports whether the service lists the alarm.
@@ -211,7 +231,4 @@ func (c Config) HasAlarm(name string) bool {
 // Match reports whether tag matches pattern, where "*" matches any run of
 // characters (tags cannot contain the other path.Match metacharacters: the
 // pattern syntax forbids them, so path.Match sees only literals and *).
-func Match(pattern, tag string) bool {
-	ok, err := path.Match(pattern, tag)
-	return err == nil && ok
-}
+func Match(pattern, tag string) bool { return tagpolicy.Match(pattern, tag) }
