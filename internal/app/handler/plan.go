@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -376,7 +378,7 @@ func (h *PlanHandler) planRollback(ctx context.Context, in contract.ExecutionInp
 			return nil
 		}
 		p.Forced = in.Force && led.IsBad(d.Target)
-		arn, err := h.activeRevision(ctx, d.Target)
+		arn, _, err := h.activeRevision(ctx, d.Target)
 		if err != nil {
 			return err
 		}
@@ -400,14 +402,18 @@ func (h *PlanHandler) planRollback(ctx context.Context, in contract.ExecutionInp
 
 // activeTarget decides a rollback target from the ledger, passing over
 // good revisions that were deregistered since (cleanup keeps only the
-// newest good ones): the decision is asked again without them.
+// newest good ones) and those whose images carry a quarantined digest (a
+// revision the ledger learned of through a rollback or as the one before
+// pushdeploy's first change has no digest of its own in the ledger, so
+// only its task definition tells): the decision is asked again without
+// them.
 func (h *PlanHandler) activeTarget(ctx context.Context, led ledger.Ledger, decide func(ledger.Ledger) rollback.Decision) (rollback.Decision, string, error) {
 	for {
 		d := decide(led)
 		if d.Skipped() {
 			return d, "", nil
 		}
-		arn, err := h.activeRevision(ctx, d.Target)
+		arn, digests, err := h.activeRevision(ctx, d.Target)
 		var bad *contract.BadInput
 		if errors.As(err, &bad) {
 			if _, known := led.Get(d.Target); known {
@@ -415,27 +421,37 @@ func (h *PlanHandler) activeTarget(ctx context.Context, led ledger.Ledger, decid
 				continue
 			}
 		}
+		if err == nil && slices.ContainsFunc(digests, func(dg string) bool { _, q := led.Quarantine(dg); return q }) {
+			led = led.Without(d.Target)
+			continue
+		}
 		return d, arn, err
 	}
 }
 
-// activeRevision returns the ARN of an ACTIVE revision: a rollback to a
-// revision that does not exist or was deregistered is bad input, refused
-// before anything changes.
-func (h *PlanHandler) activeRevision(ctx context.Context, rev string) (string, error) {
+// activeRevision returns the ARN of an ACTIVE revision and the digests its
+// containers' images are pinned to: a rollback to a revision that does not
+// exist or was deregistered is bad input, refused before anything changes.
+func (h *PlanHandler) activeRevision(ctx context.Context, rev string) (string, []string, error) {
 	out, err := h.d.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(rev)})
 	if err != nil {
 		var api smithy.APIError
 		if errors.As(err, &api) && api.ErrorCode() == "ClientException" {
-			return "", &contract.BadInput{Field: "revision", Reason: fmt.Sprintf("revision %s does not exist: %s", rev, api.ErrorMessage())}
+			return "", nil, &contract.BadInput{Field: "revision", Reason: fmt.Sprintf("revision %s does not exist: %s", rev, api.ErrorMessage())}
 		}
-		return "", boundary("describe task definition "+rev, err)
+		return "", nil, boundary("describe task definition "+rev, err)
 	}
 	td := out.TaskDefinition
 	if td.Status != ecstypes.TaskDefinitionStatusActive {
-		return "", &contract.BadInput{Field: "revision", Reason: fmt.Sprintf("revision %s is %s: ECS cannot start tasks of it", aws.ToString(td.TaskDefinitionArn), td.Status)}
+		return "", nil, &contract.BadInput{Field: "revision", Reason: fmt.Sprintf("revision %s is %s: ECS cannot start tasks of it", aws.ToString(td.TaskDefinitionArn), td.Status)}
 	}
-	return aws.ToString(td.TaskDefinitionArn), nil
+	var digests []string
+	for _, c := range td.ContainerDefinitions {
+		if _, digest, ok := strings.Cut(aws.ToString(c.Image), "@"); ok {
+			digests = append(digests, digest)
+		}
+	}
+	return aws.ToString(td.TaskDefinitionArn), digests, nil
 }
 
 func (h *PlanHandler) planAlarm(ctx context.Context, in contract.ExecutionInput, t target.Target, led ledger.Ledger, p *contract.Plan) error {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
@@ -427,5 +429,45 @@ func TestPlanOtherRegionDigest(t *testing.T) {
 	}
 	if got.Action != contract.ActionDeploy || got.Image.Repository != account+".dkr.ecr.eu-west-1.amazonaws.com/web" || w.ecr.calls != 0 {
 		t.Errorf("plan %+v, %d ECR calls", got, w.ecr.calls)
+	}
+}
+
+// TestPlanRollbackPassesOverQuarantinedImages: a good revision the ledger
+// learned of through a rollback has no digest in the ledger; its task
+// definition still pins the image, and a quarantined one is never a
+// rollback target (the soak found a manual rollback going to one).
+func TestPlanRollbackPassesOverQuarantinedImages(t *testing.T) {
+	const quarantined = "sha256:" + "ab00000000000000000000000000000000000000000000000000000000000000"
+	for _, tc := range []struct {
+		name          string
+		withOlderGood bool
+		action        contract.Action
+		target, why   string
+	}{
+		{name: "no other good revision", action: contract.ActionSkip, why: "no-rollback-target"},
+		{name: "an older clean one", withOlderGood: true, action: contract.ActionRollback, target: td(39)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.ecs.defs["web:40"] = &ecstypes.TaskDefinition{Family: aws.String("web"), Revision: 40, TaskDefinitionArn: aws.String(td(40)),
+				Status:               ecstypes.TaskDefinitionStatusActive,
+				ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String(registry + "/web@" + quarantined)}}}
+			w.ecs.defs["web:39"] = &ecstypes.TaskDefinition{Family: aws.String("web"), Revision: 39, TaskDefinitionArn: aws.String(td(39)),
+				Status: ecstypes.TaskDefinitionStatusActive, ContainerDefinitions: w.ecs.defs["web:41"].ContainerDefinitions}
+			led := ledger.Ledger{Service: webArn,
+				Revisions:   []ledger.Revision{{Revision: td(40), Status: ledger.StatusGood, Via: ledger.ViaRollback, Since: t0.Add(-time.Hour)}},
+				Quarantined: []ledger.Quarantine{{Digest: quarantined, Revision: td(38), Since: t0.Add(-2 * time.Hour)}}}
+			if tc.withOlderGood {
+				led.Revisions = append(led.Revisions, ledger.Revision{Revision: td(39), Status: ledger.StatusGood, Via: ledger.ViaDeploy, Since: t0.Add(-3 * time.Hour)})
+			}
+			w.history.ledgers[webArn] = led
+			got, err := w.plan(t).Handle(context.Background(), planInput(`{"action":"rollback","cluster":"prod","service":"web"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Action != tc.action || got.TargetTaskDefinitionArn != tc.target || !strings.Contains(got.Reason, tc.why) {
+				t.Errorf("got %s %q (%s), want %s %q (%s)", got.Action, got.TargetTaskDefinitionArn, got.Reason, tc.action, tc.target, tc.why)
+			}
+		})
 	}
 }
