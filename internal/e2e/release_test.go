@@ -189,6 +189,29 @@ func (w *world) parkedIn(svc string, phase contract.Phase) string {
 	return holder
 }
 
+// stepUntilParked moves the held virtual clock on a rollout tick (15 s) at
+// a time until a wait of svc is parked in phase, at most limit. One
+// Advance over several ticks would fire only the first: each tick's work
+// schedules the next one when it runs, after Advance has returned.
+func (w *world) stepUntilParked(svc string, phase contract.Phase, limit time.Duration) {
+	w.t.Helper()
+	parked := func() bool {
+		l, err := w.Lease(w.ctx, svc)
+		return err == nil && l.Token != "" && l.Wait != nil && l.Wait.Phase == phase
+	}
+	for moved := time.Duration(0); moved <= limit; moved += 15 * time.Second {
+		for range 10 { // let the tick's work land: up to 200 ms of real time
+			if parked() {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		w.clock.Advance(15 * time.Second)
+	}
+	w.dump()
+	w.t.Fatalf("no wait parked in %s within %s", phase, limit)
+}
+
 // TestCancelRollsBack: a cancel during the rollout, and one during the
 // bake, wake the deploy's wait with a cancelled outcome; its own Undo
 // states put back the revision it replaced and finish writes one record,
@@ -206,8 +229,7 @@ func TestCancelRollsBack(t *testing.T) {
 			v1 := w.push("latest", "web v1")
 			exec := w.parkedIn(svc, contract.PhaseRollout)
 			if phase == contract.PhaseBake {
-				w.clock.Advance(3 * time.Minute) // the rollout completes; the 5m bake begins
-				w.parkedIn(svc, contract.PhaseBake)
+				w.stepUntilParked(svc, contract.PhaseBake, 4*time.Minute) // the 2m rollout completes; the 5m bake begins
 			}
 			c := w.coordinator()
 			if err := c.Cancel(w.ctx, svc, exec, "arn:aws:sts::123456789012:assumed-role/ops/alice"); err != nil {
