@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -25,6 +26,19 @@ type diffResult struct {
 	Image          string         `json:"image"` // pinned by digest
 	Containers     []string       `json:"containers"`
 	Changes        []changeOutput `json:"changes"`
+	Strategy       strategyEffect `json:"strategy"`
+}
+
+// strategyEffect is what the service's ECS deployment strategy does to a
+// deploy: how long ECS bakes and waits inside its deployment, and what is
+// left of pushdeploy's bake after ECS's (the two compose, never double).
+type strategyEffect struct {
+	Name            string `json:"name"`
+	ECSBakeSeconds  int    `json:"ecsBakeSeconds"`
+	ECSWaitsSeconds int    `json:"ecsWaitsSeconds"`
+	// PushdeployBakeSeconds is pushdeploy:bake minus ECS's bake; nil when
+	// the service sets no pushdeploy:bake (the function's default applies).
+	PushdeployBakeSeconds *int `json:"pushdeployBakeSeconds,omitempty"`
 }
 
 type changeOutput struct {
@@ -118,7 +132,7 @@ func diffService(ctx context.Context, ecsc *ecs.Client, ecrc *ecr.Client, cluste
 		return nil, err
 	}
 	res := &diffResult{Cluster: shortName(aws.ToString(svc.ClusterArn)), Service: aws.ToString(svc.ServiceName),
-		TaskDefinition: arn, Image: img.Pinned(), Changes: []changeOutput{}}
+		TaskDefinition: arn, Image: img.Pinned(), Changes: []changeOutput{}, Strategy: strategyOf(svc)}
 	for _, ch := range changed {
 		res.Containers = append(res.Containers, ch.Container)
 	}
@@ -126,6 +140,27 @@ func diffService(ctx context.Context, ecsc *ecs.Client, ecrc *ecr.Client, cluste
 		res.Changes = append(res.Changes, changeOutput{Path: f.Path, Old: f.Old, New: f.New})
 	}
 	return res, nil
+}
+
+// strategyOf reads the service's strategy and its effect on a deploy.
+func strategyOf(svc ecstypes.Service) strategyEffect {
+	e := strategyEffect{Name: string(ecstypes.DeploymentStrategyRolling)}
+	var ecsBake time.Duration
+	if dc := svc.DeploymentConfiguration; dc != nil {
+		if dc.Strategy != "" {
+			e.Name = string(dc.Strategy)
+		}
+		var waits time.Duration
+		ecsBake, waits = target.ECSTiming(dc)
+		e.ECSBakeSeconds, e.ECSWaitsSeconds = int(ecsBake.Seconds()), int(waits.Seconds())
+	}
+	if v, ok := serviceTags(svc)[target.TagBake]; ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			left := int(max(0, d-ecsBake).Seconds())
+			e.PushdeployBakeSeconds = &left
+		}
+	}
+	return e
 }
 
 // resolveDigest looks a tag up in ECR.
@@ -155,6 +190,18 @@ func resolveDigest(ctx context.Context, ecrc *ecr.Client, img taskdef.Image) (ta
 func writeDiff(w io.Writer, r *diffResult) {
 	fmt.Fprintf(w, "service %s (cluster %s), task definition %s\n", r.Service, r.Cluster, shortRevision(r.TaskDefinition))
 	fmt.Fprintf(w, "deploying %s to %s\n", r.Image, strings.Join(r.Containers, ", "))
+	st := r.Strategy
+	fmt.Fprintf(w, "strategy %s", st.Name)
+	if st.ECSWaitsSeconds > 0 {
+		fmt.Fprintf(w, ": ECS waits %s inside its deployment", time.Duration(st.ECSWaitsSeconds)*time.Second)
+		if st.ECSBakeSeconds > 0 {
+			fmt.Fprintf(w, " (a bake of %s with the old revision still running)", time.Duration(st.ECSBakeSeconds)*time.Second)
+		}
+	}
+	if b := st.PushdeployBakeSeconds; b != nil {
+		fmt.Fprintf(w, "; pushdeploy bakes %s after it (pushdeploy:bake less ECS's bake)", time.Duration(*b)*time.Second)
+	}
+	fmt.Fprintln(w)
 	if len(r.Changes) == 0 {
 		fmt.Fprintln(w, "no change: the service already runs this image")
 		return

@@ -322,6 +322,7 @@ func TestDiffCommand(t *testing.T) {
 	base := []string{"--cluster", "prod", "--service", "web", "--output", "json"}
 	oldImage, _ := json.Marshal(c.repoURI + ":v1")
 	newImage, _ := json.Marshal(c.repoURI + "@" + d2)
+	rolling := strategyEffect{Name: "ROLLING"}
 	cases := []struct {
 		name  string
 		args  []string
@@ -331,7 +332,8 @@ func TestDiffCommand(t *testing.T) {
 	}{
 		{"tag resolved in ECR, containers from the service tag", []string{"--image", c.repoURI + ":v2"}, exitOK, &diffResult{
 			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
-			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+			Changes:  []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+			Strategy: rolling,
 		}, ""},
 		{"by digest, two containers", []string{"--image", c.repoURI + "@" + d2, "--containers", "app,proxy"}, exitOK, &diffResult{
 			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app", "proxy"},
@@ -339,16 +341,19 @@ func TestDiffCommand(t *testing.T) {
 				{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)},
 				{Path: "ContainerDefinitions[proxy].Image", Old: `"public.ecr.aws/nginx/nginx:1.27"`, New: string(newImage)},
 			},
+			Strategy: rolling,
 		}, ""},
 		{"unknown tag", []string{"--image", c.repoURI + ":v9"}, exitBadInput, nil, "ImageNotFoundException"},
 		{"unknown container", []string{"--image", c.repoURI + ":v2", "--containers", "db"}, exitBadInput, nil, `"db"`},
 		{"repository:tag in this account's ECR", []string{"--image", "web:v2"}, exitOK, &diffResult{
 			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
-			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+			Changes:  []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+			Strategy: rolling,
 		}, ""},
 		{"repository@digest in this account's ECR", []string{"--image", "web@" + d2}, exitOK, &diffResult{
 			Cluster: "prod", Service: "web", TaskDefinition: c.td1, Image: c.repoURI + "@" + d2, Containers: []string{"app"},
-			Changes: []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+			Changes:  []changeOutput{{Path: "ContainerDefinitions[app].Image", Old: string(oldImage), New: string(newImage)}},
+			Strategy: rolling,
 		}, ""},
 		{"no such repository in this account's ECR", []string{"--image", "nginx:1.28"}, exitBadInput, nil, "RepositoryNotFoundException"},
 		{"tag outside ECR", []string{"--image", "docker.io/library/nginx:1.28"}, exitBadInput, nil, "give the image by digest"},

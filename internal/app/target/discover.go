@@ -323,8 +323,7 @@ func (r *Resolver) target(s ecstypes.Service, linked map[string][]string) (Targe
 	}
 	if dc := s.DeploymentConfiguration; dc != nil {
 		t.Strategy = string(dc.Strategy)
-		t.ECSBake = ecsBake(dc)
-		t.ECSWaits = t.ECSBake + ecsShiftWaits(dc)
+		t.ECSBake, t.ECSWaits = ECSTiming(dc)
 	}
 	c, err := Parse(t.ServiceARN, serviceTags(s), r.defaults)
 	if err != nil {
@@ -332,6 +331,14 @@ func (r *Resolver) target(s ecstypes.Service, linked map[string][]string) (Targe
 	}
 	t.Config = withLinked(c, linked, t.ServiceARN)
 	return t, nil
+}
+
+// ECSTiming is how a deployment configuration spends time inside ECS's
+// deployment: its bake (bakeTimeInMinutes, where it applies) and all it
+// waits by design (the bake, a linear or canary deployment's steps).
+func ECSTiming(dc *ecstypes.DeploymentConfiguration) (bake, waits time.Duration) {
+	bake = ecsBake(dc)
+	return bake, bake + ecsShiftWaits(dc)
 }
 
 // ecsBake is the time ECS bakes a deployment with the old revision still
