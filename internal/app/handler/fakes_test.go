@@ -150,12 +150,31 @@ func (f *fakeECS) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTask
 	return &ecs.RegisterTaskDefinitionOutput{TaskDefinition: d}, nil
 }
 
-func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+func (f *fakeECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	if err := attemptGuard(ctx, optFns); err != nil {
+		return nil, err
+	}
 	out, err := f.updateService(in)
 	if err == nil && f.onUpdate != nil {
 		f.onUpdate(in)
 	}
 	return out, err
+}
+
+// attemptGuard runs what the call's options install before an attempt (the
+// guarded update's lease check, Intend), as the SDK does before sending the
+// request.
+func attemptGuard(ctx context.Context, optFns []func(*ecs.Options)) error {
+	o := ecs.Options{Retryer: aws.NopRetryer{}}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if r, ok := o.Retryer.(aws.RetryerV2); ok {
+		if _, err := r.GetAttemptToken(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *fakeECS) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {

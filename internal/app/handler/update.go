@@ -31,16 +31,15 @@ type UpdateDeps struct {
 }
 
 // UpdateHandler updates the service to a revision, for the plan's action or
-// to roll a failed deploy back, under the lease: the lease is checked, the
-// service updated in a single attempt (no SDK retry: a retried call could
-// land long after the check, over a newer execution's deploy), and the lease
-// checked again. Each attempt's check announces the revision in the lease
-// (Intend), so a newer execution that takes the lease meanwhile knows it as
-// a possible late update before it lands. An update that turns out to have
-// landed after a newer execution took the lease is also marked as late and
-// wakes that execution's wait, whose check then finds the service on the
-// marked revision: judged here, it is woken with cause replaced and
-// re-applies its own.
+// to roll a failed deploy back, under the lease: before every attempt of
+// UpdateService the revision is announced in the lease (Intend, a write
+// conditional on holding it: the lease check), so a newer execution that
+// takes the lease meanwhile knows it as a possible late update before it
+// lands, and the lease is checked again after the call. An update that
+// turns out to have landed after a newer execution took the lease is also
+// marked as late and wakes that execution's wait, whose check then finds
+// the service on the marked revision: judged here, it is woken with cause
+// replaced and re-applies its own.
 type UpdateHandler struct {
 	d UpdateDeps
 	c *coord.Coordinator
@@ -77,11 +76,11 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	if p.LeaseOwner == "" {
 		return contract.UpdateResult{}, &contract.BadInput{Field: "plan.leaseOwner", Reason: "the plan holds no lease"}
 	}
-	// A previous attempt that failed on our side (a timeout, a 5xx) may
-	// still have landed before the lease was lost: CheckBefore hands it over.
-	if err := h.c.CheckBefore(ctx, h.d.ECS, guarded); err != nil {
-		return contract.UpdateResult{}, supersededOr("check lease", p, err)
-	}
+	// No lease read here: the guarded update's Intend, before every
+	// attempt, is the lease check (a conditional write on the holder), and
+	// when it finds the lease lost it hands over an earlier attempt that
+	// landed (a timeout, a 5xx) as a read here did. The paths that return
+	// without that update check the lease themselves (unchanged).
 	svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
 	if err != nil {
 		return contract.UpdateResult{}, err
@@ -94,6 +93,9 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 		}
 		// Nowhere to go back to: leave the service as it is.
 		res.TaskDefinitionArn, res.Unchanged = current, true
+		if err := h.unchanged(ctx, guarded, p); err != nil {
+			return contract.UpdateResult{}, err
+		}
 		log.WarnContext(ctx, "no revision to undo to; service left on its current revision", "current", current)
 		return res, nil
 	}
@@ -105,11 +107,14 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 		if d := primary(svc); d != nil {
 			res.DeploymentID = aws.ToString(d.Id)
 		}
+		if err := h.unchanged(ctx, guarded, p); err != nil {
+			return contract.UpdateResult{}, err
+		}
 		log.InfoContext(ctx, "service already on the undo revision")
 		return res, nil
 	}
 	if in.Purpose == contract.PurposeUndo {
-		stopped, err := h.stopForUndo(ctx, p, svc, in.TaskDefinitionArn)
+		stopped, err := h.stopForUndo(ctx, guarded, p, svc, in.TaskDefinitionArn)
 		if err != nil {
 			return contract.UpdateResult{}, err
 		}
@@ -157,7 +162,7 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 // this deploy. It returns the stopped deployment's ARN, or "" when the
 // undo must update the service as before (no service deployment, one
 // already finished, or another source).
-func (h *UpdateHandler) stopForUndo(ctx context.Context, p contract.Plan, svc ecstypes.Service, undoTo string) (string, error) {
+func (h *UpdateHandler) stopForUndo(ctx context.Context, guarded coord.Update, p contract.Plan, svc ecstypes.Service, undoTo string) (string, error) {
 	arn := aws.ToString(svc.CurrentServiceDeployment)
 	if arn == "" || p.CurrentTaskDefinitionArn == "" || !sameRevision(p.CurrentTaskDefinitionArn, undoTo) {
 		return "", nil
@@ -171,9 +176,10 @@ func (h *UpdateHandler) stopForUndo(ctx context.Context, p contract.Plan, svc ec
 	default:
 		return "", nil
 	}
-	// The lease once more, right before the call: an execution that lost it
-	// must not stop the newer one's deployment.
-	if err := h.c.Check(ctx, p.ServiceArn, p.LeaseOwner); err != nil {
+	// The lease right before the call: an execution that lost it must not
+	// stop the newer one's deployment (nor leave an earlier attempt that
+	// landed unannounced: CheckBefore hands it over).
+	if err := h.c.CheckBefore(ctx, h.d.ECS, guarded); err != nil {
 		return "", supersededOr("check lease", p, err)
 	}
 	_, err = h.d.ECS.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
@@ -187,6 +193,16 @@ func (h *UpdateHandler) stopForUndo(ctx context.Context, p contract.Plan, svc ec
 		return "", boundary("stop service deployment", err)
 	}
 	return arn, nil
+}
+
+// unchanged checks the lease for an undo that leaves the service as it is
+// (no guarded update to check it): an execution that lost the lease ends
+// Superseded, and an earlier attempt of it that landed is handed over.
+func (h *UpdateHandler) unchanged(ctx context.Context, guarded coord.Update, p contract.Plan) error {
+	if err := h.c.CheckBefore(ctx, h.d.ECS, guarded); err != nil {
+		return supersededOr("check lease", p, err)
+	}
+	return nil
 }
 
 // describeService returns the service or ServiceNotFound.
