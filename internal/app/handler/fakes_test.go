@@ -187,17 +187,27 @@ func (f *fakeECS) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceO
 		f.throttleUpdates--
 		return nil, throttleErr{}
 	}
-	f.updates = append(f.updates, in)
 	s := f.svc(aws.ToString(in.Cluster), aws.ToString(in.Service))
 	if s == nil {
 		return nil, &ecstypes.ServiceNotFoundException{Message: aws.String("Service not found.")}
 	}
+	f.updates = append(f.updates, in)
 	tdArn := tdPrefix + strings.TrimPrefix(aws.ToString(in.TaskDefinition), tdPrefix)
 	s.TaskDefinition = aws.String(tdArn)
+	var was []ecstypes.Deployment
+	for _, d := range s.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			d.Status = aws.String("ACTIVE")
+			was = append(was, d)
+		}
+	}
 	s.Deployments = []ecstypes.Deployment{{Id: aws.String(fmt.Sprintf("ecs-svc/%d", len(f.updates))), Status: aws.String("PRIMARY"),
 		TaskDefinition: aws.String(tdArn), RolloutState: ecstypes.DeploymentRolloutStateInProgress, CreatedAt: aws.Time(f.now()),
 		DesiredCount: 2}}
 	c := *s
+	// ECS answers with the deployment it replaced, still ACTIVE; the
+	// fake's service keeps only the new one (its rollouts judge that).
+	c.Deployments = append(append([]ecstypes.Deployment(nil), s.Deployments...), was...)
 	return &ecs.UpdateServiceOutput{Service: &c}, nil
 }
 

@@ -81,46 +81,25 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	// when it finds the lease lost it hands over an earlier attempt that
 	// landed (a timeout, a 5xx) as a read here did. The paths that return
 	// without that update check the lease themselves (unchanged).
-	svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
-	if err != nil {
-		return contract.UpdateResult{}, err
+	res := contract.UpdateResult{TaskDefinitionArn: in.TaskDefinitionArn, StartedAt: h.d.Clock.Now().UTC()}
+	if in.Purpose == contract.PurposeDeploy && in.TaskDefinitionArn == "" {
+		return contract.UpdateResult{}, &contract.BadInput{Field: "taskDefinitionArn", Reason: "required"}
 	}
-	current := aws.ToString(svc.TaskDefinition)
-	res := contract.UpdateResult{PreviousTaskDefinitionArn: current, TaskDefinitionArn: in.TaskDefinitionArn, StartedAt: h.d.Clock.Now().UTC()}
-	if in.TaskDefinitionArn == "" {
-		if in.Purpose != contract.PurposeUndo {
-			return contract.UpdateResult{}, &contract.BadInput{Field: "taskDefinitionArn", Reason: "required"}
-		}
-		// Nowhere to go back to: leave the service as it is.
-		res.TaskDefinitionArn, res.Unchanged = current, true
-		if err := h.unchanged(ctx, guarded, p); err != nil {
-			return contract.UpdateResult{}, err
-		}
-		log.WarnContext(ctx, "no revision to undo to; service left on its current revision", "current", current)
-		return res, nil
-	}
-	if in.Purpose == contract.PurposeUndo && sameRevision(current, in.TaskDefinitionArn) {
-		// ECS already put it back (circuit breaker rollback): wait for it
-		// to be stable, but start nothing new.
-		res.TaskDefinitionArn, res.Unchanged = current, true
-		res.ServiceDeploymentArn = aws.ToString(svc.CurrentServiceDeployment)
-		if d := primary(svc); d != nil {
-			res.DeploymentID = aws.ToString(d.Id)
-		}
-		if err := h.unchanged(ctx, guarded, p); err != nil {
-			return contract.UpdateResult{}, err
-		}
-		log.InfoContext(ctx, "service already on the undo revision")
-		return res, nil
-	}
+	// A deploy updates whatever the service runs (a look here would not
+	// stop it landing over a change made meanwhile; the waits judge that):
+	// what it replaced comes from UpdateService's answer, the service as
+	// the update found it. An undo decides from the service as it is now.
 	if in.Purpose == contract.PurposeUndo {
-		stopped, err := h.stopForUndo(ctx, guarded, p, svc, in.TaskDefinitionArn)
+		svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
 		if err != nil {
 			return contract.UpdateResult{}, err
 		}
-		if stopped != "" {
-			res.ServiceDeploymentArn, res.NativeRollback = stopped, true
-			log.InfoContext(ctx, "stopped the deploy's service deployment with ROLLBACK", "serviceDeployment", stopped)
+		res.PreviousTaskDefinitionArn = aws.ToString(svc.TaskDefinition)
+		done, err := h.undoWithoutUpdate(ctx, guarded, p, svc, in.TaskDefinitionArn, &res, log)
+		if err != nil {
+			return contract.UpdateResult{}, err
+		}
+		if done {
 			return res, nil
 		}
 	}
@@ -138,6 +117,9 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	if err != nil {
 		return contract.UpdateResult{}, supersededOr("update service "+p.Service, p, err)
 	}
+	if in.Purpose == contract.PurposeDeploy {
+		res.PreviousTaskDefinitionArn = replacedRevision(out.Service, p.CurrentTaskDefinitionArn)
+	}
 	res.ServiceDeploymentArn = aws.ToString(out.Service.CurrentServiceDeployment)
 	if d := primary(*out.Service); d != nil {
 		res.DeploymentID = aws.ToString(d.Id)
@@ -150,8 +132,68 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 			res.TaskDefinitionArn = td
 		}
 	}
-	log.InfoContext(ctx, "updated service", "previous", current, "deployment", res.DeploymentID)
+	log.InfoContext(ctx, "updated service", "previous", res.PreviousTaskDefinitionArn, "deployment", res.DeploymentID)
 	return res, nil
+}
+
+// undoWithoutUpdate handles the undos that need no UpdateService: no
+// revision to go back to, the service already back on it (ECS's circuit
+// breaker), or the deploy's service deployment stopped with ROLLBACK. It
+// fills res and reports whether the undo is done.
+func (h *UpdateHandler) undoWithoutUpdate(ctx context.Context, guarded coord.Update, p contract.Plan, svc ecstypes.Service, undoTo string, res *contract.UpdateResult, log *slog.Logger) (bool, error) {
+	current := aws.ToString(svc.TaskDefinition)
+	if undoTo == "" {
+		// Nowhere to go back to: leave the service as it is.
+		res.TaskDefinitionArn, res.Unchanged = current, true
+		if err := h.unchanged(ctx, guarded, p); err != nil {
+			return true, err
+		}
+		log.WarnContext(ctx, "no revision to undo to; service left on its current revision", "current", current)
+		return true, nil
+	}
+	if sameRevision(current, undoTo) {
+		// ECS already put it back (circuit breaker rollback): wait for it
+		// to be stable, but start nothing new.
+		res.TaskDefinitionArn, res.Unchanged = current, true
+		res.ServiceDeploymentArn = aws.ToString(svc.CurrentServiceDeployment)
+		if d := primary(svc); d != nil {
+			res.DeploymentID = aws.ToString(d.Id)
+		}
+		if err := h.unchanged(ctx, guarded, p); err != nil {
+			return true, err
+		}
+		log.InfoContext(ctx, "service already on the undo revision")
+		return true, nil
+	}
+	stopped, err := h.stopForUndo(ctx, guarded, p, svc, undoTo)
+	if err != nil || stopped == "" {
+		return err != nil, err
+	}
+	res.ServiceDeploymentArn, res.NativeRollback = stopped, true
+	log.InfoContext(ctx, "stopped the deploy's service deployment with ROLLBACK", "serviceDeployment", stopped)
+	return true, nil
+}
+
+// replacedRevision is the revision an update replaced, from UpdateService's
+// answer: the newest deployment other than the new PRIMARY (the one that
+// was primary until the call). Without one, the plan's current revision.
+func replacedRevision(s *ecstypes.Service, planned string) string {
+	var newest *ecstypes.Deployment
+	if s != nil {
+		for i := range s.Deployments {
+			d := &s.Deployments[i]
+			if aws.ToString(d.Status) == "PRIMARY" || aws.ToString(d.TaskDefinition) == "" {
+				continue
+			}
+			if newest == nil || (d.CreatedAt != nil && (newest.CreatedAt == nil || d.CreatedAt.After(*newest.CreatedAt))) {
+				newest = d
+			}
+		}
+	}
+	if newest == nil {
+		return planned
+	}
+	return aws.ToString(newest.TaskDefinition)
 }
 
 // stopForUndo undoes a deploy whose ECS service deployment is still in

@@ -340,3 +340,24 @@ func TestUpdateRetriesUnderLeaseSDK(t *testing.T) {
 		})
 	}
 }
+
+func TestReplacedRevision(t *testing.T) {
+	at := func(m int) *time.Time { return aws.Time(t0.Add(time.Duration(m) * time.Minute)) }
+	dep := func(status, rev string, m int) ecstypes.Deployment {
+		return ecstypes.Deployment{Status: aws.String(status), TaskDefinition: aws.String(rev), CreatedAt: at(m)}
+	}
+	for _, tc := range []struct {
+		name string
+		svc  *ecstypes.Service
+		want string
+	}{
+		{"the previous primary, now active", &ecstypes.Service{Deployments: []ecstypes.Deployment{dep("PRIMARY", td(42), 2), dep("ACTIVE", td(41), 1)}}, td(41)},
+		{"the newest of several active", &ecstypes.Service{Deployments: []ecstypes.Deployment{dep("ACTIVE", td(39), 0), dep("PRIMARY", td(42), 3), dep("ACTIVE", td(40), 2)}}, td(40)},
+		{"no other deployment: the plan's", &ecstypes.Service{Deployments: []ecstypes.Deployment{dep("PRIMARY", td(42), 2)}}, td(41)},
+		{"no service: the plan's", nil, td(41)},
+	} {
+		if got := replacedRevision(tc.svc, td(41)); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
