@@ -347,13 +347,14 @@ func Primary(s *ecstypes.Service) *ecstypes.Deployment {
 
 // guardAttempts makes the client's retryer run check before every attempt
 // of the call and give up with its error. Without a retryer it can wrap,
-// the call gets a single attempt.
+// the call gets a single attempt, still checked: the check is the lease
+// check of the guarded update, there is no other.
 func guardAttempts(check func(context.Context) error) func(*ecs.Options) {
 	return func(o *ecs.Options) {
 		r, ok := o.Retryer.(aws.RetryerV2)
 		if !ok {
+			r = aws.NopRetryer{}
 			o.RetryMaxAttempts = 1
-			return
 		}
 		o.Retryer = &guardedRetryer{RetryerV2: r, check: check}
 	}

@@ -150,12 +150,31 @@ func (f *fakeECS) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTask
 	return &ecs.RegisterTaskDefinitionOutput{TaskDefinition: d}, nil
 }
 
-func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+func (f *fakeECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	if err := attemptGuard(ctx, optFns); err != nil {
+		return nil, err
+	}
 	out, err := f.updateService(in)
 	if err == nil && f.onUpdate != nil {
 		f.onUpdate(in)
 	}
 	return out, err
+}
+
+// attemptGuard runs what the call's options install before an attempt (the
+// guarded update's lease check, Intend), as the SDK does before sending the
+// request.
+func attemptGuard(ctx context.Context, optFns []func(*ecs.Options)) error {
+	o := ecs.Options{Retryer: aws.NopRetryer{}}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if r, ok := o.Retryer.(aws.RetryerV2); ok {
+		if _, err := r.GetAttemptToken(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (f *fakeECS) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceOutput, error) {
@@ -168,17 +187,27 @@ func (f *fakeECS) updateService(in *ecs.UpdateServiceInput) (*ecs.UpdateServiceO
 		f.throttleUpdates--
 		return nil, throttleErr{}
 	}
-	f.updates = append(f.updates, in)
 	s := f.svc(aws.ToString(in.Cluster), aws.ToString(in.Service))
 	if s == nil {
 		return nil, &ecstypes.ServiceNotFoundException{Message: aws.String("Service not found.")}
 	}
+	f.updates = append(f.updates, in)
 	tdArn := tdPrefix + strings.TrimPrefix(aws.ToString(in.TaskDefinition), tdPrefix)
 	s.TaskDefinition = aws.String(tdArn)
+	var was []ecstypes.Deployment
+	for _, d := range s.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			d.Status = aws.String("ACTIVE")
+			was = append(was, d)
+		}
+	}
 	s.Deployments = []ecstypes.Deployment{{Id: aws.String(fmt.Sprintf("ecs-svc/%d", len(f.updates))), Status: aws.String("PRIMARY"),
 		TaskDefinition: aws.String(tdArn), RolloutState: ecstypes.DeploymentRolloutStateInProgress, CreatedAt: aws.Time(f.now()),
 		DesiredCount: 2}}
 	c := *s
+	// ECS answers with the deployment it replaced, still ACTIVE; the
+	// fake's service keeps only the new one (its rollouts judge that).
+	c.Deployments = append(append([]ecstypes.Deployment(nil), s.Deployments...), was...)
 	return &ecs.UpdateServiceOutput{Service: &c}, nil
 }
 

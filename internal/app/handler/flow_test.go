@@ -494,10 +494,15 @@ func (l *lateECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput,
 	if !late {
 		return l.ECS.UpdateService(ctx, in, optFns...)
 	}
+	// The attempt's lease check runs when it is sent; the request is
+	// what arrives late.
+	if err := attemptGuard(ctx, optFns); err != nil {
+		return nil, err
+	}
 	close(l.held)
 	<-l.release
 	defer close(l.landed)
-	return l.ECS.UpdateService(ctx, in, optFns...)
+	return l.ECS.UpdateService(ctx, in)
 }
 
 // thenECS runs then after the first UpdateService to rev, before the call

@@ -122,6 +122,18 @@ func TestUpdate(t *testing.T) {
 			t.Errorf("updates %+v", w.ecs.updates)
 		}
 	})
+	t.Run("deploy after a change made since the plan: what it replaced is what ran", func(t *testing.T) {
+		w := newWorld(t)
+		p := w.deployPlan() // planned from web:41
+		w.ecs.setPrimary("prod", "web", td(40), ecstypes.DeploymentRolloutStateCompleted, "")
+		res, err := w.update(t).Handle(context.Background(), contract.UpdateInput{Plan: p, TaskDefinitionArn: td(42), Purpose: contract.PurposeDeploy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.PreviousTaskDefinitionArn != td(40) || res.TaskDefinitionArn != td(42) {
+			t.Errorf("got %+v, want previous web:40 from UpdateService's answer", res)
+		}
+	})
 	t.Run("redeploy forces a new deployment", func(t *testing.T) {
 		w := newWorld(t)
 		p := w.deployPlan()

@@ -31,16 +31,15 @@ type UpdateDeps struct {
 }
 
 // UpdateHandler updates the service to a revision, for the plan's action or
-// to roll a failed deploy back, under the lease: the lease is checked, the
-// service updated in a single attempt (no SDK retry: a retried call could
-// land long after the check, over a newer execution's deploy), and the lease
-// checked again. Each attempt's check announces the revision in the lease
-// (Intend), so a newer execution that takes the lease meanwhile knows it as
-// a possible late update before it lands. An update that turns out to have
-// landed after a newer execution took the lease is also marked as late and
-// wakes that execution's wait, whose check then finds the service on the
-// marked revision: judged here, it is woken with cause replaced and
-// re-applies its own.
+// to roll a failed deploy back, under the lease: before every attempt of
+// UpdateService the revision is announced in the lease (Intend, a write
+// conditional on holding it: the lease check), so a newer execution that
+// takes the lease meanwhile knows it as a possible late update before it
+// lands, and the lease is checked again after the call. An update that
+// turns out to have landed after a newer execution took the lease is also
+// marked as late and wakes that execution's wait, whose check then finds
+// the service on the marked revision: judged here, it is woken with cause
+// replaced and re-applies its own.
 type UpdateHandler struct {
 	d UpdateDeps
 	c *coord.Coordinator
@@ -77,45 +76,30 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	if p.LeaseOwner == "" {
 		return contract.UpdateResult{}, &contract.BadInput{Field: "plan.leaseOwner", Reason: "the plan holds no lease"}
 	}
-	// A previous attempt that failed on our side (a timeout, a 5xx) may
-	// still have landed before the lease was lost: CheckBefore hands it over.
-	if err := h.c.CheckBefore(ctx, h.d.ECS, guarded); err != nil {
-		return contract.UpdateResult{}, supersededOr("check lease", p, err)
+	// No lease read here: the guarded update's Intend, before every
+	// attempt, is the lease check (a conditional write on the holder), and
+	// when it finds the lease lost it hands over an earlier attempt that
+	// landed (a timeout, a 5xx) as a read here did. The paths that return
+	// without that update check the lease themselves (unchanged).
+	res := contract.UpdateResult{TaskDefinitionArn: in.TaskDefinitionArn, StartedAt: h.d.Clock.Now().UTC()}
+	if in.Purpose == contract.PurposeDeploy && in.TaskDefinitionArn == "" {
+		return contract.UpdateResult{}, &contract.BadInput{Field: "taskDefinitionArn", Reason: "required"}
 	}
-	svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
-	if err != nil {
-		return contract.UpdateResult{}, err
-	}
-	current := aws.ToString(svc.TaskDefinition)
-	res := contract.UpdateResult{PreviousTaskDefinitionArn: current, TaskDefinitionArn: in.TaskDefinitionArn, StartedAt: h.d.Clock.Now().UTC()}
-	if in.TaskDefinitionArn == "" {
-		if in.Purpose != contract.PurposeUndo {
-			return contract.UpdateResult{}, &contract.BadInput{Field: "taskDefinitionArn", Reason: "required"}
-		}
-		// Nowhere to go back to: leave the service as it is.
-		res.TaskDefinitionArn, res.Unchanged = current, true
-		log.WarnContext(ctx, "no revision to undo to; service left on its current revision", "current", current)
-		return res, nil
-	}
-	if in.Purpose == contract.PurposeUndo && sameRevision(current, in.TaskDefinitionArn) {
-		// ECS already put it back (circuit breaker rollback): wait for it
-		// to be stable, but start nothing new.
-		res.TaskDefinitionArn, res.Unchanged = current, true
-		res.ServiceDeploymentArn = aws.ToString(svc.CurrentServiceDeployment)
-		if d := primary(svc); d != nil {
-			res.DeploymentID = aws.ToString(d.Id)
-		}
-		log.InfoContext(ctx, "service already on the undo revision")
-		return res, nil
-	}
+	// A deploy updates whatever the service runs (a look here would not
+	// stop it landing over a change made meanwhile; the waits judge that):
+	// what it replaced comes from UpdateService's answer, the service as
+	// the update found it. An undo decides from the service as it is now.
 	if in.Purpose == contract.PurposeUndo {
-		stopped, err := h.stopForUndo(ctx, p, svc, in.TaskDefinitionArn)
+		svc, err := describeService(ctx, h.d.ECS, p.Cluster, p.Service)
 		if err != nil {
 			return contract.UpdateResult{}, err
 		}
-		if stopped != "" {
-			res.ServiceDeploymentArn, res.NativeRollback = stopped, true
-			log.InfoContext(ctx, "stopped the deploy's service deployment with ROLLBACK", "serviceDeployment", stopped)
+		res.PreviousTaskDefinitionArn = aws.ToString(svc.TaskDefinition)
+		done, err := h.undoWithoutUpdate(ctx, guarded, p, svc, in.TaskDefinitionArn, &res, log)
+		if err != nil {
+			return contract.UpdateResult{}, err
+		}
+		if done {
 			return res, nil
 		}
 	}
@@ -133,6 +117,9 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 	if err != nil {
 		return contract.UpdateResult{}, supersededOr("update service "+p.Service, p, err)
 	}
+	if in.Purpose == contract.PurposeDeploy {
+		res.PreviousTaskDefinitionArn = replacedRevision(out.Service, p.CurrentTaskDefinitionArn)
+	}
 	res.ServiceDeploymentArn = aws.ToString(out.Service.CurrentServiceDeployment)
 	if d := primary(*out.Service); d != nil {
 		res.DeploymentID = aws.ToString(d.Id)
@@ -145,8 +132,68 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 			res.TaskDefinitionArn = td
 		}
 	}
-	log.InfoContext(ctx, "updated service", "previous", current, "deployment", res.DeploymentID)
+	log.InfoContext(ctx, "updated service", "previous", res.PreviousTaskDefinitionArn, "deployment", res.DeploymentID)
 	return res, nil
+}
+
+// undoWithoutUpdate handles the undos that need no UpdateService: no
+// revision to go back to, the service already back on it (ECS's circuit
+// breaker), or the deploy's service deployment stopped with ROLLBACK. It
+// fills res and reports whether the undo is done.
+func (h *UpdateHandler) undoWithoutUpdate(ctx context.Context, guarded coord.Update, p contract.Plan, svc ecstypes.Service, undoTo string, res *contract.UpdateResult, log *slog.Logger) (bool, error) {
+	current := aws.ToString(svc.TaskDefinition)
+	if undoTo == "" {
+		// Nowhere to go back to: leave the service as it is.
+		res.TaskDefinitionArn, res.Unchanged = current, true
+		if err := h.unchanged(ctx, guarded, p); err != nil {
+			return true, err
+		}
+		log.WarnContext(ctx, "no revision to undo to; service left on its current revision", "current", current)
+		return true, nil
+	}
+	if sameRevision(current, undoTo) {
+		// ECS already put it back (circuit breaker rollback): wait for it
+		// to be stable, but start nothing new.
+		res.TaskDefinitionArn, res.Unchanged = current, true
+		res.ServiceDeploymentArn = aws.ToString(svc.CurrentServiceDeployment)
+		if d := primary(svc); d != nil {
+			res.DeploymentID = aws.ToString(d.Id)
+		}
+		if err := h.unchanged(ctx, guarded, p); err != nil {
+			return true, err
+		}
+		log.InfoContext(ctx, "service already on the undo revision")
+		return true, nil
+	}
+	stopped, err := h.stopForUndo(ctx, guarded, p, svc, undoTo)
+	if err != nil || stopped == "" {
+		return err != nil, err
+	}
+	res.ServiceDeploymentArn, res.NativeRollback = stopped, true
+	log.InfoContext(ctx, "stopped the deploy's service deployment with ROLLBACK", "serviceDeployment", stopped)
+	return true, nil
+}
+
+// replacedRevision is the revision an update replaced, from UpdateService's
+// answer: the newest deployment other than the new PRIMARY (the one that
+// was primary until the call). Without one, the plan's current revision.
+func replacedRevision(s *ecstypes.Service, planned string) string {
+	var newest *ecstypes.Deployment
+	if s != nil {
+		for i := range s.Deployments {
+			d := &s.Deployments[i]
+			if aws.ToString(d.Status) == "PRIMARY" || aws.ToString(d.TaskDefinition) == "" {
+				continue
+			}
+			if newest == nil || (d.CreatedAt != nil && (newest.CreatedAt == nil || d.CreatedAt.After(*newest.CreatedAt))) {
+				newest = d
+			}
+		}
+	}
+	if newest == nil {
+		return planned
+	}
+	return aws.ToString(newest.TaskDefinition)
 }
 
 // stopForUndo undoes a deploy whose ECS service deployment is still in
@@ -157,7 +204,7 @@ func (h *UpdateHandler) Handle(ctx context.Context, in contract.UpdateInput) (co
 // this deploy. It returns the stopped deployment's ARN, or "" when the
 // undo must update the service as before (no service deployment, one
 // already finished, or another source).
-func (h *UpdateHandler) stopForUndo(ctx context.Context, p contract.Plan, svc ecstypes.Service, undoTo string) (string, error) {
+func (h *UpdateHandler) stopForUndo(ctx context.Context, guarded coord.Update, p contract.Plan, svc ecstypes.Service, undoTo string) (string, error) {
 	arn := aws.ToString(svc.CurrentServiceDeployment)
 	if arn == "" || p.CurrentTaskDefinitionArn == "" || !sameRevision(p.CurrentTaskDefinitionArn, undoTo) {
 		return "", nil
@@ -171,9 +218,10 @@ func (h *UpdateHandler) stopForUndo(ctx context.Context, p contract.Plan, svc ec
 	default:
 		return "", nil
 	}
-	// The lease once more, right before the call: an execution that lost it
-	// must not stop the newer one's deployment.
-	if err := h.c.Check(ctx, p.ServiceArn, p.LeaseOwner); err != nil {
+	// The lease right before the call: an execution that lost it must not
+	// stop the newer one's deployment (nor leave an earlier attempt that
+	// landed unannounced: CheckBefore hands it over).
+	if err := h.c.CheckBefore(ctx, h.d.ECS, guarded); err != nil {
 		return "", supersededOr("check lease", p, err)
 	}
 	_, err = h.d.ECS.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
@@ -187,6 +235,16 @@ func (h *UpdateHandler) stopForUndo(ctx context.Context, p contract.Plan, svc ec
 		return "", boundary("stop service deployment", err)
 	}
 	return arn, nil
+}
+
+// unchanged checks the lease for an undo that leaves the service as it is
+// (no guarded update to check it): an execution that lost the lease ends
+// Superseded, and an earlier attempt of it that landed is handed over.
+func (h *UpdateHandler) unchanged(ctx context.Context, guarded coord.Update, p contract.Plan) error {
+	if err := h.c.CheckBefore(ctx, h.d.ECS, guarded); err != nil {
+		return supersededOr("check lease", p, err)
+	}
+	return nil
 }
 
 // describeService returns the service or ServiceNotFound.

@@ -23,7 +23,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 )
 
-// updateECS counts UpdateService calls, applies each call's options to
+// updateECS counts the UpdateService calls that reach ECS, applies each call's options to
 // the options of a client with pushdeploy's retryer (to see what the
 // handler did to it) and runs before, if set, when the call reaches ECS.
 type updateECS struct {
@@ -34,7 +34,6 @@ type updateECS struct {
 }
 
 func (u *updateECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
-	u.calls++
 	plain := awsconfig.NewRetryer(awsconfig.DefaultRetry)
 	o := ecs.Options{Retryer: plain}
 	for _, fn := range optFns {
@@ -50,10 +49,11 @@ func (u *updateECS) UpdateService(ctx context.Context, in *ecs.UpdateServiceInpu
 			return nil, err
 		}
 	}
+	u.calls++ // reached ECS
 	if u.before != nil {
 		u.before()
 	}
-	return u.fakeECS.UpdateService(ctx, in, optFns...)
+	return u.fakeECS.UpdateService(ctx, in) // the guard ran above
 }
 
 // flakyCheck fails the lease checks after the first with err.
@@ -238,7 +238,8 @@ func TestUpdateRetriesUnderLeaseSDK(t *testing.T) {
 		name   string
 		script []string // UpdateService responses in order: ok, throttle, landed-500
 		// takeOverAt takes the lease (with a waiting token) when the
-		// update's nth lease check runs (1: the handler's first check).
+		// update's nth lease check runs (1: the Intend before the first
+		// attempt; the check after the call comes last).
 		takeOverAt int
 		want       string
 		calls      int // UpdateService requests the server saw
@@ -246,15 +247,15 @@ func TestUpdateRetriesUnderLeaseSDK(t *testing.T) {
 		woken      bool
 		runs       string
 	}{
-		{name: "accepted", script: []string{"ok"}, calls: 1, checks: 3, runs: td(42)},
-		{name: "throttled then accepted", script: []string{"throttle", "ok"}, calls: 2, checks: 4, runs: td(42)},
-		{name: "throttled on every attempt", script: []string{"throttle", "throttle", "throttle"}, want: "Throttled", calls: 3, checks: 4, runs: td(41)},
-		{name: "lease taken before the retry: no second attempt", script: []string{"throttle", "ok"}, takeOverAt: 3,
-			want: "Superseded", calls: 1, checks: 3, runs: td(41)},
-		{name: "failed attempt that landed, then lease taken: wakes the holder", script: []string{"landed-500", "ok"}, takeOverAt: 3,
-			want: "Superseded", calls: 1, checks: 3, woken: true, runs: td(42)},
-		{name: "lease taken while the attempt was in flight: wakes the holder", script: []string{"ok"}, takeOverAt: 3,
-			want: "Superseded", calls: 1, checks: 3, woken: true, runs: td(42)},
+		{name: "accepted", script: []string{"ok"}, calls: 1, checks: 2, runs: td(42)},
+		{name: "throttled then accepted", script: []string{"throttle", "ok"}, calls: 2, checks: 3, runs: td(42)},
+		{name: "throttled on every attempt", script: []string{"throttle", "throttle", "throttle"}, want: "Throttled", calls: 3, checks: 3, runs: td(41)},
+		{name: "lease taken before the retry: no second attempt", script: []string{"throttle", "ok"}, takeOverAt: 2,
+			want: "Superseded", calls: 1, checks: 2, runs: td(41)},
+		{name: "failed attempt that landed, then lease taken: wakes the holder", script: []string{"landed-500", "ok"}, takeOverAt: 2,
+			want: "Superseded", calls: 1, checks: 2, woken: true, runs: td(42)},
+		{name: "lease taken while the attempt was in flight: wakes the holder", script: []string{"ok"}, takeOverAt: 2,
+			want: "Superseded", calls: 1, checks: 2, woken: true, runs: td(42)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -337,5 +338,26 @@ func TestUpdateRetriesUnderLeaseSDK(t *testing.T) {
 				t.Errorf("late update of %s marked %v, want %v", td(42), marked, tt.woken)
 			}
 		})
+	}
+}
+
+func TestReplacedRevision(t *testing.T) {
+	at := func(m int) *time.Time { return aws.Time(t0.Add(time.Duration(m) * time.Minute)) }
+	dep := func(status, rev string, m int) ecstypes.Deployment {
+		return ecstypes.Deployment{Status: aws.String(status), TaskDefinition: aws.String(rev), CreatedAt: at(m)}
+	}
+	for _, tc := range []struct {
+		name string
+		svc  *ecstypes.Service
+		want string
+	}{
+		{"the previous primary, now active", &ecstypes.Service{Deployments: []ecstypes.Deployment{dep("PRIMARY", td(42), 2), dep("ACTIVE", td(41), 1)}}, td(41)},
+		{"the newest of several active", &ecstypes.Service{Deployments: []ecstypes.Deployment{dep("ACTIVE", td(39), 0), dep("PRIMARY", td(42), 3), dep("ACTIVE", td(40), 2)}}, td(40)},
+		{"no other deployment: the plan's", &ecstypes.Service{Deployments: []ecstypes.Deployment{dep("PRIMARY", td(42), 2)}}, td(41)},
+		{"no service: the plan's", nil, td(41)},
+	} {
+		if got := replacedRevision(tc.svc, td(41)); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }
