@@ -245,24 +245,11 @@ func (s *Store) ForgetIn(ctx context.Context, w Written, revisions []string) err
 	if len(revisions) == 0 {
 		return nil
 	}
-	service, l := w.Ledger.Service, w.Ledger
-	for _, r := range revisions {
-		l = l.Without(r)
-	}
-	put, err := s.ledgerPut(service, l, w.Version)
-	if err != nil {
+	done, err := s.writeWithout(ctx, w.Ledger.Service, w.Ledger, w.Version, revisions)
+	if err != nil || done {
 		return err
 	}
-	_, err = s.db.PutItem(ctx, putItemInput(put))
-	var ccf *ddbtypes.ConditionalCheckFailedException
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ccf):
-		return s.Forget(ctx, service, revisions)
-	default:
-		return fmt.Errorf("forget revisions of %s: %w", service, err)
-	}
+	return s.Forget(ctx, w.Ledger.Service, revisions)
 }
 
 // Forget drops revisions from the service's ledger (cleanup deregistered
@@ -276,23 +263,33 @@ func (s *Store) Forget(ctx context.Context, service string, revisions []string) 
 		if err != nil {
 			return err
 		}
-		for _, r := range revisions {
-			l = l.Without(r)
-		}
-		put, err := s.ledgerPut(service, l, version)
-		if err != nil {
+		done, err := s.writeWithout(ctx, service, l, version, revisions)
+		if err != nil || done {
 			return err
 		}
-		_, err = s.db.PutItem(ctx, putItemInput(put))
-		var ccf *ddbtypes.ConditionalCheckFailedException
-		switch {
-		case err == nil:
-			return nil
-		case errors.As(err, &ccf):
-			continue // another finish wrote the ledger: read it again
-		default:
-			return fmt.Errorf("forget revisions of %s: %w", service, err)
-		}
+		// another finish wrote the ledger: read it again
 	}
 	return &ConflictError{Service: service}
+}
+
+// writeWithout writes l, at version, without revisions; done is false when
+// the ledger is no longer at version (another finish wrote it).
+func (s *Store) writeWithout(ctx context.Context, service string, l ledger.Ledger, version int64, revisions []string) (done bool, err error) {
+	for _, r := range revisions {
+		l = l.Without(r)
+	}
+	put, err := s.ledgerPut(service, l, version)
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.PutItem(ctx, putItemInput(put))
+	var ccf *ddbtypes.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &ccf):
+		return false, nil
+	default:
+		return false, fmt.Errorf("forget revisions of %s: %w", service, err)
+	}
 }
