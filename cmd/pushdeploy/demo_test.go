@@ -19,7 +19,7 @@ func TestDemo(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"planned: deploy web@", "registered web:2", "updated the service web:1 → web:2", "woken: rollout COMPLETED (completed): rollout completed on web:2",
+		"planned: deploy web:latest@", "registered web:2", "updated the service web:1 → web:2", "woken: rollout COMPLETED (completed): rollout completed on web:2",
 		"baked 5m0s: no alarm woke the wait", "judged: bake COMPLETED (baked)", "recorded SUCCEEDED", "✔ done",
 		"woken: rollout FAILED (circuit-breaker)", "rolling back: the service already runs web:2",
 		"woken: bake FAILED (alarm): alarm web-5xx is in ALARM", "rolling back: updated the service web:4 → web:2", "woken: rollback COMPLETED", "✘ rolled back",

@@ -12,6 +12,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/freeze"
+	"github.com/pushdeploy/pushdeploy/internal/app/handler"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 )
 
@@ -264,9 +265,10 @@ func TestCancelRollsBack(t *testing.T) {
 // TestPromotionAfterStagingBake: production follows staging/web
 // (pushdeploy:after). A push both follow deploys staging and is SKIPPED
 // on production "waiting for staging/web" (the digest had not baked there
-// when production planned); once staging baked it, a push of the same
-// digest deploys production. A digest staging rolled back from never
-// reaches production.
+// when production planned); when staging's deploy SUCCEEDED (its bake
+// passed), staging's finish starts production's deploy of the digest by
+// itself, with a ticket, and it SUCCEEDS. A digest staging rolled back
+// from never reaches production, by a push or by a forged promotion.
 func TestPromotionAfterStagingBake(t *testing.T) {
 	w := newWorld(t)
 	if err := w.CreateAlarm(w.ctx, "web-5xx", nil); err != nil {
@@ -274,37 +276,61 @@ func TestPromotionAfterStagingBake(t *testing.T) {
 	}
 	staging := w.service("staging", "web", map[string]string{"pushdeploy:tags": "latest,release-*", "pushdeploy:alarms": "web-5xx"})
 	prod := w.service("prod", "web", map[string]string{"pushdeploy:tags": "latest,release-*", "pushdeploy:after": "staging/web"})
-	prodBefore, _ := w.running("prod", "web")
+	// Follows staging but another repository: never promoted.
+	other := w.service("prod", "api", map[string]string{"pushdeploy:repository": "api", "pushdeploy:after": "staging/web"})
+	otherBefore, _ := w.running("prod", "api")
 
 	v1 := w.push("latest", "web v1")
-	w.wait(2)
-	w.expectOutcomes(staging, history.Succeeded)
-	recs := w.expectOutcomes(prod, history.Skipped)
-	if want := "waiting for staging/web: " + v1 + " has not passed its bake there"; recs[0].Reason != want {
-		t.Errorf("reason %q, want %q", recs[0].Reason, want)
+	w.wait(3) // staging, production's skip, production's promotion
+	recs := w.expectOutcomes(staging, history.Succeeded)
+	stagingExec := recs[0].ExecutionARN
+	recs = w.expectOutcomes(prod, history.Skipped, history.Succeeded)
+	if want := "waiting for staging/web: " + v1 + " has not passed its bake there"; recs[1].Reason != want {
+		t.Errorf("reason %q, want %q", recs[1].Reason, want)
 	}
-	w.untouched("prod", "web", prodBefore)
-
-	w.clock.Advance(time.Minute)
-	w.push("release-1", "web v1") // the same digest, baked on staging now
-	w.wait(4)
-	w.expectOutcomes(staging, history.Succeeded, history.Skipped) // already runs it
-	w.expectOutcomes(prod, history.Skipped, history.Succeeded)
+	promoted := recs[0]
+	if promoted.Trigger != string(contract.TriggerPromotion) || promoted.StartedBy != "promotion from staging/web" {
+		t.Errorf("production's deploy: trigger %q, started by %q; want a promotion from staging/web", promoted.Trigger, promoted.StartedBy)
+	}
+	if promoted.StartedAt.Before(w.outcome(staging, stagingExec).FinishedAt) {
+		t.Errorf("production's deploy started at %s, before staging's finish", promoted.StartedAt)
+	}
 	w.expectRunning("prod", "web", v1)
+	w.untouched("prod", "api", otherBefore)
+	w.expectOutcomes(other)
 
 	// v2 fails its bake on staging: production never gets it.
 	w.clock.Advance(time.Minute)
 	w.alarmAt("ALARM", w.clock.Now().Add(4*time.Minute))
 	w.push("latest", "web v2")
-	w.wait(6)
-	w.expectOutcomes(staging, history.Succeeded, history.Skipped, history.RolledBack)
+	v2 := digestOf("web v2")
+	w.wait(5)
+	w.expectOutcomes(staging, history.Succeeded, history.RolledBack)
 	w.setAlarmAt("web-5xx", "OK", w.clock.Now())
 	w.clock.Advance(time.Minute)
 	w.push("release-2", "web v2")
-	w.wait(8)
+	w.wait(7)
+	w.expectOutcomes(staging, history.Succeeded, history.RolledBack, history.Skipped) // quarantined
 	recs = w.expectOutcomes(prod, history.Skipped, history.Succeeded, history.Skipped, history.Skipped)
-	if !strings.HasPrefix(recs[0].Reason, "waiting for staging/web") {
-		t.Errorf("reason %q", recs[0].Reason)
+	for _, r := range recs[:2] {
+		if !strings.HasPrefix(r.Reason, "waiting for staging/web") {
+			t.Errorf("reason %q", r.Reason)
+		}
+	}
+	w.expectRunning("prod", "web", v1)
+
+	// A manual StartExecution posing as staging's promotion of v2, even
+	// under the name finish would give it, has no ticket: refused.
+	w.clock.Advance(time.Minute)
+	w.start(handler.PromotionName(prod, v2, stagingExec), contract.ExecutionInput{
+		Action: contract.ActionDeploy, Cluster: "prod", Service: "web", Image: w.repo + "@" + v2, Digest: v2,
+		Trigger:   contract.TriggerPromotion,
+		Promotion: &contract.PromotionTrigger{From: "staging/web", Execution: stagingExec, Tag: "latest"},
+	})
+	w.wait(8)
+	recs = w.expectOutcomes(prod, history.Skipped, history.Succeeded, history.Skipped, history.Skipped, history.Failed)
+	if !strings.Contains(recs[0].Reason, "trigger promotion is set by pushdeploy's finish") {
+		t.Errorf("forged promotion: reason %q", recs[0].Reason)
 	}
 	w.expectRunning("prod", "web", v1)
 }

@@ -35,7 +35,16 @@ const (
 	TriggerPush   Trigger = "push"   // ECR push, started by dispatch
 	TriggerAlarm  Trigger = "alarm"  // CloudWatch alarm, started by dispatch
 	TriggerManual Trigger = "manual" // operator (console, CLI); the default
+	// TriggerPromotion: a follower's deploy of a digest that passed its
+	// bake on the service its pushdeploy:after names, started by that
+	// service's finish.
+	TriggerPromotion Trigger = "promotion"
 )
+
+// Automatic reports whether t is a push or a promotion: a deploy nobody
+// asked for by hand, held back by quarantines, tag policies, freezes and
+// the promotion gate.
+func (t Trigger) Automatic() bool { return t == TriggerPush || t == TriggerPromotion }
 
 // ExecutionInput is the state machine's execution input, for all triggers.
 // See the package doc for the manual forms.
@@ -55,12 +64,24 @@ type ExecutionInput struct {
 	Containers []string `json:"containers,omitempty"`
 	// Force deploys a quarantined digest, or rolls back to a revision the
 	// service was rolled back from (manual executions only; recorded).
-	Force       bool          `json:"force,omitempty"`
-	Reason      string        `json:"reason,omitempty"`
-	RequestedBy string        `json:"requestedBy,omitempty"`
-	Trigger     Trigger       `json:"trigger,omitempty"`
-	Push        *PushTrigger  `json:"push,omitempty"`
-	Alarm       *AlarmTrigger `json:"alarm,omitempty"`
+	Force       bool              `json:"force,omitempty"`
+	Reason      string            `json:"reason,omitempty"`
+	RequestedBy string            `json:"requestedBy,omitempty"`
+	Trigger     Trigger           `json:"trigger,omitempty"`
+	Push        *PushTrigger      `json:"push,omitempty"`
+	Alarm       *AlarmTrigger     `json:"alarm,omitempty"`
+	Promotion   *PromotionTrigger `json:"promotion,omitempty"`
+}
+
+// PromotionTrigger describes the deploy whose success started a
+// follower's deploy of the same digest (TriggerPromotion).
+type PromotionTrigger struct {
+	// From is the leader, "<cluster>/<service>" (the follower's pushdeploy:after).
+	From string `json:"from"`
+	// Execution is the leader's execution ARN that SUCCEEDED.
+	Execution string `json:"execution"`
+	// Tag is the image tag the leader deployed ("" for a deploy by digest).
+	Tag string `json:"tag,omitempty"`
 }
 
 // PushTrigger describes the ECR push that started an execution.
@@ -611,4 +632,7 @@ type FinishResult struct {
 	Deregistered          []string `json:"deregistered,omitempty"`
 	Notified              bool     `json:"notified"`
 	LeaseReleased         bool     `json:"leaseReleased"`
+	// Promoted are the followers' deploys of the digest this deploy's
+	// success started (pushdeploy:after).
+	Promoted []StartedExecution `json:"promoted,omitempty"`
 }

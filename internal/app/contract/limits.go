@@ -59,6 +59,17 @@ func (in ExecutionInput) CheckLimits() error {
 		{"requestedBy", in.RequestedBy, MaxRequestedByBytes},
 		{"trigger", string(in.Trigger), maxQuoted},
 	}
+	if pr := in.Promotion; pr != nil {
+		fields = append(fields, []struct {
+			name  string
+			value string
+			limit int
+		}{
+			{"promotion.from", pr.From, 2*MaxNameBytes + 1},
+			{"promotion.execution", pr.Execution, MaxRevisionBytes},
+			{"promotion.tag", pr.Tag, maxQuoted * 2},
+		}...)
+	}
 	for _, f := range fields {
 		if len(f.value) > f.limit {
 			return tooLong(f.name, len(f.value), f.limit)

@@ -323,28 +323,42 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 // execution of that name counts as started (a duplicate). The ticket comes
 // first: plan refuses an execution whose ticket it cannot read.
 func (h *DispatchHandler) start(ctx context.Context, name string, t target.Target, in contract.ExecutionInput, ticket trigger.Ticket) (contract.StartedExecution, error) {
+	return startTrusted(ctx, starter{h.d.Triggers, h.d.SFN, h.d.Settings.StateMachineArn, h.d.Log}, name, t, in, ticket)
+}
+
+// starter is what starting a trusted execution takes: dispatch's and
+// finish's (promotions) alike.
+type starter struct {
+	triggers     Triggers
+	sfn          awsapi.SFN
+	stateMachine string
+	log          *slog.Logger
+}
+
+// startTrusted issues the execution's ticket, then starts it (see start).
+func startTrusted(ctx context.Context, st starter, name string, t target.Target, in contract.ExecutionInput, ticket trigger.Ticket) (contract.StartedExecution, error) {
 	body, err := jsonString(in)
 	if err != nil {
 		return contract.StartedExecution{}, err
 	}
 	s := contract.StartedExecution{Cluster: t.ClusterName, Service: t.ServiceName, Name: name}
-	if err := h.d.Triggers.Issue(ctx, t.ServiceARN, name, in, ticket); err != nil {
+	if err := st.triggers.Issue(ctx, t.ServiceARN, name, in, ticket); err != nil {
 		return s, boundary("issue trigger ticket "+name, err)
 	}
-	out, err := h.d.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(h.d.Settings.StateMachineArn), Name: aws.String(name), Input: aws.String(body),
+	out, err := st.sfn.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(st.stateMachine), Name: aws.String(name), Input: aws.String(body),
 	})
 	var exists *sfntypes.ExecutionAlreadyExists
 	switch {
 	case errors.As(err, &exists):
 		s.Existing = true
-		s.ExecutionArn = executionARN(h.d.Settings.StateMachineArn, name)
+		s.ExecutionArn = executionARN(st.stateMachine, name)
 	case err != nil:
 		return s, boundary("start execution "+name, err)
 	default:
 		s.ExecutionArn = aws.ToString(out.ExecutionArn)
 	}
-	h.d.Log.InfoContext(ctx, "execution", "cluster", t.ClusterName, "service", t.ServiceName, "name", name,
+	st.log.InfoContext(ctx, "execution", "cluster", t.ClusterName, "service", t.ServiceName, "name", name,
 		"execution", s.ExecutionArn, "existing", s.Existing, "digest", in.Digest)
 	return s, nil
 }

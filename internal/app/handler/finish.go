@@ -29,6 +29,9 @@ type FinishDeps struct {
 	Clock         clock.Clock
 	Log           *slog.Logger
 	KeepRevisions int // 0 disables cleanup
+	// Promoter starts the followers' deploys of a digest that SUCCEEDED
+	// (promote.go); nil: none.
+	Promoter *Promoter
 }
 
 // FinishHandler ends every execution, whatever path it took: it decides the
@@ -116,6 +119,14 @@ func (h *FinishHandler) Handle(ctx context.Context, in contract.FinishInput) (co
 			own = &written // as just written: not read again
 		}
 		res.Deregistered = h.cleanup(ctx, log, rec, own)
+	}
+	if h.d.Promoter != nil && Promotes(status, p) {
+		// After the record and the lease: a promotion never fails the leader.
+		var problems []string
+		res.Promoted, problems = h.d.Promoter.Start(ctx, p)
+		for _, pb := range problems {
+			log.WarnContext(ctx, "promotion not started", "problem", pb)
+		}
 	}
 	log.InfoContext(ctx, "finished", "status", status, "reason", reason, "from", rec.FromRevision, "to", rec.ToRevision, "deregistered", len(res.Deregistered))
 	return res, nil

@@ -3,6 +3,7 @@ package handler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
+	"github.com/pushdeploy/pushdeploy/internal/app/target"
 )
 
 func outcomeOf(status contract.Status, cause contract.Cause, rev string) *contract.Result[contract.Outcome] {
@@ -310,5 +312,61 @@ func TestFinishCleanupListsOnlyWhenSomethingCouldGo(t *testing.T) {
 	}
 	if res.Status != contract.TerminalSucceeded || len(w.cleaner.calls) != 0 || len(res.Deregistered) != 0 {
 		t.Errorf("status %s, cleanup calls %v, deregistered %v: want no listing", res.Status, w.cleaner.calls, res.Deregistered)
+	}
+}
+
+// TestFinishStartsPromotions: a SUCCEEDED deploy starts its followers'
+// deploys once (a retried finish finds them started); a follower that
+// cannot be found does not fail the finish; a deploy rolled back promotes
+// nothing.
+func TestFinishStartsPromotions(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		baked    contract.Status
+		findErr  error
+		promoted int
+	}{
+		{"succeeded", contract.StatusCompleted, nil, 1},
+		{"followers unreadable", contract.StatusCompleted, errors.New("throttled"), 0},
+		{"rolled back", contract.StatusFailed, nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t)
+			dr, err := target.Parse("arn:aws:ecs:us-east-1:123456789012:service/dr/web",
+				map[string]string{target.TagRepository: "web", target.TagTags: "v*", target.TagAfter: "prod/web"}, target.Defaults{Timeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := &fakeFollowers{err: tt.findErr, disc: target.Discovery{Targets: []target.Target{
+				{ClusterName: "dr", ServiceName: "web", ServiceARN: "arn:aws:ecs:us-east-1:123456789012:service/dr/web", Config: dr}}}}
+			pr, err := NewPromoter(PromoterDeps{Followers: f, Triggers: w.triggers, SFN: w.sfn, Settings: Settings{StateMachineArn: smArn, Account: account, Region: region}, Log: w.log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := NewFinish(FinishDeps{History: w.history, Leases: w.leases, SFN: w.sfn, Notifier: w.notifier, Cleaner: w.cleaner, Clock: w.clk, Log: w.log, Promoter: pr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := doc(w, func(in *contract.FinishInput) {
+				in.Outcome = outcomeOf(contract.StatusCompleted, "completed", td(42))
+				in.Bake = outcomeOf(tt.baked, "alarm", td(42))
+				if tt.baked == contract.StatusFailed {
+					in.Undo = &contract.Result[contract.UpdateResult]{Payload: contract.UpdateResult{TaskDefinitionArn: td(41)}}
+					in.UndoOutcome = outcomeOf(contract.StatusCompleted, "completed", td(41))
+				}
+			})
+			for range 2 { // the second is a retried finish
+				res, err := h.Handle(context.Background(), in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Promoted) != tt.promoted || len(w.sfn.started) != tt.promoted || len(w.history.records) != 1 {
+					t.Fatalf("%s: promoted %+v, %d started, %d records", res.Status, res.Promoted, len(w.sfn.started), len(w.history.records))
+				}
+			}
+			if tt.promoted > 0 && f.leader != webArn {
+				t.Errorf("followers of %q", f.leader)
+			}
+		})
 	}
 }

@@ -34,7 +34,7 @@ func newFunction(name string, c Clients, env func(string) string, clk clock.Cloc
 	case "events":
 		return EventsFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
 	case "finish":
-		return FinishFunction(w, c.ECS, c.DynamoDB, c.SFN, c.EventBridge)
+		return FinishFunction(w, c.ECS, c.Tagging, c.DynamoDB, c.SFN, c.EventBridge)
 	}
 	return nil, fmt.Errorf("unknown function %q", name)
 }

@@ -298,7 +298,7 @@ func EventsFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi
 }
 
 // FinishFunction builds functions/finish.
-func FinishFunction(w Wiring, ecsAPI awsapi.ECS, db awsapi.DynamoDB, sf awsapi.SFN, eb awsapi.EventBridge) (lambda.Handler, error) {
+func FinishFunction(w Wiring, ecsAPI awsapi.ECS, tagging awsapi.Tagging, db awsapi.DynamoDB, sf awsapi.SFN, eb awsapi.EventBridge) (lambda.Handler, error) {
 	const name = "finish"
 	hist, err := history.New(db, w.Settings.Table, w.Settings.Retention)
 	if err != nil {
@@ -316,7 +316,19 @@ func FinishFunction(w Wiring, ecsAPI awsapi.ECS, db awsapi.DynamoDB, sf awsapi.S
 	if err != nil {
 		return nil, fail(name, err)
 	}
-	h, err := NewFinish(FinishDeps{History: hist, Leases: leases, SFN: sf, Notifier: pub, Cleaner: cl, Clock: w.Clock, Log: w.log(name), KeepRevisions: w.Settings.KeepRevisions})
+	followers, err := target.NewResolver(ecsAPI, tagging, w.Settings.Defaults)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	triggers, err := trigger.New(db, w.Settings.Table, w.Clock)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	promoter, err := NewPromoter(PromoterDeps{Followers: followers, Triggers: triggers, SFN: sf, Settings: w.Settings, Log: w.log(name)})
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewFinish(FinishDeps{History: hist, Leases: leases, SFN: sf, Notifier: pub, Cleaner: cl, Clock: w.Clock, Log: w.log(name), KeepRevisions: w.Settings.KeepRevisions, Promoter: promoter})
 	return strict(name, err, func() any { return h.HandleRequest })
 }
 

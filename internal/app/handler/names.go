@@ -23,6 +23,14 @@ func PushName(serviceARN, digest, eventID string) string {
 	return name("push-", serviceARN, serviceARN+"\x00"+digest+"\x00"+eventID)
 }
 
+// PromotionName is the execution name of a follower's deploy of digest
+// started by the leader's execution that SUCCEEDED with it: a retried
+// finish of that execution gets the same name and starts nothing new.
+// "promote-<service name>-<32 hex of sha256(service ARN, digest, leader execution)>".
+func PromotionName(serviceARN, digest, leaderExecution string) string {
+	return name("promote-", serviceARN, serviceARN+"\x00"+digest+"\x00"+leaderExecution)
+}
+
 // name is prefix, the service's name (made safe, cut to fit) and 128 bits of
 // the sha256 of identity.
 func name(prefix, serviceARN, identity string) string {

@@ -112,6 +112,9 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		pushEvent = in.Push.EventID
 	}
 	started := contract.StartedOf(string(in.Action), in.RequestedBy, alarmName, pushEvent, in.Alarm != nil, in.Push != nil)
+	if in.Promotion != nil {
+		started.By = "promotion from " + in.Promotion.From
+	}
 	p := contract.Plan{
 		Started:                  &started,
 		ExecutionArn:             req.Execution.ID,
@@ -245,8 +248,8 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 		switch {
 		case in.Force:
 			p.Forced = true
-		case in.Trigger == contract.TriggerPush:
-			p.Image = &contract.Image{Repository: repositoryURI(img), Tag: img.Tag, Digest: img.Digest}
+		case in.Trigger.Automatic():
+			p.Image = &contract.Image{Repository: repositoryURI(img), Tag: triggerTag(in, img), Digest: img.Digest}
 			p.Action, p.Reason = contract.ActionSkip, quarantined(q)
 			return nil
 		default:
@@ -267,7 +270,7 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 	if err != nil {
 		return boundary("replace images", err)
 	}
-	p.Image = &contract.Image{Repository: repositoryURI(img), Tag: img.Tag, Digest: img.Digest}
+	p.Image = &contract.Image{Repository: repositoryURI(img), Tag: triggerTag(in, img), Digest: img.Digest}
 	p.Containers = nil
 	same := true
 	for _, c := range changes {
@@ -282,9 +285,9 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 		p.Action, p.Reason = contract.ActionSkip, "service already runs "+img.Pinned()
 		return nil
 	}
-	// A push never goes down a version; an operator's deploy may.
-	if in.Trigger == contract.TriggerPush {
-		reason, err := h.lowerVersion(ctx, in.Push.Tag, img, changes, t.Config)
+	// A push or a promotion never goes down a version; an operator's deploy may.
+	if in.Trigger.Automatic() {
+		reason, err := h.lowerVersion(ctx, triggerTag(in, img), img, changes, t.Config)
 		if err != nil {
 			return err
 		}
@@ -293,6 +296,20 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 		}
 	}
 	return nil
+}
+
+// triggerTag is the tag of the image deployed: the image's own, else the
+// push's (dispatch pins the image by digest) or the promoted deploy's.
+func triggerTag(in contract.ExecutionInput, img taskdef.Image) string {
+	switch {
+	case img.Tag != "":
+		return img.Tag
+	case in.Push != nil:
+		return in.Push.Tag
+	case in.Promotion != nil:
+		return in.Promotion.Tag
+	}
+	return ""
 }
 
 // image resolves the image to deploy, pinned by digest, and checks the
@@ -323,8 +340,8 @@ func (h *PlanHandler) image(ctx context.Context, in contract.ExecutionInput, cfg
 		}
 		return taskdef.Image{}, &contract.RegistryNotAllowed{Image: img.String(), Registry: reg}
 	}
-	if img.Digest != "" && in.Trigger == contract.TriggerPush {
-		return img, nil // just pushed: ECR told us the digest
+	if img.Digest != "" && in.Trigger.Automatic() {
+		return img, nil // just pushed (ECR told us the digest), or deployed on the leader
 	}
 	acct := img.Account()
 	if acct == "" {
@@ -526,12 +543,16 @@ func validate(in contract.ExecutionInput) error {
 	}
 	switch in.Trigger {
 	case "", contract.TriggerManual:
-		if in.Push != nil || in.Alarm != nil {
-			return bad("trigger", "push and alarm are set by pushdeploy's dispatch function only")
+		if in.Push != nil || in.Alarm != nil || in.Promotion != nil {
+			return bad("trigger", "push, alarm and promotion are set by pushdeploy's functions only")
 		}
 	case contract.TriggerPush:
 		if in.Push == nil || in.Action != contract.ActionDeploy {
 			return bad("push", "a push trigger is a deploy with the push described")
+		}
+	case contract.TriggerPromotion:
+		if in.Promotion == nil || in.Promotion.From == "" || in.Action != contract.ActionDeploy || in.Digest == "" || in.Push != nil || in.Alarm != nil {
+			return bad("promotion", "a promotion trigger is a deploy of a digest with the leader described")
 		}
 	case contract.TriggerAlarm:
 		if in.Alarm == nil || in.Alarm.AlarmName == "" || in.Action != contract.ActionRollback {

@@ -18,7 +18,7 @@ var _ Freezes = (*freeze.Store)(nil)
 // checkFreeze skips a push-triggered deploy that a freeze covers. Alarm
 // rollbacks and an operator's manual executions are not held.
 func (h *PlanHandler) checkFreeze(ctx context.Context, p *contract.Plan) error {
-	if h.d.Freezes == nil || p.Action != contract.ActionDeploy || p.Trigger != contract.TriggerPush {
+	if h.d.Freezes == nil || p.Action != contract.ActionDeploy || !p.Trigger.Automatic() {
 		return nil
 	}
 	f, ok, err := h.d.Freezes.For(ctx, p.Cluster, p.ServiceArn, h.d.Clock.Now())

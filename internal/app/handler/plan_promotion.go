@@ -13,7 +13,7 @@ import (
 // other service's ledger must hold it good by a deploy. One ledger read,
 // only for such services. An operator's manual deploy is not held.
 func (h *PlanHandler) checkPromotion(ctx context.Context, t target.Target, p *contract.Plan) error {
-	if t.Config.After == "" || p.Action != contract.ActionDeploy || p.Trigger != contract.TriggerPush || p.Image == nil {
+	if t.Config.After == "" || p.Action != contract.ActionDeploy || !p.Trigger.Automatic() || p.Image == nil {
 		return nil
 	}
 	led, err := h.d.History.Ledger(ctx, siblingARN(t.ServiceARN, t.Config.After))

@@ -123,7 +123,7 @@ func TestPlanDeploy(t *testing.T) {
 			name:  "push",
 			input: `{"action":"deploy","cluster":"prod","service":"web","image":"` + registry + `/web@` + digestNew + `","digest":"` + digestNew + `","trigger":"push","push":{"eventId":"e1","account":"` + account + `","region":"us-east-1","repository":"web","tag":"v42","digest":"` + digestNew + `","time":"2026-11-22T01:59:00Z"}}`,
 			want: contract.Plan{Action: contract.ActionDeploy, Trigger: contract.TriggerPush,
-				Image: &contract.Image{Repository: registry + "/web", Digest: digestNew}, Containers: []string{"app"},
+				Image: &contract.Image{Repository: registry + "/web", Tag: "v42", Digest: digestNew}, Containers: []string{"app"},
 				UndoTaskDefinitionArn: td(41), Started: &contract.Started{Action: "deploy", By: "ecr event e1"}},
 		},
 		{

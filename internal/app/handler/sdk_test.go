@@ -219,12 +219,35 @@ func TestSDKTier(t *testing.T) {
 		Plan: &contract.Result[contract.Plan]{Payload: p}, Register: &contract.Result[contract.RegisterResult]{Payload: reg},
 		Update: &contract.Result[contract.UpdateResult]{Payload: upd}, Outcome: &contract.Result[contract.Outcome]{Payload: o},
 		Bake: &contract.Result[contract.Outcome]{Payload: contract.Outcome{Status: contract.StatusCompleted, Cause: "baked", Reason: "ok", TaskDefinitionArn: td(2)}}}
+	// A follower (pushdeploy:after=prod/web): finish starts its deploy,
+	// with the calls template.yaml must allow finish (GetResources, the
+	// ticket's PutItem, StartExecution).
+	c := ecs.NewFromConfig(cfg)
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("dr")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{
+		Cluster: aws.String("dr"), ServiceName: aws.String("web"), TaskDefinition: aws.String("web:1"), DesiredCount: aws.Int32(1),
+		LaunchType: ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets: []string{"subnet-0123456789abcdef0"}}},
+		Tags: []ecstypes.Tag{
+			{Key: aws.String("pushdeploy:repository"), Value: aws.String("web")},
+			{Key: aws.String("pushdeploy:after"), Value: aws.String("prod/web")},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	started := cloud.Log().Count("sfn", "StartExecution")
 	var fin contract.FinishResult
 	if err := invoke("finish", doc, &fin); err != nil {
 		t.Fatal(err)
 	}
 	if fin.Status != contract.TerminalSucceeded || !fin.Notified || !fin.LeaseReleased {
 		t.Fatalf("finish %+v", fin)
+	}
+	if n := cloud.Log().Count("sfn", "StartExecution") - started; n != 1 {
+		t.Errorf("finish called StartExecution %d times, want 1 (the follower's promotion)", n)
 	}
 	store, err := history.New(dynamodb.NewFromConfig(cfg), table, 0)
 	if err != nil {

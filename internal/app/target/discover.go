@@ -508,3 +508,55 @@ func tagMap(tags []tagtypes.Tag) map[string]string {
 	}
 	return m
 }
+
+// Followers returns every ACTIVE opted-in service whose pushdeploy:after
+// names leader (a service ARN): one GetResources filtered on the tag's
+// value (none when no service follows it, the common case), then the
+// candidates described with their tags, the authoritative copy. Services
+// whose configuration does not parse are in Skipped.
+func (r *Resolver) Followers(ctx context.Context, leader string) (Discovery, error) {
+	cluster, service, ok := SplitServiceARN(leader)
+	if !ok {
+		return Discovery{}, &InvalidARNError{ARN: leader}
+	}
+	key := cluster + "/" + service
+	var out Discovery
+	byCluster := map[string][]string{}
+	in := &resourcegroupstaggingapi.GetResourcesInput{
+		ResourceTypeFilters: []string{"ecs:service"},
+		TagFilters:          []tagtypes.TagFilter{{Key: aws.String(TagAfter), Values: []string{key}}},
+		ResourcesPerPage:    aws.Int32(resourcesPerPage),
+	}
+	for {
+		page, err := r.tagging.GetResources(ctx, in)
+		if err != nil {
+			return Discovery{}, fmt.Errorf("get services after %s: %w", key, err)
+		}
+		for _, m := range page.ResourceTagMappingList {
+			arn := aws.ToString(m.ResourceARN)
+			if c, _, ok := SplitServiceARN(arn); ok {
+				byCluster[c] = append(byCluster[c], arn)
+			}
+		}
+		if aws.ToString(page.PaginationToken) == "" {
+			break
+		}
+		in.PaginationToken = page.PaginationToken
+	}
+	if len(byCluster) == 0 {
+		return out, nil
+	}
+	q := query{
+		want:    func(c Config) bool { return c.After == key },
+		related: func(tags map[string]string, _ []string) bool { return strings.TrimSpace(tags[TagAfter]) == key },
+	}
+	// No linked alarms: which services follow does not depend on them, and
+	// each follower's plan reads its own configuration again.
+	targets, err := r.describeAll(ctx, byCluster, nil, q, &out)
+	if err != nil {
+		return Discovery{}, err
+	}
+	out.Targets = targets
+	sort.Slice(out.Targets, func(i, j int) bool { return out.Targets[i].ServiceARN < out.Targets[j].ServiceARN })
+	return out, nil
+}

@@ -93,9 +93,24 @@ func TestDiscoverLocalCloud(t *testing.T) {
 	create("stage", "deleted", map[string]string{target.TagRepository: "web"})
 	must(e.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("stage"), Service: aws.String("deleted"), Force: aws.Bool(true)}))
 
+	// Followers of stage/api (pushdeploy:after), one misconfigured.
+	create("stage", "api-next", map[string]string{target.TagRepository: "api", target.TagAfter: "stage/api"})
+	create("stage", "api-broken", map[string]string{target.TagRepository: "api", target.TagAfter: "stage/api", target.TagTimeout: "forever"})
+	create("stage", "api-other", map[string]string{target.TagRepository: "api", target.TagAfter: "prod/api"})
 	r, err := target.NewResolver(e, resourcegroupstaggingapi.NewFromConfig(cfg), target.Defaults{Bake: time.Minute, Timeout: 10 * time.Minute, RollbackWindow: time.Hour})
 	if err != nil {
 		t.Fatal(err)
+	}
+	fol, err := r.Followers(ctx, "arn:aws:ecs:us-east-1:123456789012:service/stage/api")
+	if err != nil || len(fol.Targets) != 1 || fol.Targets[0].ServiceName != "api-next" || fol.Targets[0].Config.After != "stage/api" ||
+		len(fol.Skipped) != 1 || !errors.As(fol.Skipped[0].Err, new(*target.ConfigError)) {
+		t.Errorf("followers of stage/api: %+v, %v", fol, err)
+	}
+	if fol, err := r.Followers(ctx, "arn:aws:ecs:us-east-1:123456789012:service/prod/web-00"); err != nil || len(fol.Targets)+len(fol.Skipped) != 0 {
+		t.Errorf("followers of prod/web-00: %+v, %v", fol, err)
+	}
+	if _, err := r.Followers(ctx, "web"); !errors.As(err, new(*target.InvalidARNError)) {
+		t.Errorf("followers of a name: %v, want InvalidARNError", err)
 	}
 	got, err := r.Discover(ctx, "web", "latest")
 	if err != nil {

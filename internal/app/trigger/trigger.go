@@ -5,7 +5,9 @@
 // dispatch issues a ticket for the execution: the hash of its input and,
 // for a push, its place in the service's order. Plan verifies the ticket of
 // its own execution name before anything is written; an execution without
-// a matching ticket is refused.
+// a matching ticket is refused. A promotion (a follower's deploy started
+// when its leader's deploy SUCCEEDED) is issued its ticket by the leader's
+// finish the same way: a manual StartExecution posing as one is refused.
 //
 // # Table
 //
@@ -16,7 +18,7 @@
 // Step Functions refuses a second execution of a name for 90 days, so a
 // ticket cannot be replayed by another execution; it expires after TTL.
 //
-// IAM: dispatch dynamodb:PutItem, plan dynamodb:GetItem on the table.
+// IAM: dispatch and finish dynamodb:PutItem, plan dynamodb:GetItem on the table.
 package trigger
 
 import (
@@ -60,12 +62,16 @@ type UntrustedError struct {
 }
 
 func (e *UntrustedError) Error() string {
-	return fmt.Sprintf("trigger %s is set by pushdeploy's dispatch only: execution %s: %s", e.Trigger, e.Execution, e.Reason)
+	by := "dispatch"
+	if e.Trigger == contract.TriggerPromotion {
+		by = "finish (the leader's success)"
+	}
+	return fmt.Sprintf("trigger %s is set by pushdeploy's %s only: execution %s: %s", e.Trigger, by, e.Execution, e.Reason)
 }
 
 // Trusted reports whether in claims a trigger that needs a ticket.
 func Trusted(in contract.ExecutionInput) bool {
-	return in.Trigger == contract.TriggerPush || in.Trigger == contract.TriggerAlarm
+	return in.Trigger == contract.TriggerPush || in.Trigger == contract.TriggerAlarm || in.Trigger == contract.TriggerPromotion
 }
 
 // InputHash is the sha256 of the canonical encoding of in: the decoded
@@ -175,7 +181,7 @@ func (s *Store) Verify(ctx context.Context, service, execution string, in contra
 		return Ticket{}, fmt.Errorf("read ticket of %s: %w", execution, err)
 	}
 	if len(out.Item) == 0 {
-		return Ticket{}, untrusted("dispatch issued no ticket for it")
+		return Ticket{}, untrusted("no ticket was issued for it")
 	}
 	var it item
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {

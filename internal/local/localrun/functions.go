@@ -77,7 +77,7 @@ func newHandler(name string, c handler.Clients, w handler.Wiring) (awslambda.Han
 	case "events":
 		return handler.EventsFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
 	case "finish":
-		return handler.FinishFunction(w, c.ECS, c.DynamoDB, c.SFN, c.EventBridge)
+		return handler.FinishFunction(w, c.ECS, c.Tagging, c.DynamoDB, c.SFN, c.EventBridge)
 	}
 	return nil, fmt.Errorf("unknown function %q (have %s)", name, strings.Join(handler.Names, ", "))
 }
