@@ -244,15 +244,27 @@ func serviceDeployment(in Input, sd *ecstypes.ServiceDeployment, r Result) (res 
 	case ecstypes.ServiceDeploymentStatusRollbackFailed:
 		return fail(CauseRolloutFailed, "ECS's rollback failed: "+ecsReason(sd), r), true, nil
 	case ecstypes.ServiceDeploymentStatusStopped:
-		if r.TaskDefinition != in.Expected {
-			// Superseded by another deployment: the revision tells whose.
-			return r, false, nil
+		// Stopped by ECS's own monitors (circuit breaker, alarms) with no
+		// rollback: the deploy failed. Otherwise stopped is not a verdict
+		// by itself: a newer service deployment started (someone's update:
+		// the revision tells whose once the service shows it, and the two
+		// reads may straddle it) or a user stopped it; the deployments
+		// array decides below.
+		if triggered(sd) {
+			return fail(ecsCause(sd), "ECS stopped the deployment: "+ecsReason(sd), r), true, nil
 		}
-		return fail(ecsCause(sd), "ECS stopped the deployment: "+ecsReason(sd), r), true, nil
+		return r, false, nil
 	case ecstypes.ServiceDeploymentStatusSuccessful:
 		return r, false, &yes
 	}
 	return r, false, &no
+}
+
+// triggered reports whether ECS's circuit breaker or deployment alarms
+// tripped the service deployment.
+func triggered(sd *ecstypes.ServiceDeployment) bool {
+	return sd.DeploymentCircuitBreaker != nil && sd.DeploymentCircuitBreaker.Status == ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered ||
+		sd.Alarms != nil && sd.Alarms.Status == ecstypes.ServiceDeploymentRollbackMonitorsStatusTriggered
 }
 
 // ecsCause is what tripped ECS: its circuit breaker, its alarms, or a stop.

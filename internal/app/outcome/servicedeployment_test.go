@@ -57,6 +57,13 @@ func TestEvaluateServiceDeployment(t *testing.T) {
 				s.DeploymentCircuitBreaker, s.StatusReason = cb, aws.String("ECS deployment circuit breaker: task failed to start.")
 			}),
 			Failed, CauseCircuitBreaker, "ECS stopped the deployment"},
+		// The service was described before the newer deployment started,
+		// the service deployment after: no verdict until the service shows
+		// whose it is (the operator's change is never undone as a failure).
+		{"stopped by a newer deployment the service does not show yet", Rollout, false, td2, ours,
+			sd(ecstypes.ServiceDeploymentStatusStopped, "", func(s *ecstypes.ServiceDeployment) {
+				s.StatusReason = aws.String("Service deployment stopped: a newer service deployment started.")
+			}), InProgress, CauseInProgress, ""},
 		{"stopped by a newer deployment: the revision tells whose", Rollout, false, td2, other,
 			sd(ecstypes.ServiceDeploymentStatusStopped, "", nil), Failed, CauseSuperseded, "another deployment"},
 		{"rollback failed", Rollout, false, td2, back,
