@@ -269,8 +269,9 @@ func TestFlowAlarmDuringBakeRollsBack(t *testing.T) {
 	f := newFlow(t, w)
 	f.rollout(2*time.Minute, "", true)
 	disp := w.dispatch(t) // the one alarm path: it wakes the deploy in flight
-	// Five minutes into the bake the alarm fires.
-	w.clk.AfterFunc(7*time.Minute, func() {
+	// Four minutes into the 5-minute bake the alarm fires (at the bake's
+	// very end, +7m, it would race the bake's own timer).
+	w.clk.AfterFunc(6*time.Minute, func() {
 		w.cw.alarms[0].StateValue = cwtypes.StateValueAlarm
 		w.cw.alarms[0].StateReason = aws.String("5xx above 5%")
 		w.cw.alarms[0].StateUpdatedTimestamp = aws.Time(w.clk.Now())
