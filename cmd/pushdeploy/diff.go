@@ -155,8 +155,8 @@ func strategyOf(svc ecstypes.Service) strategyEffect {
 		e.ECSBakeSeconds, e.ECSWaitsSeconds = int(ecsBake.Seconds()), int(waits.Seconds())
 	}
 	if v, ok := serviceTags(svc)[target.TagBake]; ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			left := int(max(0, d-ecsBake).Seconds())
+		if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil {
+			left := int(target.BakeAfterECS(d, ecsBake).Seconds())
 			e.PushdeployBakeSeconds = &left
 		}
 	}

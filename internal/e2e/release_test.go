@@ -180,14 +180,20 @@ func (w *world) parkedIn(svc string, phase contract.Phase) string {
 	w.t.Helper()
 	var holder string
 	w.waitUntil(w.held, "a wait parked in "+string(phase), func() bool {
-		l, err := w.Lease(w.ctx, svc)
-		if err == nil && l.Token != "" && l.Wait != nil && l.Wait.Phase == phase {
-			holder = l.Holder
-			return true
-		}
-		return false
+		var ok bool
+		holder, ok = w.parked(svc, phase)
+		return ok
 	})
 	return holder
+}
+
+// parked reports whether a wait of svc is parked in phase, and whose.
+func (w *world) parked(svc string, phase contract.Phase) (holder string, ok bool) {
+	l, err := w.Lease(w.ctx, svc)
+	if err == nil && l.Token != "" && l.Wait != nil && l.Wait.Phase == phase {
+		return l.Holder, true
+	}
+	return "", false
 }
 
 // stepUntilParked moves the held virtual clock on a rollout tick (15 s) at
@@ -196,13 +202,9 @@ func (w *world) parkedIn(svc string, phase contract.Phase) string {
 // schedules the next one when it runs, after Advance has returned.
 func (w *world) stepUntilParked(svc string, phase contract.Phase, limit time.Duration) {
 	w.t.Helper()
-	parked := func() bool {
-		l, err := w.Lease(w.ctx, svc)
-		return err == nil && l.Token != "" && l.Wait != nil && l.Wait.Phase == phase
-	}
 	for moved := time.Duration(0); moved <= limit; moved += 15 * time.Second {
 		for range 10 { // let the tick's work land: up to 200 ms of real time
-			if parked() {
+			if _, ok := w.parked(svc, phase); ok {
 				return
 			}
 			time.Sleep(20 * time.Millisecond)

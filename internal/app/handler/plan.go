@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -126,7 +125,7 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		ServiceArn:               t.ServiceARN,
 		CurrentTaskDefinitionArn: t.TaskDefinition,
 		Alarms:                   t.Config.Alarms,
-		BakeSeconds:              max(0, seconds(t.Config.Bake)-seconds(t.ECSBake)),
+		BakeSeconds:              seconds(target.BakeAfterECS(t.Config.Bake, t.ECSBake)),
 		TimeoutSeconds:           max(1, seconds(t.Config.Timeout+t.ECSWaits)),
 		ECSBakeSeconds:           seconds(t.ECSBake),
 	}
@@ -464,8 +463,8 @@ func (h *PlanHandler) activeRevision(ctx context.Context, rev string) (string, [
 	}
 	var digests []string
 	for _, c := range td.ContainerDefinitions {
-		if _, digest, ok := strings.Cut(aws.ToString(c.Image), "@"); ok {
-			digests = append(digests, digest)
+		if img, err := taskdef.ParseImage(aws.ToString(c.Image)); err == nil && img.Digest != "" {
+			digests = append(digests, img.Digest)
 		}
 	}
 	return aws.ToString(td.TaskDefinitionArn), digests, nil

@@ -333,6 +333,10 @@ func (r *Resolver) target(s ecstypes.Service, linked map[string][]string) (Targe
 	return t, nil
 }
 
+// BakeAfterECS is what pushdeploy bakes after ECS's own bake: the two
+// compose, so pushdeploy:bake counts ECS's bake in, never bakes twice.
+func BakeAfterECS(bake, ecsBake time.Duration) time.Duration { return max(0, bake-ecsBake) }
+
 // ECSTiming is how a deployment configuration spends time inside ECS's
 // deployment: its bake (bakeTimeInMinutes, where it applies) and all it
 // waits by design (the bake, a linear or canary deployment's steps).
