@@ -26,6 +26,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig"
+	"github.com/pushdeploy/pushdeploy/internal/app/awsconfig/chain"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
@@ -142,7 +143,7 @@ func (a *awsFlags) config(ctx context.Context) (aws.Config, error) {
 	if local && a.profile == "" && os.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		load = append(load, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
 	}
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{Retry: cliRetry, Load: load})
+	cfg, err := chain.Load(ctx, chain.Options{Retry: cliRetry, Load: load})
 	if err != nil {
 		return aws.Config{}, err
 	}

@@ -1,26 +1,18 @@
-// Package awsconfig loads the aws.Config every pushdeploy process uses: the
-// standard credential and region chain, endpoints from the environment, and a
-// retryer tuned for ECS throttling.
-//
-// Endpoints: the SDK itself reads AWS_ENDPOINT_URL (all services) and the
-// service-specific AWS_ENDPOINT_URL_<SERVICE> variables (for example
-// AWS_ENDPOINT_URL_ECS, AWS_ENDPOINT_URL_DYNAMODB), and the endpoint_url
-// settings of the shared config file; config.LoadDefaultConfig puts them in
-// aws.Config.BaseEndpoint and ConfigSources, and each client's
-// resolveBaseEndpoint applies them (the service-specific value wins). So the
-// local cloud is reached by setting the environment, with no branch here.
+// Package awsconfig builds the aws.Config of the functions from Lambda's
+// environment (FromLambda) and holds the retryer tuned for ECS throttling
+// that every pushdeploy process uses. The CLI's standard chain (shared
+// config, SSO, STS...) is package chain: kept out of here, so that no
+// function links the config package and its credential providers (their
+// package init is a cold start's cost).
 package awsconfig
 
 import (
-	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 // Retry holds the retry settings. The zero value means DefaultRetry.
@@ -118,26 +110,4 @@ func NewRetryer(r Retry) aws.Retryer {
 		o.MaxBackoff = r.MaxBackoff
 		o.Backoff = backoff{r: r, throttle: retry.IsErrorThrottles(o.Throttles), rand: rand.Float64}
 	})
-}
-
-// Options change what Load does.
-type Options struct {
-	Retry Retry
-	// Load adds options for config.LoadDefaultConfig, e.g. WithRegion or
-	// WithSharedConfigProfile from CLI flags.
-	Load []func(*config.LoadOptions) error
-}
-
-// Load reads the standard chain (environment, shared config, container and
-// instance roles) and installs the retryer.
-func Load(ctx context.Context, opts Options) (aws.Config, error) {
-	r := opts.Retry
-	load := append([]func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer { return NewRetryer(r) }),
-	}, opts.Load...)
-	cfg, err := config.LoadDefaultConfig(ctx, load...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
-	}
-	return cfg, nil
 }

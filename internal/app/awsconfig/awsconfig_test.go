@@ -32,25 +32,35 @@ func server(t *testing.T, throttle int32) (*httptest.Server, *atomic.Int32) {
 	return s, &n
 }
 
-func env(t *testing.T, kv ...string) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+// env sets what Lambda gives a function plus kv, in the process (the
+// clients read AWS_ENDPOINT_URL's presence there) and for FromLambda.
+func env(t *testing.T, kv ...string) func(string) string {
+	vars := map[string]string{"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "token", "AWS_REGION": "us-east-1"}
 	for i := 0; i < len(kv); i += 2 {
-		t.Setenv(kv[i], kv[i+1])
+		vars[kv[i]] = kv[i+1]
 	}
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+	return func(k string) string { return vars[k] }
 }
 
-// The SDK itself honours AWS_ENDPOINT_URL and the service-specific variants.
+// FromLambda honours AWS_ENDPOINT_URL and the service-specific variants as
+// the SDK's own environment source does (the local world's functions rely
+// on it), and signs with Lambda's credentials.
 func TestEndpointFromEnvironment(t *testing.T) {
 	all, allCalls := server(t, 0)
 	ddb, ddbCalls := server(t, 0)
-	env(t, "AWS_ENDPOINT_URL", all.URL, "AWS_ENDPOINT_URL_DYNAMODB", ddb.URL)
-	cfg, err := Load(context.Background(), Options{})
+	cfg, err := FromLambda(env(t, "AWS_ENDPOINT_URL", all.URL, "AWS_ENDPOINT_URL_DYNAMODB", ddb.URL), Retry{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Region != "us-east-1" {
+		t.Errorf("region %q", cfg.Region)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || creds.AccessKeyID != "test" || creds.SecretAccessKey != "test" || creds.SessionToken != "token" {
+		t.Errorf("credentials %+v, %v", creds, err)
 	}
 	if _, err := ecs.NewFromConfig(cfg).ListClusters(context.Background(), &ecs.ListClustersInput{}); err != nil {
 		t.Fatal(err)
@@ -65,10 +75,9 @@ func TestEndpointFromEnvironment(t *testing.T) {
 
 func TestThrottlingRetried(t *testing.T) {
 	s, calls := server(t, 4)
-	env(t, "AWS_ENDPOINT_URL", s.URL)
 	// Tiny delays: this tests the attempts, not the waiting.
 	fast := Retry{Base: time.Millisecond, ThrottleBase: time.Millisecond, MaxBackoff: 2 * time.Millisecond}
-	cfg, err := Load(context.Background(), Options{Retry: fast})
+	cfg, err := FromLambda(env(t, "AWS_ENDPOINT_URL", s.URL), fast)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +94,44 @@ func TestThrottlingRetried(t *testing.T) {
 	var maxErr *retry.MaxAttemptsError
 	if !errors.As(err, &maxErr) || calls2.Load() != int32(DefaultRetry.MaxAttempts) {
 		t.Fatalf("err = %v after %d calls, want MaxAttemptsError after %d", err, calls2.Load(), DefaultRetry.MaxAttempts)
+	}
+}
+
+// Only the service-specific endpoint, or none when configured endpoints are
+// ignored; a Lambda environment without a region or keys is a named error.
+func TestFromLambdaEnvironment(t *testing.T) {
+	ddb, ddbCalls := server(t, 0)
+	cfg, err := FromLambda(env(t, "AWS_ENDPOINT_URL_DYNAMODB", ddb.URL), Retry{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BaseEndpoint != nil {
+		t.Errorf("base endpoint %q without AWS_ENDPOINT_URL", *cfg.BaseEndpoint)
+	}
+	if _, err := dynamodb.NewFromConfig(cfg).ListTables(context.Background(), &dynamodb.ListTablesInput{}); err != nil || ddbCalls.Load() != 1 {
+		t.Fatalf("AWS_ENDPOINT_URL_DYNAMODB: %v, %d calls", err, ddbCalls.Load())
+	}
+	cfg, err = FromLambda(env(t, "AWS_ENDPOINT_URL", ddb.URL, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"), Retry{})
+	if err != nil || cfg.BaseEndpoint != nil {
+		t.Errorf("ignored endpoints: %v, %v", cfg.BaseEndpoint, err)
+	}
+	if got := cfg.Retryer().MaxAttempts(); got != DefaultRetry.MaxAttempts {
+		t.Errorf("retryer: %d attempts", got)
+	}
+	for _, missing := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		vars := map[string]string{"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_REGION": "eu-west-1"}
+		delete(vars, missing)
+		_, err := FromLambda(func(k string) string { return vars[k] }, Retry{})
+		var me *MissingEnvError
+		if !errors.As(err, &me) || me.Name != missing {
+			t.Errorf("without %s: %v", missing, err)
+		}
+	}
+	cfg, err = FromLambda(func(k string) string {
+		return map[string]string{"AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s", "AWS_DEFAULT_REGION": "eu-west-1"}[k]
+	}, Retry{})
+	if err != nil || cfg.Region != "eu-west-1" {
+		t.Errorf("AWS_DEFAULT_REGION: %q, %v", cfg.Region, err)
 	}
 }
 

@@ -45,7 +45,7 @@ func Handler(ctx context.Context, wire Wire, env func(string) string, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.Load(ctx, awsconfig.Options{})
+	cfg, err := awsconfig.FromLambda(env, awsconfig.DefaultRetry)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,10 @@ func TestWiringGetsTracedConfig(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	env := func(k string) string {
-		return map[string]string{handler.EnvHistoryTable: "history", handler.EnvStateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:pushdeploy"}[k]
+		if v, ok := map[string]string{handler.EnvHistoryTable: "history", handler.EnvStateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:pushdeploy"}[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
 	}
 	var got aws.Config
 	var wiring handler.Wiring

@@ -37,7 +37,8 @@ var references = []struct{ name, pkg, about string }{
 	{"minimal", "./internal/local/fnbench/reference/minimal", "aws-lambda-go only: the yardstick"},
 	{"+tracing", "./internal/local/fnbench/reference/tracing", "minimal + internal/app/tracing"},
 	{"+xray SDK", "./internal/local/fnbench/reference/xraysdk", "minimal + the X-Ray SDK's awsv2 (package xray)"},
-	{"+ECS+DynamoDB", "./internal/local/fnbench/reference/sdkfloor", "minimal + awsconfig.Load + ECS and DynamoDB clients: the least a function of pushdeploy's starts"},
+	{"+ECS+DynamoDB", "./internal/local/fnbench/reference/sdkfloor", "minimal + awsconfig.FromLambda + ECS and DynamoDB clients: the least a function of pushdeploy's starts"},
+	{"+chain ECS+DynamoDB", "./internal/local/fnbench/reference/sdkchain", "the same with the CLI's chain.Load (config.LoadDefaultConfig) instead: what the functions started with before"},
 }
 
 // Size and init targets (issue 10).

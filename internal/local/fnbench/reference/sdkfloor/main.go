@@ -1,12 +1,13 @@
-// Command sdkfloor is the minimal function plus the aws.Config of
-// internal/app/awsconfig and the two clients every pushdeploy function
-// builds (ECS, DynamoDB): the SDK's share of a cold start, below which no
-// function of pushdeploy's can go.
+// Command sdkfloor is the minimal function plus the aws.Config the
+// functions build (awsconfig.FromLambda) and the two clients every
+// pushdeploy function builds (ECS, DynamoDB): the SDK's share of a cold
+// start, below which no function of pushdeploy's can go.
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -16,7 +17,7 @@ import (
 )
 
 func main() {
-	cfg, err := awsconfig.Load(context.Background(), awsconfig.Options{})
+	cfg, err := awsconfig.FromLambda(os.Getenv, awsconfig.DefaultRetry)
 	if err != nil {
 		panic(err)
 	}
