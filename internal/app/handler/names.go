@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"regexp"
 	"strings"
+	"sync"
 )
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+// Compiled at first use: package init runs at every cold start.
+var unsafeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_-]+`) })
 
 // maxExecutionName is Step Functions' limit on execution names.
 const maxExecutionName = 80
@@ -36,7 +38,7 @@ func PromotionName(serviceARN, digest, leaderExecution string) string {
 func name(prefix, serviceARN, identity string) string {
 	sum := sha256.Sum256([]byte(identity))
 	label := serviceARN[strings.LastIndex(serviceARN, "/")+1:]
-	label = strings.Trim(unsafeName.ReplaceAllString(label, "-"), "-")
+	label = strings.Trim(unsafeName().ReplaceAllString(label, "-"), "-")
 	room := maxExecutionName - len(prefix) - 1 - 32
 	if len(label) > room {
 		label = label[:room]

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
@@ -151,7 +152,8 @@ func ForAlarm(in AlarmInput) Decision {
 	return Decision{Target: target.Revision, Detail: "alarm within the rollback window of the deploy of " + in.Current + ": back to " + target.Revision}
 }
 
-var unsafe = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+// Compiled at first use: package init runs at every cold start.
+var unsafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_-]+`) })
 
 // IncidentKey names one incident: rolling back culprit on service. Using it
 // as the Step Functions execution name makes an alarm that flaps (or a
@@ -163,7 +165,7 @@ func IncidentKey(service, culprit string) string {
 	if r, err := taskdef.ParseRevision(culprit); err == nil {
 		label = r.String()
 	}
-	label = unsafe.ReplaceAllString(label, "-")
+	label = unsafe().ReplaceAllString(label, "-")
 	const max = 80 - len("rollback-") - 1 - 16
 	if len(label) > max {
 		label = label[len(label)-max:]

@@ -100,8 +100,10 @@ func (e *NotOptedInError) Error() string {
 }
 
 // ECR repository names: lowercase, digits, separators . _ - and / for
-// namespaces (2-256 chars).
-var repoName = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+// namespaces (2-256 chars). Compiled at first use, as containerName.
+var repoName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+})
 
 // Container names: up to 255 letters, digits, hyphens and underscores.
 var containerName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`) })
@@ -115,7 +117,7 @@ func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
 		return Config{}, &NotOptedInError{Service: service}
 	}
 	repo = strings.TrimSpace(repo)
-	if len(repo) < 2 || len(repo) > 256 || !repoName.MatchString(repo) {
+	if len(repo) < 2 || len(repo) > 256 || !repoName().MatchString(repo) {
 		return Config{}, &ConfigError{Key: TagRepository, Value: repo, Reason: "not a valid ECR repository name"}
 	}
 	if strings.Contains(repo, ".amazonaws.com/") {

@@ -49,11 +49,14 @@ func (i Image) SameRepository(o Image) bool {
 }
 
 // ecrHost matches ECR registry hosts and captures the account and region.
-var ecrHost = regexp.MustCompile(`^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov)$`)
+// Compiled at first use, as digestRE.
+var ecrHost = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|sc2s\.sgov\.gov|c2s\.ic\.gov)$`)
+})
 
 // Account returns the AWS account of an ECR registry, or "" for other registries.
 func (i Image) Account() string {
-	if m := ecrHost.FindStringSubmatch(i.Registry); m != nil {
+	if m := ecrHost().FindStringSubmatch(i.Registry); m != nil {
 		return m[1]
 	}
 	return ""
@@ -61,7 +64,7 @@ func (i Image) Account() string {
 
 // Region returns the AWS region of an ECR registry, or "" for other registries.
 func (i Image) Region() string {
-	if m := ecrHost.FindStringSubmatch(i.Registry); m != nil {
+	if m := ecrHost().FindStringSubmatch(i.Registry); m != nil {
 		return m[2]
 	}
 	return ""
@@ -79,7 +82,9 @@ var digestRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(
 // ValidDigest reports whether d is "sha256:" and 64 lowercase hex digits.
 func ValidDigest(d string) bool { return digestRE().MatchString(d) }
 
-var repoRE = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+var repoRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
+})
 var tagRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
 
 // ImageError: a malformed image reference.
@@ -117,7 +122,7 @@ func ParseImage(s string) (Image, error) {
 		}
 	}
 	img.Repository = rest
-	if !repoRE.MatchString(img.Repository) {
+	if !repoRE().MatchString(img.Repository) {
 		return Image{}, &ImageError{Image: s, Reason: "bad repository name"}
 	}
 	return img, nil

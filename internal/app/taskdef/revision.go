@@ -38,7 +38,7 @@ func (e *WrongFamilyError) Error() string {
 // Task definition families: up to 255 letters, digits, hyphens and underscores
 // (compiled at first use, as digestRE).
 var familyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`) })
-var digitsRE = regexp.MustCompile(`^[0-9]+$`)
+var digitsRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+$`) })
 
 // ParseRevision reads a task definition ARN
 // (arn:aws:ecs:region:account:task-definition/family:7) or "family:7".
@@ -56,7 +56,7 @@ func ParseRevision(s string) (Revision, error) {
 		return Revision{}, &RevisionError{Value: s, Reason: "want family:revision"}
 	}
 	n, err := strconv.Atoi(num)
-	if err != nil || n < 1 || !digitsRE.MatchString(num) {
+	if err != nil || n < 1 || !digitsRE().MatchString(num) {
 		return Revision{}, &RevisionError{Value: s, Reason: "revision is not a positive number"}
 	}
 	return Revision{Family: fam, Revision: n}, nil
