@@ -300,6 +300,10 @@ type Plan struct {
 	// At least 1 unless Action is skip (TimeoutSecondsPath needs a positive
 	// integer).
 	TimeoutSeconds int `json:"timeoutSeconds"`
+	// ApprovalSeconds > 0: the deploy waits that long for an approval
+	// before Register (pushdeploy:approval=required; push and promotion
+	// deploys only). Always present: Route reads it.
+	ApprovalSeconds int `json:"approvalSeconds"`
 	// LeaseOwner is the lease holder (this execution) when a lease was taken.
 	LeaseOwner string `json:"leaseOwner,omitempty"`
 	// Superseded names the execution this one took the lease from, if any.
@@ -399,7 +403,28 @@ const (
 	PhaseRollout Phase = "rollout" // the deployment's outcome
 	PhaseBake    Phase = "bake"    // alarms during the bake window
 	PhaseUndo    Phase = "undo"    // the undo deployment's outcome (undoing a failed deploy)
+	// PhaseApproval: an operator's answer (pushdeploy approve/reject)
+	// before anything changes; no ECS event or alarm judges it.
+	PhaseApproval Phase = "approval"
 )
+
+// Approval is what pushdeploy approve sends to a parked approval wait
+// (SendTaskSuccess, Result[Approval] at $.approval): who approved, when.
+type Approval struct {
+	ApprovedBy string    `json:"approvedBy"`
+	ApprovedAt time.Time `json:"approvedAt"`
+}
+
+// ErrorApprovalRejected is the error pushdeploy reject fails an approval
+// wait with (SendTaskFailure; its cause "rejected by <arn>: <reason>"):
+// the Approval state's Catch sends it to Finish, which records SKIPPED.
+// A failure, not a success, so that no Choice state is needed to keep a
+// rejected deploy from Register.
+const ErrorApprovalRejected = "ApprovalRejected"
+
+// ErrorSuperseded is the error a newer execution fails a superseded
+// execution's approval wait with: nothing was done, it finishes SUPERSEDED.
+const ErrorSuperseded = "Superseded"
 
 // WatchInput is the watch function's payload (lambda:invoke.waitForTaskToken).
 // Watch stores the token in the service's lease and checks once: when the
@@ -527,6 +552,7 @@ type FinishInput struct {
 	// it with DescribeExecution, and bounds what it keeps.
 	Input       json.RawMessage         `json:"input,omitempty"`
 	Plan        *Result[Plan]           `json:"plan,omitempty"`
+	Approval    *Result[Approval]       `json:"approval,omitempty"`
 	Register    *Result[RegisterResult] `json:"register,omitempty"`
 	Update      *Result[UpdateResult]   `json:"update,omitempty"`
 	Outcome     *Result[Outcome]        `json:"outcome,omitempty"`

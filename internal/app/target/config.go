@@ -13,6 +13,8 @@
 //	pushdeploy:rollback-window  how long after the bake an alarm still rolls back (default from Defaults)
 //	pushdeploy:after            <cluster>/<service>: a push deploys only a digest that passed its
 //	                            bake there first (promotion)
+//	pushdeploy:approval         "required": a push or promotion deploy waits for pushdeploy approve
+//	pushdeploy:approval-timeout how long that wait lasts before the deploy is SKIPPED (default 24h)
 //
 // An alarm can also name its services itself, with a tag on the alarm:
 //
@@ -33,14 +35,16 @@ import (
 
 // Tag keys of the service configuration.
 const (
-	TagRepository     = "pushdeploy:repository"
-	TagTags           = "pushdeploy:tags"
-	TagContainers     = "pushdeploy:containers"
-	TagAlarms         = "pushdeploy:alarms"
-	TagBake           = "pushdeploy:bake"
-	TagTimeout        = "pushdeploy:timeout"
-	TagRollbackWindow = "pushdeploy:rollback-window"
-	TagAfter          = "pushdeploy:after"
+	TagRepository      = "pushdeploy:repository"
+	TagTags            = "pushdeploy:tags"
+	TagContainers      = "pushdeploy:containers"
+	TagAlarms          = "pushdeploy:alarms"
+	TagBake            = "pushdeploy:bake"
+	TagTimeout         = "pushdeploy:timeout"
+	TagRollbackWindow  = "pushdeploy:rollback-window"
+	TagAfter           = "pushdeploy:after"
+	TagApproval        = "pushdeploy:approval"
+	TagApprovalTimeout = "pushdeploy:approval-timeout"
 	// TagService goes on CloudWatch alarms, not on services.
 	TagService = "pushdeploy:service"
 )
@@ -53,6 +57,10 @@ const (
 	MaxBake           = 24 * time.Hour
 	MaxTimeout        = 24 * time.Hour
 	MaxRollbackWindow = 7 * 24 * time.Hour
+	// MaxApprovalTimeout bounds an approval wait (and the lease held
+	// through it); DefaultApprovalTimeout is a day, time to be seen.
+	MaxApprovalTimeout     = 7 * 24 * time.Hour
+	DefaultApprovalTimeout = 24 * time.Hour
 )
 
 // Defaults fill in durations a service does not set.
@@ -78,6 +86,10 @@ type Config struct {
 	// After is the service (cluster/service) a digest must pass its bake
 	// on before a push deploys it here; "" for none.
 	After string
+	// ApprovalTimeout > 0: automatic deploys (push, promotion) wait this
+	// long for pushdeploy approve before anything changes
+	// (pushdeploy:approval=required).
+	ApprovalTimeout time.Duration
 }
 
 // ConfigError is a service tag pushdeploy cannot use. The service is skipped
@@ -151,6 +163,9 @@ func Parse(service string, tags map[string]string, d Defaults) (Config, error) {
 		if !ok || cl == "" || svc == "" || strings.Contains(svc, "/") {
 			return Config{}, &ConfigError{Key: TagAfter, Value: v, Reason: "want <cluster>/<service>"}
 		}
+	}
+	if err := parseApproval(tags, &c); err != nil {
+		return Config{}, err
 	}
 	for _, dur := range []struct {
 		key string
@@ -234,3 +249,38 @@ func (c Config) HasAlarm(name string) bool {
 // characters (tags cannot contain the other path.Match metacharacters: the
 // pattern syntax forbids them, so path.Match sees only literals and *).
 func Match(pattern, tag string) bool { return tagpolicy.Match(pattern, tag) }
+
+// parseApproval reads pushdeploy:approval and pushdeploy:approval-timeout.
+// A timeout without approval=required is a mistake worth naming.
+func parseApproval(tags map[string]string, c *Config) error {
+	v, set := tags[TagApproval]
+	tv, tset := tags[TagApprovalTimeout]
+	switch strings.TrimSpace(v) {
+	case "required":
+	case "", "none":
+		if tset {
+			return &ConfigError{Key: TagApprovalTimeout, Value: tv, Reason: "set " + TagApproval + "=required too"}
+		}
+		if set && strings.TrimSpace(v) == "" {
+			return &ConfigError{Key: TagApproval, Value: v, Reason: `want "required" or "none"`}
+		}
+		return nil
+	default:
+		return &ConfigError{Key: TagApproval, Value: v, Reason: `want "required" or "none"`}
+	}
+	c.ApprovalTimeout = DefaultApprovalTimeout
+	if !tset {
+		return nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(tv))
+	switch {
+	case err != nil:
+		return &ConfigError{Key: TagApprovalTimeout, Value: tv, Reason: "not a duration (e.g. 30m, 4h)"}
+	case d <= 0:
+		return &ConfigError{Key: TagApprovalTimeout, Value: tv, Reason: "must be positive"}
+	case d > MaxApprovalTimeout:
+		return &ConfigError{Key: TagApprovalTimeout, Value: tv, Reason: "longer than " + MaxApprovalTimeout.String()}
+	}
+	c.ApprovalTimeout = d
+	return nil
+}
