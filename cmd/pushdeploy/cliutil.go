@@ -112,6 +112,19 @@ func (c *cliCommand) usageError(format string, a ...any) int {
 
 func (c *cliCommand) fail(err error) int { return fail(c.stderr, c.name, err) }
 
+// answer writes a command's result: v as JSON with --output json, else the
+// line text.
+func (c *cliCommand) answer(w io.Writer, asJSON bool, v any, text string) int {
+	if !asJSON {
+		fmt.Fprintln(w, text)
+		return exitOK
+	}
+	if err := writeJSON(w, v); err != nil {
+		return c.fail(err)
+	}
+	return exitOK
+}
+
 // awsFlags select the account, region and endpoint.
 type awsFlags struct {
 	region, profile, endpoint string

@@ -59,14 +59,7 @@ func runFreeze(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := store.Put(ctx, fr, now); err != nil {
 		return c.fail(freezeError(err))
 	}
-	if f.out.json() {
-		if err := writeJSON(stdout, fr); err != nil {
-			return c.fail(err)
-		}
-		return exitOK
-	}
-	fmt.Fprintf(stdout, "froze %s: %s\n", fr.Scope(), strings.TrimPrefix(fr.Explain(), freeze.ReasonPrefix))
-	return exitOK
+	return c.answer(stdout, f.out.json(), fr, fmt.Sprintf("froze %s: %s", fr.Scope(), strings.TrimPrefix(fr.Explain(), freeze.ReasonPrefix)))
 }
 
 // runUnfreeze is `pushdeploy unfreeze`.
@@ -102,14 +95,7 @@ func runUnfreeze(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return c.fail(freezeError(err))
 	}
 	if !*latest {
-		if f.out.json() {
-			if err := writeJSON(stdout, fr); err != nil {
-				return c.fail(err)
-			}
-			return exitOK
-		}
-		fmt.Fprintf(stdout, "unfroze %s (was: %s)\n", fr.Scope(), strings.TrimPrefix(fr.Explain(), freeze.ReasonPrefix))
-		return exitOK
+		return c.answer(stdout, f.out.json(), fr, fmt.Sprintf("unfroze %s (was: %s)", fr.Scope(), strings.TrimPrefix(fr.Explain(), freeze.ReasonPrefix)))
 	}
 	if !f.out.json() {
 		fmt.Fprintf(stdout, "unfroze %s\n", fr.Scope())
