@@ -295,7 +295,19 @@ func Build() Machine {
 		is("$.plan.Payload.action", string(contract.ActionSkip), finish),
 		{Comment: "Lifting a quarantine changes the ledger only: finish writes it with the record.",
 			Variable: "$.plan.Payload.action", StringEquals: string(contract.ActionRelease), Next: finish},
+		{Comment: "pushdeploy:approval=required: a push or promotion waits for a person before anything changes.",
+			Variable: "$.plan.Payload.approvalSeconds", NumericGreaterThan: &zero, Next: "Approval"},
 	}, Default: "Register"})
+	add("Approval", State{
+		Type:     "Task",
+		Comment:  "Wait for pushdeploy approve (SendTaskSuccess: who, when) for the approval window: watch parks the token in the lease and publishes Deployment Approval Requested; no event or alarm judges it. A reject (ApprovalRejected), a newer execution (Superseded) or the window's end (States.Timeout) go to Finish: nothing changed, nothing to undo.",
+		Resource: wait,
+		Parameters: obj{"FunctionName": "${WatchFunctionArn}", "Payload": obj{
+			"token.$": "$$.Task.Token", "phase": string(contract.PhaseApproval), "plan.$": "$.plan.Payload", "since.$": "$$.State.EnteredTime"}},
+		TimeoutSecondsPath: "$.plan.Payload.approvalSeconds", ResultPath: "$.approval", Retry: Policy,
+		Catch: []Catcher{toFinish},
+		Next:  "Register",
+	})
 	add("Register", task("Copy the current task definition with the new image pinned by digest; redeploy and rollback get the plan's revision back, nothing registered.",
 		"Register", obj{"plan.$": "$.plan.Payload"}, "$.register", "Update", toFinish))
 	add("Update", task("Update the service (checks the lease first and after); any failure from here on is undone. Also re-applies the revision when a wait finds the service replaced under the lease (cause replaced).",

@@ -181,7 +181,7 @@ func requiredFields(v any) []string {
 	ty := reflect.TypeOf(v)
 	for i := 0; i < ty.NumField(); i++ {
 		name, opts, _ := strings.Cut(ty.Field(i).Tag.Get("json"), ",")
-		if !strings.Contains(","+opts+",", ",omitempty,") {
+		if !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,") {
 			out = append(out, name)
 		}
 	}
@@ -190,7 +190,7 @@ func requiredFields(v any) []string {
 }
 
 // TestPayloadShapes: each Lambda task's Payload has the fields of its
-// contract input (all but the omitempty ones) and no others; results land where FinishInput (the whole document,
+// contract input (all but the omitempty and omitzero ones) and no others; results land where FinishInput (the whole document,
 // Finish's payload) has a field for them.
 func TestPayloadShapes(t *testing.T) {
 	d := definition(t)

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/pushdeploy/pushdeploy/internal/app/handler"
@@ -17,5 +18,5 @@ import (
 func main() { lambdamain.Run("watch", wire) }
 
 func wire(cfg aws.Config, w handler.Wiring) (lambda.Handler, error) {
-	return handler.WatchFunction(w, ecs.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), sfn.NewFromConfig(cfg))
+	return handler.WatchFunction(w, ecs.NewFromConfig(cfg), cloudwatch.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg), sfn.NewFromConfig(cfg), eventbridge.NewFromConfig(cfg))
 }

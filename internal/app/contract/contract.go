@@ -304,6 +304,9 @@ type Plan struct {
 	// before Register (pushdeploy:approval=required; push and promotion
 	// deploys only). Always present: Route reads it.
 	ApprovalSeconds int `json:"approvalSeconds"`
+	// ImageChanges are the deploy's image changes, per container, for the
+	// approval request's diff (only when ApprovalSeconds > 0).
+	ImageChanges []ImageChange `json:"imageChanges,omitempty"`
 	// LeaseOwner is the lease holder (this execution) when a lease was taken.
 	LeaseOwner string `json:"leaseOwner,omitempty"`
 	// Superseded names the execution this one took the lease from, if any.
@@ -439,13 +442,15 @@ const ErrorSuperseded = "Superseded"
 // phase's whole window, set once; when it passes, check with timedOut true
 // decides (an unfinished rollout is a timeout).
 type WatchInput struct {
-	Token  string       `json:"token"`
-	Phase  Phase        `json:"phase"`
-	Plan   Plan         `json:"plan"`
-	Update UpdateResult `json:"update"`
+	Token string `json:"token"`
+	Phase Phase  `json:"phase"`
+	Plan  Plan   `json:"plan"`
+	// Update is the update the phase watches (none for an approval).
+	Update UpdateResult `json:"update,omitzero"`
 	// Since is when the phase began: the bake starts when the rollout was
 	// seen complete ($.outcome.Payload.checkedAt); rollout and rollback start
-	// at Update.StartedAt (Since may be zero for them).
+	// at Update.StartedAt (Since may be zero for them); an approval when its
+	// state was entered.
 	Since time.Time `json:"since"`
 }
 

@@ -70,6 +70,8 @@ func CancelOf(st State, execution, by string, now time.Time) (contract.Outcome, 
 		return no("it is not waiting on its rollout or bake (between steps)", true)
 	case st.Wait.Plan.Action == contract.ActionRollback:
 		return no("it is a rollback: there is no revision to go back to", false)
+	case st.Wait.Phase == contract.PhaseApproval:
+		return no("it waits for an approval and changed nothing yet: reject it (pushdeploy reject)", false)
 	case st.Wait.Phase == contract.PhaseUndo:
 		return no("it is already rolling back", false)
 	case st.Wait.Phase != contract.PhaseRollout && st.Wait.Phase != contract.PhaseBake:

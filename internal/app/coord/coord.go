@@ -34,9 +34,11 @@ type Leases interface {
 
 var _ Leases = (*Store)(nil)
 
-// SFN is what the coordinator uses of Step Functions: waking a wait.
+// SFN is what the coordinator uses of Step Functions: waking a wait, and
+// failing an approval wait (rejected, superseded).
 type SFN interface {
 	SendTaskSuccess(ctx context.Context, params *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+	SendTaskFailure(ctx context.Context, params *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 }
 
 // ECS is what the guarded update uses of ECS.
@@ -179,6 +181,9 @@ type Waiter struct {
 	Wake Wake
 	// Outcome is the judged outcome (when a wait was judged).
 	Outcome contract.Outcome
+	// Approving: the live holder waits for an approval, which no event or
+	// alarm judges (left parked); nothing changed on the service yet.
+	Approving bool
 }
 
 // WakeHolder judges the live holder's parked wait, if any, and wakes it
@@ -190,8 +195,8 @@ func (c *Coordinator) WakeHolder(ctx context.Context, service string) (Waiter, e
 	if err != nil {
 		return Waiter{}, err
 	}
-	w := Waiter{Holder: st.Holder, Live: st.Held(c.clk.Now())}
-	if st.Token == "" || !w.Live {
+	w := Waiter{Holder: st.Holder, Live: st.Held(c.clk.Now()), Approving: st.Approving()}
+	if st.Token == "" || !w.Live || w.Approving {
 		return w, nil
 	}
 	w.Wake, w.Outcome, err = c.wakeJudged(ctx, service, st)
@@ -205,8 +210,8 @@ func (c *Coordinator) wakeJudged(ctx context.Context, service string, st State) 
 	if c.judge == nil {
 		return WakeNone, contract.Outcome{}, errors.New("coord: no judge to wake a wait")
 	}
-	if st.Wait == nil {
-		return WakeUndecided, contract.Outcome{}, nil
+	if st.Wait == nil || st.Approving() {
+		return WakeUndecided, contract.Outcome{}, nil // only a person decides an approval
 	}
 	o, err := c.judge.Judge(ctx, *st.Wait)
 	if err != nil {

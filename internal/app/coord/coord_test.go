@@ -99,8 +99,17 @@ func (m *memLeases) Intend(ctx context.Context, service, holder, rev string) err
 
 // fakeSFN records SendTaskSuccess calls and fails them with err.
 type fakeSFN struct {
-	sent []sfn.SendTaskSuccessInput
-	err  error
+	sent   []sfn.SendTaskSuccessInput
+	failed []sfn.SendTaskFailureInput
+	err    error
+}
+
+func (f *fakeSFN) SendTaskFailure(_ context.Context, in *sfn.SendTaskFailureInput, _ ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.failed = append(f.failed, *in)
+	return &sfn.SendTaskFailureOutput{}, nil
 }
 
 func (f *fakeSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {

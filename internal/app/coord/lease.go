@@ -36,6 +36,7 @@ import (
 
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/clock"
+	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 )
 
 // ErrSuperseded matches (errors.Is) every *SupersededError.
@@ -90,7 +91,8 @@ const (
 	// Preempt takes the lease from an older holder (see Request for the
 	// order): deploys, where the latest push wins.
 	Preempt Mode = iota
-	// IfFree takes the lease only if nobody holds it (or the lease expired):
+	// IfFree takes the lease only if nobody holds it (or the lease expired),
+	// or its holder only waits for an approval (nothing changed yet):
 	// alarm-triggered rollbacks, which must not fight a deploy in flight.
 	IfFree
 )
@@ -121,6 +123,9 @@ type Acquired struct {
 	// was superseded.
 	Previous      string
 	PreviousToken string
+	// PreviousPhase is the phase of the wait PreviousToken parks: an
+	// approval wait is failed (Superseded), any other woken.
+	PreviousPhase contract.Phase
 }
 
 // State is the lease as stored.
@@ -219,18 +224,24 @@ func (s *Store) Acquire(ctx context.Context, r Request) (Acquired, error) {
 	// existed ranks lowest).
 	notNewer := "(seq < :seq OR (seq = :seq AND (attribute_not_exists(#rank) OR #rank <= :rank)))"
 	cond := "attribute_not_exists(pk) OR (" + notNewer + " AND (attribute_not_exists(holder) OR leaseUntil < :now OR holder = :h))"
-	if r.Mode == Preempt {
+	values := map[string]ddbtypes.AttributeValue{
+		":seq": num(r.Seq), ":now": num(ms(now)), ":h": str(r.Holder), ":rank": str(r.rank()),
+	}
+	names := map[string]string{"#rank": "rank"}
+	switch r.Mode {
+	case Preempt:
 		cond += " OR " + notNewer
+	case IfFree:
+		cond += " OR (" + notNewer + " AND begins_with(#wait, :approving))"
+		names["#wait"], values[":approving"] = "wait", str(approvingPrefix)
 	}
 	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                aws.String(s.table),
-		Item:                     item,
-		ConditionExpression:      aws.String(cond),
-		ExpressionAttributeNames: map[string]string{"#rank": "rank"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":seq": num(r.Seq), ":now": num(ms(now)), ":h": str(r.Holder), ":rank": str(r.rank()),
-		},
-		ReturnValues: ddbtypes.ReturnValueAllOld,
+		TableName:                 aws.String(s.table),
+		Item:                      item,
+		ConditionExpression:       aws.String(cond),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ReturnValues:              ddbtypes.ReturnValueAllOld,
 	})
 	if isCondFailed(err) {
 		st, gerr := s.Get(ctx, r.Service)
@@ -254,6 +265,9 @@ func (s *Store) Acquire(ctx context.Context, r Request) (Acquired, error) {
 	// it is reported too, so it can be woken.
 	if old.Holder != "" && old.Holder != r.Holder {
 		a.Previous, a.PreviousToken = old.Holder, old.Token
+		if old.Wait != nil {
+			a.PreviousPhase = old.Wait.Phase
+		}
 		// Its UpdateService may be in flight and land late: its revisions
 		// become this holder's to repair. Before Acquire returns, so before
 		// this holder can look at the service; the old holder can no longer

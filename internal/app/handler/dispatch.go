@@ -274,7 +274,9 @@ func (h *DispatchHandler) alarm(ctx context.Context, ev contract.Event) (contrac
 		if err != nil {
 			return boundary("wake the deploy in flight", err)
 		}
-		if w.Live {
+		// A deploy that only waits for its approval changed nothing and
+		// watches nothing: the rollback takes the lease from it (IfFree).
+		if w.Live && !w.Approving {
 			log.InfoContext(ctx, "deploy in flight", "service", t.ServiceARN, "execution", w.Holder, "wake", w.Wake.String())
 			results[i].woke = &w
 			return nil

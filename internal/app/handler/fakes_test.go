@@ -32,6 +32,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
 	"github.com/pushdeploy/pushdeploy/internal/app/history"
 	"github.com/pushdeploy/pushdeploy/internal/app/ledger"
+	"github.com/pushdeploy/pushdeploy/internal/app/notify"
 	"github.com/pushdeploy/pushdeploy/internal/app/target"
 	"github.com/pushdeploy/pushdeploy/internal/app/taskdef"
 	"github.com/pushdeploy/pushdeploy/internal/app/trigger"
@@ -690,7 +691,15 @@ func (f *fakeHistory) good(service, rev string) {
 	f.ledgers[service] = l
 }
 
-type fakeNotifier struct{ published []history.Record }
+type fakeNotifier struct {
+	published []history.Record
+	approvals []notify.ApprovalRequest
+}
+
+func (f *fakeNotifier) RequestApproval(_ context.Context, r notify.ApprovalRequest) error {
+	f.approvals = append(f.approvals, r)
+	return nil
+}
 
 func (f *fakeNotifier) Publish(_ context.Context, r history.Record) error {
 	f.published = append(f.published, r)

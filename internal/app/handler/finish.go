@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -353,6 +354,9 @@ func Verdict(in contract.FinishInput) (contract.Terminal, string) {
 	case contract.ActionRelease:
 		return contract.TerminalSucceeded, p.Reason
 	}
+	if why, ok := notApproved(in); ok {
+		return contract.TerminalSkipped, why
+	}
 	if p.Action == contract.ActionRollback {
 		// A rollback execution: its own rollout is the result.
 		if in.Error != nil {
@@ -390,6 +394,26 @@ func Verdict(in contract.FinishInput) (contract.Terminal, string) {
 		return contract.TerminalSucceeded, fmt.Sprintf("%s; baked %ds with no alarm", o.Reason, p.BakeSeconds)
 	}
 	return contract.TerminalSucceeded, o.Reason
+}
+
+// notApproved says why a deploy that waited for an approval ended before
+// Register without one: rejected (the cause names who and why) or timed
+// out. Nothing changed on the service.
+func notApproved(in contract.FinishInput) (string, bool) {
+	p := in.Plan.Payload
+	if p.ApprovalSeconds <= 0 || in.Approval != nil || in.Register != nil || in.Error == nil {
+		return "", false
+	}
+	switch in.Error.Error {
+	case contract.ErrorApprovalRejected:
+		if in.Error.Cause == "" {
+			return "approval rejected", true
+		}
+		return in.Error.Cause, true // "rejected by <who>: <why>"
+	case "States.Timeout":
+		return fmt.Sprintf("not approved: the approval timed out after %s", time.Duration(p.ApprovalSeconds)*time.Second), true
+	}
+	return "", false
 }
 
 func superseded(in contract.FinishInput) (string, bool) {
@@ -537,6 +561,10 @@ func record(in contract.FinishInput, raw json.RawMessage, status contract.Termin
 		r.Action = string(p.Action)
 	}
 	r.Forced = p.Forced
+	if a := in.Approval; a != nil && a.Payload.ApprovedBy != "" {
+		at := a.Payload.ApprovedAt.UTC()
+		r.ApprovedBy, r.ApprovedAt = a.Payload.ApprovedBy, &at
+	}
 	r.Strategy = p.Strategy
 	r.UndoPath = undoPath(in)
 	r.FromRevision = p.CurrentTaskDefinitionArn

@@ -73,7 +73,7 @@ func newFlow(t *testing.T, w *world, hooks ...flowHooks) *flow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	watch, _ := NewWatch(WatchDeps{Evaluator: ev, Leases: hk.watchLeases, SFN: w.sfn, Log: w.log})
+	watch, _ := NewWatch(WatchDeps{Evaluator: ev, Leases: hk.watchLeases, SFN: w.sfn, Log: w.log, Approvals: w.notifier})
 	check, _ := NewCheck(CheckDeps{Evaluator: ev, Leases: w.leases, Log: w.log})
 	fin := w.finish(t)
 	f.events, _ = NewEvents(EventsDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Clock: w.clk, Log: w.log})

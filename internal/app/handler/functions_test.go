@@ -28,7 +28,7 @@ func newFunction(name string, c Clients, env func(string) string, clk clock.Cloc
 	case "update":
 		return UpdateFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
 	case "watch":
-		return WatchFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
+		return WatchFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN, c.EventBridge)
 	case "check":
 		return CheckFunction(w, c.ECS, c.CloudWatch, c.DynamoDB)
 	case "events":

@@ -265,13 +265,17 @@ func UpdateFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi
 }
 
 // WatchFunction builds functions/watch.
-func WatchFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi.DynamoDB, sf awsapi.SFN) (lambda.Handler, error) {
+func WatchFunction(w Wiring, ecsAPI awsapi.ECS, cw awsapi.CloudWatch, db awsapi.DynamoDB, sf awsapi.SFN, eb awsapi.EventBridge) (lambda.Handler, error) {
 	const name = "watch"
 	leases, ev, err := judging(w, ecsAPI, cw, db)
 	if err != nil {
 		return nil, fail(name, err)
 	}
-	h, err := NewWatch(WatchDeps{Evaluator: ev, Leases: leases, SFN: sf, Log: w.log(name)})
+	pub, err := notify.New(eb, w.Settings.EventBus)
+	if err != nil {
+		return nil, fail(name, err)
+	}
+	h, err := NewWatch(WatchDeps{Evaluator: ev, Leases: leases, SFN: sf, Log: w.log(name), Approvals: pub})
 	return strict(name, err, func() any { return h.Handle })
 }
 

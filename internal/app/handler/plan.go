@@ -152,6 +152,7 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 		if err := h.checkPromotion(ctx, t, &p); err != nil {
 			return contract.Plan{}, err
 		}
+		requireApproval(t.Config, &p)
 	case contract.ActionRedeploy:
 		p.TargetTaskDefinitionArn = t.TaskDefinition
 		p.UndoTaskDefinitionArn = t.TaskDefinition
@@ -186,7 +187,7 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 	if ticket.Seq != 0 {
 		seq, tie = ticket.Seq, ticket.Tie
 	}
-	wait := time.Duration(2*p.TimeoutSeconds+p.BakeSeconds)*time.Second + leaseMargin
+	wait := time.Duration(2*p.TimeoutSeconds+p.BakeSeconds+p.ApprovalSeconds)*time.Second + leaseMargin
 	got, err := h.d.Leases.Acquire(ctx, coord.Request{Service: t.ServiceARN, Holder: req.Execution.ID, Seq: seq, Tie: tie, TTL: wait, Mode: mode})
 	var held *coord.HeldError
 	var sup *coord.SupersededError
@@ -209,7 +210,7 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 	p.LeaseOwner = req.Execution.ID
 	if got.Previous != "" {
 		p.Superseded = got.Previous
-		h.wakeSuperseded(ctx, log, got)
+		h.wakeSuperseded(ctx, log, got, p)
 	}
 	planLog(h.d.Log, p).InfoContext(ctx, "planned", "action", p.Action, "target", p.TargetTaskDefinitionArn,
 		"undoTo", p.UndoTaskDefinitionArn, "bakeSeconds", p.BakeSeconds, "timeoutSeconds", p.TimeoutSeconds, "superseded", p.Superseded)
@@ -220,15 +221,25 @@ func (h *PlanHandler) Handle(ctx context.Context, req contract.PlanInput) (contr
 // was going to change.
 func skipped(p contract.Plan) contract.Plan {
 	p.TargetTaskDefinitionArn, p.UndoTaskDefinitionArn = "", ""
-	p.BakeSeconds, p.TimeoutSeconds = 0, 0
+	p.BakeSeconds, p.TimeoutSeconds, p.ApprovalSeconds = 0, 0, 0
+	p.ImageChanges = nil
 	return p
 }
 
 // wakeSuperseded ends the wait of the execution the lease was taken from,
 // so it finishes SUPERSEDED now instead of at its timeout. Best effort: it
 // also learns it at its next lease check.
-func (h *PlanHandler) wakeSuperseded(ctx context.Context, log *slog.Logger, got coord.Acquired) {
+func (h *PlanHandler) wakeSuperseded(ctx context.Context, log *slog.Logger, got coord.Acquired, by contract.Plan) {
 	if got.PreviousToken == "" {
+		return
+	}
+	if got.PreviousPhase == contract.PhaseApproval {
+		// An approval wait fails (the state machine routes it to Finish
+		// before Register): nothing was changed, nothing to undo.
+		cause := fmt.Sprintf("superseded while waiting for approval by %s (%s)", by.ExecutionArn, by.Action)
+		if _, err := h.c.FailClaimed(ctx, got.PreviousToken, contract.ErrorSuperseded, cause); err != nil {
+			log.WarnContext(ctx, "end superseded approval wait", "previous", got.Previous, "error", err)
+		}
 		return
 	}
 	out := contract.Outcome{Status: contract.StatusSuperseded, Cause: "superseded",
@@ -275,6 +286,9 @@ func (h *PlanHandler) planDeploy(ctx context.Context, in contract.ExecutionInput
 	for _, c := range changes {
 		p.Containers = append(p.Containers, c.Container)
 		same = same && c.From == c.To
+		if approvalNeeded(in.Trigger, t.Config) {
+			p.ImageChanges = append(p.ImageChanges, contract.ImageChange{Container: c.Container, From: c.From, To: c.To})
+		}
 	}
 	p.UndoTaskDefinitionArn = t.TaskDefinition
 	if d := rollback.AfterFailure(led, "", t.TaskDefinition); !d.Skipped() {
@@ -482,7 +496,9 @@ func (h *PlanHandler) planAlarm(ctx context.Context, in contract.ExecutionInput,
 	d, arn, err := h.activeTarget(ctx, led, func(l ledger.Ledger) rollback.Decision {
 		return rollback.ForAlarm(rollback.AlarmInput{
 			Now: h.d.Clock.Now(), Current: t.TaskDefinition, Culprit: in.Alarm.TaskDefinitionArn,
-			Ledger: l, LeaseHeld: st.Held(h.d.Clock.Now()), Window: t.Config.RollbackWindow,
+			// A holder that only waits for its approval watches nothing:
+			// the rollback takes the lease from it (coord.IfFree).
+			Ledger: l, LeaseHeld: st.Held(h.d.Clock.Now()) && !st.Approving(), Window: t.Config.RollbackWindow,
 		})
 	})
 	if err != nil {

@@ -231,7 +231,7 @@ func TestWatch(t *testing.T) {
 	t.Run("undecided: token stored, nothing sent", func(t *testing.T) {
 		w := newWorld(t)
 		p, u := w.deployed(t)
-		h, _ := NewWatch(WatchDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Log: w.log})
+		h, _ := NewWatch(WatchDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Log: w.log, Approvals: w.notifier})
 		res, err := h.Handle(context.Background(), contract.WatchInput{Token: "tok1", Phase: contract.PhaseRollout, Plan: p, Update: u})
 		if err != nil {
 			t.Fatal(err)
@@ -249,7 +249,7 @@ func TestWatch(t *testing.T) {
 		w := newWorld(t)
 		p, u := w.deployed(t)
 		w.ecs.setPrimary("prod", "web", td(42), ecstypes.DeploymentRolloutStateCompleted, "")
-		h, _ := NewWatch(WatchDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Log: w.log})
+		h, _ := NewWatch(WatchDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Log: w.log, Approvals: w.notifier})
 		res, err := h.Handle(context.Background(), contract.WatchInput{Token: "tok1", Phase: contract.PhaseRollout, Plan: p, Update: u})
 		if err != nil {
 			t.Fatal(err)
@@ -266,7 +266,7 @@ func TestWatch(t *testing.T) {
 		w := newWorld(t)
 		p, u := w.deployed(t)
 		w.supersede()
-		h, _ := NewWatch(WatchDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Log: w.log})
+		h, _ := NewWatch(WatchDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Log: w.log, Approvals: w.notifier})
 		_, err := h.Handle(context.Background(), contract.WatchInput{Token: "tok1", Phase: contract.PhaseRollout, Plan: p, Update: u})
 		if errName(err) != "Superseded" {
 			t.Fatalf("err %v", err)
@@ -275,7 +275,7 @@ func TestWatch(t *testing.T) {
 	t.Run("bad phase", func(t *testing.T) {
 		w := newWorld(t)
 		p, u := w.deployed(t)
-		h, _ := NewWatch(WatchDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Log: w.log})
+		h, _ := NewWatch(WatchDeps{Evaluator: w.evaluator(t), Leases: w.leases, SFN: w.sfn, Log: w.log, Approvals: w.notifier})
 		_, err := h.Handle(context.Background(), contract.WatchInput{Token: "tok1", Phase: "later", Plan: p, Update: u})
 		if errName(err) != "BadInput" {
 			t.Fatalf("err %v", err)

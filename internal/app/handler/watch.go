@@ -8,6 +8,7 @@ import (
 	"github.com/pushdeploy/pushdeploy/internal/app/awsapi"
 	"github.com/pushdeploy/pushdeploy/internal/app/contract"
 	"github.com/pushdeploy/pushdeploy/internal/app/coord"
+	"github.com/pushdeploy/pushdeploy/internal/app/notify"
 )
 
 // WatchDeps are the watch function's dependencies.
@@ -16,6 +17,13 @@ type WatchDeps struct {
 	Leases    Leases
 	SFN       awsapi.SFN
 	Log       *slog.Logger
+	// Approvals publishes the approval requests (*notify.Publisher).
+	Approvals ApprovalRequester
+}
+
+// ApprovalRequester publishes a Deployment Approval Requested event.
+type ApprovalRequester interface {
+	RequestApproval(ctx context.Context, r notify.ApprovalRequest) error
 }
 
 // WatchHandler starts a wait (lambda:invoke.waitForTaskToken): it stores
@@ -30,7 +38,7 @@ type WatchHandler struct {
 
 // NewWatch returns the watch handler.
 func NewWatch(d WatchDeps) (*WatchHandler, error) {
-	if d.Evaluator == nil || d.Leases == nil || d.SFN == nil || d.Log == nil {
+	if d.Evaluator == nil || d.Leases == nil || d.SFN == nil || d.Log == nil || d.Approvals == nil {
 		return nil, fmt.Errorf("watch: %w", errMissing)
 	}
 	c, err := coord.NewCoordinator(d.Leases, d.SFN, d.Evaluator.clk)
@@ -53,6 +61,9 @@ func (h *WatchHandler) Handle(ctx context.Context, in contract.WatchInput) (cont
 		return contract.WatchResult{}, &contract.BadInput{Field: "plan.leaseOwner", Reason: "the plan holds no lease"}
 	}
 	log := planLog(h.d.Log, p).With("phase", in.Phase)
+	if in.Phase == contract.PhaseApproval {
+		return h.awaitApproval(ctx, log, in)
+	}
 	// Token first, then look: an event after this point finds the token, one
 	// before it is reflected in what we see.
 	wait := NewWait(in.Token, in.Phase, p, in.Update, in.Since)
@@ -82,9 +93,45 @@ func (h *WatchHandler) Handle(ctx context.Context, in contract.WatchInput) (cont
 	return res, nil
 }
 
+// awaitApproval parks the approval wait and announces it. Nothing judges
+// it: pushdeploy approve or reject answers it (coord.Approve, Reject), a
+// newer execution supersedes it, or it times out. The event goes out after
+// the park, so whoever reads it can answer at once.
+func (h *WatchHandler) awaitApproval(ctx context.Context, log *slog.Logger, in contract.WatchInput) (contract.WatchResult, error) {
+	p := in.Plan
+	switch {
+	case p.ApprovalSeconds <= 0:
+		return contract.WatchResult{}, &contract.BadInput{Field: "plan.approvalSeconds", Reason: "the plan asks for no approval"}
+	case in.Since.IsZero():
+		return contract.WatchResult{}, &contract.BadInput{Field: "since", Reason: "required for an approval wait"}
+	}
+	wait := coord.Wait{Token: in.Token, Phase: in.Phase, Plan: p, Since: in.Since.UTC(), Deadline: coord.ApprovalDeadline(p, in.Since).UTC()}
+	if err := h.c.Park(ctx, p.ServiceArn, p.LeaseOwner, wait); err != nil {
+		return contract.WatchResult{}, supersededOr("store task token", p, err)
+	}
+	req := notify.ApprovalRequest{
+		ExecutionARN: p.ExecutionArn, Cluster: p.Cluster, Service: p.Service, ServiceARN: p.ServiceArn,
+		From: p.CurrentTaskDefinitionArn, Changes: p.ImageChanges,
+		RequestedAt: wait.Since, Deadline: wait.Deadline,
+		Approve: "pushdeploy approve " + p.ExecutionArn,
+		Reject:  "pushdeploy reject " + p.ExecutionArn + " --reason REASON",
+	}
+	if p.Image != nil {
+		req.Image, req.Tag = p.Image.Ref(), p.Image.Tag
+	}
+	if p.Started != nil {
+		req.RequestedBy = p.Started.By
+	}
+	if err := h.d.Approvals.RequestApproval(ctx, req); err != nil {
+		return contract.WatchResult{Stored: true}, boundary("publish approval request", err)
+	}
+	log.InfoContext(ctx, "waiting for approval", "deadline", wait.Deadline)
+	return contract.WatchResult{Stored: true, Status: contract.StatusInProgress}, nil
+}
+
 func validPhase(ph contract.Phase) error {
 	switch ph {
-	case contract.PhaseRollout, contract.PhaseBake, contract.PhaseUndo:
+	case contract.PhaseRollout, contract.PhaseBake, contract.PhaseUndo, contract.PhaseApproval:
 		return nil
 	}
 	return &contract.BadInput{Field: "phase", Reason: fmt.Sprintf("unknown phase %q", ph)}

@@ -101,6 +101,10 @@ type Record struct {
 	// Forced: an operator deployed a quarantined digest or rolled back to a
 	// revision rolled back from, on purpose.
 	Forced bool `dynamodbav:"forced,omitempty" json:"forced,omitempty"`
+	// ApprovedBy is who approved a deploy that waited for an approval
+	// (pushdeploy:approval=required), and ApprovedAt when.
+	ApprovedBy string     `dynamodbav:"approvedBy,omitempty" json:"approvedBy,omitempty"`
+	ApprovedAt *time.Time `dynamodbav:"approvedAt,omitempty" json:"approvedAt,omitempty"`
 	// Quarantined and Released are the digests whose quarantine this
 	// execution started or lifted (package ledger).
 	Quarantined []string  `dynamodbav:"quarantined,omitempty" json:"quarantined,omitempty"`

@@ -71,7 +71,7 @@ func newHandler(name string, c handler.Clients, w handler.Wiring) (awslambda.Han
 	case "update":
 		return handler.UpdateFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
 	case "watch":
-		return handler.WatchFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN)
+		return handler.WatchFunction(w, c.ECS, c.CloudWatch, c.DynamoDB, c.SFN, c.EventBridge)
 	case "check":
 		return handler.CheckFunction(w, c.ECS, c.CloudWatch, c.DynamoDB)
 	case "events":

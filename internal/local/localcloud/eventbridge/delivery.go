@@ -272,6 +272,9 @@ func (s *Service) putEvents(ctx context.Context, in *putEventsInput) (any, error
 			continue
 		}
 		results[i] = resultEntry{EventID: ev.ID}
+		s.mu.Lock()
+		s.accepted = append(s.accepted, ev)
+		s.mu.Unlock()
 		s.dispatch(ctx, target, ev)
 	}
 	awsproto.Note(ctx, "entries", fmt.Sprint(len(in.Entries)))
@@ -367,6 +370,14 @@ func (d Delivery) String() string {
 	}
 	return fmt.Sprintf("%s events:deliver bus=%s rule=%s target=%s arn=%s event=%s -> %s",
 		d.Time.UTC().Format("15:04:05"), d.Bus, d.Rule, d.TargetID, d.Arn, d.EventID, out)
+}
+
+// Accepted returns every event PutEvents accepted so far, in order,
+// whether or not a rule matched it (what a caller published).
+func (s *Service) Accepted() []bus.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]bus.Event(nil), s.accepted...)
 }
 
 // Deliveries returns every delivery so far, in the order they ended.

@@ -37,8 +37,9 @@ type Service struct {
 	buses      map[string]*eventBus
 	tags       map[string]map[string]string // by ARN
 	deliveries []Delivery
-	pending    int        // deliveries started and not yet ended
-	idle       *sync.Cond // on mu, broadcast when pending drops to 0
+	accepted   []bus.Event // what PutEvents accepted, for tests to read
+	pending    int         // deliveries started and not yet ended
+	idle       *sync.Cond  // on mu, broadcast when pending drops to 0
 	log        io.Writer
 }
 
